@@ -1,0 +1,20 @@
+"""The key-agreement scheme of Braeken & Liyanage (2021), phase 3, as pure functions and state.
+
+Nothing in this package performs I/O: no sockets, no event loop, no database. Every module takes
+bytes and immutable state in and gives bytes and new state out, in the manner of h11 and wsproto,
+so that the same code runs under gRPC, in property tests and against the test vectors.
+
+Modules, one concept each:
+
+- ``primitives``   H1/H2 (SHAKE128), XOR, constant-time comparison, the counter nonce, HKDF.
+- ``messages``     M1..M4: exact layouts and sizes, parsed with every length checked.
+- ``errors``       what can go wrong, split into malformed input and authentication failure.
+- ``credentials``  (DID, DK) pairs, record rules and scheme versions, the holder's attempt state.
+- ``records``      the TTP's per-credential record and the two record rules' transitions.
+- ``device_role``  what the IoT device computes (steps 1 and 5 of SPEC.md).
+- ``mec_role``     what the MEC edge node computes (steps 2 and 4).
+- ``ttp_role``     what the TTP computes (step 3), with uniform failure.
+- ``handle``       the analysis handle that travels beside M3 (our addition).
+- ``handshake``    one whole handshake over in-memory parties, for vectors, tests and benchmarks.
+- ``vectors``      the JSON test-vector interchange format of SPEC.md.
+"""

@@ -1,0 +1,69 @@
+"""The analysis handle: which analysis a device belongs to, told to the MEC beside M3 (our addition).
+
+Paper section 4.1, step 3 says the TTP includes the analysis identifier IDa in its answer. We send a
+per-MEC pseudonym instead (SPEC.md "Analysis handle"): HMAC-SHA256 of IDa and the MEC node's
+identity under a TTP secret, so two MECs cannot match their analyses. It travels encrypted:
+
+- key  = HKDF-SHA256(IKM = cm3 ‖ cm4, info = label ‖ version). Never cm2 ⊕ cm3 ⊕ cm4, which
+  equals SK ⊕ d1, and never anything with cm2 alone, which becomes the next public DIDm.
+- AEAD = ChaCha20-Poly1305 with a zero nonce: the key is fresh for every MEC attempt (R2 is in the
+  H1 input), so a (key, nonce) pair never protects two different plaintexts.
+- associated data = version ‖ M1 ‖ M2 ‖ M3, so the handle cannot be moved to another handshake.
+
+A missing or invalid handle fails the handshake at the MEC.
+"""
+
+from __future__ import annotations
+
+import hmac
+import struct
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from mec5g.core.errors import AuthenticationFailed, MalformedField
+from mec5g.core.messages import M2, M3
+from mec5g.core.primitives import hkdf_sha256
+
+PSEUDONYM_BYTES = 32
+TAG_BYTES = 16
+HANDLE_BYTES = PSEUDONYM_BYTES + TAG_BYTES
+_HANDLE_INFO = b"mec5g/analysis-handle/v"
+_ZERO_NONCE = bytes(12)
+
+
+def analysis_pseudonym(pseudonym_key: bytes, analysis_id: str, mec_node: str) -> bytes:
+    """The name under which ``mec_node`` sees analysis ``analysis_id``; unlinkable across MECs."""
+    analysis = analysis_id.encode()
+    node = mec_node.encode()
+    message = struct.pack(">H", len(analysis)) + analysis + struct.pack(">H", len(node)) + node
+    return hmac.digest(pseudonym_key, message, "sha256")
+
+
+def _key(c3_m: bytes, c4_m: bytes, version: int) -> bytes:
+    return hkdf_sha256(c3_m + c4_m, salt=b"", info=_HANDLE_INFO + bytes([version]), length=32)
+
+
+def _associated_data(version: int, m2: M2, m3: M3) -> bytes:
+    return bytes([version]) + m2.m1.to_bytes() + m2.to_bytes() + m3.to_bytes()
+
+
+def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
+    """The TTP's side: encrypt the pseudonym for the MEC that sent ``m2``."""
+    if len(pseudonym) != PSEUDONYM_BYTES:
+        raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
+    return aead.encrypt(_ZERO_NONCE, pseudonym, _associated_data(version, m2, m3))
+
+
+def open_handle(
+    handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
+) -> bytes:
+    """The MEC's side: recover the pseudonym, or fail authentication."""
+    if len(handle) != HANDLE_BYTES:
+        raise MalformedField("analysis_handle", HANDLE_BYTES, len(handle))
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
+    try:
+        return aead.decrypt(_ZERO_NONCE, handle, _associated_data(version, m2, m3))
+    except InvalidTag:
+        raise AuthenticationFailed("bad_analysis_handle") from None

@@ -1,0 +1,83 @@
+"""An in-memory TTP record store for the pure core: property tests, vectors and ``bench core``.
+
+It keeps the same semantics as the durable stores of ``mec5g.ttp.keystore``: one DID index per
+namespace, both records of a handshake replaced together or not at all, and enrolment refusing a
+DID that exists in either namespace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mec5g.core import ttp_role
+from mec5g.core.credentials import Credential, RecordRule
+from mec5g.core.handle import analysis_pseudonym
+from mec5g.core.messages import M2
+from mec5g.core.primitives import random_bytes
+from mec5g.core.records import CredentialRecord, RecordKind
+
+
+@dataclass
+class InMemoryRecords:
+    """Records by id, with a (kind, DID) index over both slots of every record."""
+
+    pseudonym_key: bytes = field(default_factory=lambda: random_bytes(32))
+    records: dict[int, CredentialRecord] = field(default_factory=dict)
+    _index: dict[tuple[RecordKind, bytes], int] = field(default_factory=dict)
+
+    def enrol(
+        self,
+        kind: RecordKind,
+        owner: str,
+        rule: RecordRule = RecordRule.COUNTER,
+        credential: Credential | None = None,
+    ) -> tuple[int, Credential]:
+        """Create a record; the holder stores the returned credential with counter 0."""
+        credential = credential if credential is not None else Credential.generate()
+        if any((other, credential.did) in self._index for other in RecordKind):
+            raise ValueError("a record with this DID exists already")
+        record_id = len(self.records) + 1
+        self.records[record_id] = CredentialRecord(kind, rule, credential, owner)
+        self._index[(kind, credential.did)] = record_id
+        return record_id, credential
+
+    def resolve(self, kind: RecordKind, did: bytes) -> ttp_role.Resolution | None:
+        record_id = self._index.get((kind, did))
+        if record_id is None:
+            return None
+        record = self.records[record_id]
+        slot = record.slot_of(did)
+        if slot is None:  # the index and the record disagree: a bug, never an input
+            raise AssertionError("index names a DID its record does not hold")
+        return ttp_role.Resolution(record_id, record, slot)
+
+    def pseudonym_for(self, device: CredentialRecord, mec: CredentialRecord) -> bytes:
+        return analysis_pseudonym(self.pseudonym_key, device.owner, mec.owner)
+
+    def answer(
+        self, m2: M2, version: int, r3: bytes | None = None
+    ) -> ttp_role.Accepted | ttp_role.Refused:
+        """Verify and answer one request, writing both records only if it is accepted."""
+        result = ttp_role.answer(
+            m2,
+            version,
+            self.resolve(RecordKind.DEVICE, m2.m1.did_i),
+            self.resolve(RecordKind.MEC, m2.did_m),
+            pseudonym_for=self.pseudonym_for,
+            r3=r3,
+        )
+        if isinstance(result, ttp_role.Accepted):
+            self._replace(result.device, result.device_record)
+            self._replace(result.mec, result.mec_record)
+        return result
+
+    def _replace(self, found: ttp_role.Resolution, new: CredentialRecord) -> None:
+        assert isinstance(found.record_id, int)
+        old = self.records[found.record_id]
+        for credential in (old.confirmed, old.pending):
+            if credential is not None and not new.holds(credential):
+                del self._index[(old.kind, credential.did)]
+        for credential in (new.confirmed, new.pending):
+            if credential is not None:
+                self._index[(new.kind, credential.did)] = found.record_id
+        self.records[found.record_id] = new

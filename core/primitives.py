@@ -1,0 +1,106 @@
+"""Cryptographic building blocks of the scheme, each with the size SPEC.md fixes.
+
+SPEC.md "Primitives and sizes": H1 is SHAKE128 with 640 output bits (the paper's sections 3.3,
+6.1.1 and 7; section 5.1's 512 is a slip), H2 is SHAKE128 with 256 bits. The counter nonce is
+one AES-128 block (SPEC.md "Our rule"). HKDF is RFC 5869 over HMAC-SHA256.
+
+Comparisons of secret-dependent values go through ``constant_time_equal`` only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+IDENTITY_BYTES = 16
+KEY_BYTES = 16
+NONCE_BYTES = 16
+SESSION_KEY_BYTES = 16
+C1_BYTES = 32
+C_PART_BYTES = 16
+H1_BYTES = C1_BYTES + 3 * C_PART_BYTES  # 80 bytes = 640 bits
+H2_BYTES = 32  # 256 bits
+COUNTER_BYTES = 16  # 128-bit big-endian counter
+COUNTER_MAX = (1 << (8 * COUNTER_BYTES)) - 1
+
+_ECB = modes.ECB()
+
+
+def h1(message: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """H1 = SHAKE128(m, 640 bits), split in order into c1 (32 B), c2, c3, c4 (16 B each)."""
+    digest = hashlib.shake_128(message).digest(H1_BYTES)
+    return digest[:32], digest[32:48], digest[48:64], digest[64:80]
+
+
+def h2(message: bytes) -> bytes:
+    """H2 = SHAKE128(m, 256 bits)."""
+    return hashlib.shake_128(message).digest(H2_BYTES)
+
+
+def xor(*values: bytes) -> bytes:
+    """Bytewise XOR of equal-length values (the paper's ⊕)."""
+    length = len(values[0])
+    accumulator = 0
+    for value in values:
+        if len(value) != length:
+            raise ValueError("xor operands must have equal length")
+        accumulator ^= int.from_bytes(value, "big")
+    return accumulator.to_bytes(length, "big")
+
+
+def constant_time_equal(left: bytes, right: bytes) -> bool:
+    """Compare two byte strings in time independent of where they differ."""
+    return hmac.compare_digest(left, right)
+
+
+def random_bytes(length: int) -> bytes:
+    """Bytes from the operating system's CSPRNG; the only source of nonces and keys."""
+    return secrets.token_bytes(length)
+
+
+def counter_to_bytes(counter: int) -> bytes:
+    """A counter as the 16-byte big-endian value SPEC.md stores and encrypts."""
+    if not 0 <= counter <= COUNTER_MAX:
+        raise ValueError("counter outside 0..2^128-1")
+    return counter.to_bytes(COUNTER_BYTES, "big")
+
+
+def counter_nonce(key: bytes, identity: bytes, counter: int) -> bytes:
+    """R = AES-128-Enc(key = DK, block = DID ⊕ ctr), SPEC.md "Our rule", Nonces.
+
+    The XOR with the identity makes every credential's plaintexts distinct, so one key guess
+    cannot be tested against many credentials at once. R still looks random on the wire.
+    """
+    block = xor(identity, counter_to_bytes(counter))
+    encryptor = Cipher(algorithms.AES(key), _ECB).encryptor()
+    return encryptor.update(block) + encryptor.finalize()
+
+
+def counter_from_nonce(key: bytes, identity: bytes, nonce: bytes) -> int:
+    """ctr = AES-Dec(DK, R) ⊕ DID. A forged R decrypts to any 128-bit number."""
+    decryptor = Cipher(algorithms.AES(key), _ECB).decryptor()
+    block = decryptor.update(nonce) + decryptor.finalize()
+    return int.from_bytes(block, "big") ^ int.from_bytes(identity, "big")
+
+
+def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int) -> bytes:
+    """HKDF-SHA256 (RFC 5869 section 2.2 extract, 2.3 expand)."""
+    if length > 255 * 32:
+        raise ValueError("HKDF-SHA256 output is limited to 8160 bytes")
+    prk = hmac.digest(salt or bytes(32), ikm, "sha256")
+    output = b""
+    block = b""
+    index = 1
+    while len(output) < length:
+        block = hmac.digest(prk, block + info + bytes([index]), "sha256")
+        output += block
+        index += 1
+    return output[:length]
+
+
+def fingerprint(secret: bytes, *, label: bytes = b"mec5g fingerprint") -> str:
+    """A short, one-way name for a secret, for logs, status and metrics: never the secret."""
+    return hashlib.sha256(label + b"\x00" + secret).hexdigest()[:16]

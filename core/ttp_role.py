@@ -1,0 +1,157 @@
+"""The TTP's part of the key agreement (SPEC.md "Flow", step 3; paper 5.3.3), with uniform failure.
+
+The store finds the two records (DIDi among devices, DIDm among MEC credentials) and calls
+``answer`` inside the transaction that will write its result. ``answer`` is pure: it does the same
+work on every path (an unknown DID is checked against a dummy record), combines every check
+without short-circuiting, and returns either the answer with both new records or a refusal whose
+reason stays at the TTP. A refusal changes nothing.
+
+Costs the paper's 3 Th (two H1, one H2), plus two AES blocks (counters) and the handle (HKDF,
+AEAD, and one HMAC for the pseudonym), reported apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from mec5g.core import handle
+from mec5g.core.credentials import Credential, RecordRule
+from mec5g.core.errors import RefusalReason
+from mec5g.core.messages import M2, M3
+from mec5g.core.primitives import (
+    NONCE_BYTES,
+    constant_time_equal,
+    counter_from_nonce,
+    h1,
+    h2,
+    random_bytes,
+    xor,
+)
+from mec5g.core.records import CredentialRecord, RecordKind, Slot
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A record the store found for a DID, under the store's own id, and the slot named."""
+
+    record_id: Hashable
+    record: CredentialRecord
+    slot: Slot
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """The answer: M3, the analysis handle, and both records as they must be written."""
+
+    m3: M3
+    analysis_handle: bytes
+    device: Resolution
+    mec: Resolution
+    device_record: CredentialRecord
+    mec_record: CredentialRecord
+    session_key: bytes
+    device_counter: int
+    mec_counter: int
+
+    def __repr__(self) -> str:
+        return "Accepted(<secret>)"
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A refusal. ``reason`` is for the TTP's logs and metrics, never for the requester."""
+
+    reason: RefusalReason
+
+
+PseudonymSource = Callable[[CredentialRecord, CredentialRecord], bytes]
+
+# Checked in place of a record that does not exist, so that every path hashes and decrypts alike.
+_DUMMY_RECORDS = {
+    kind: Resolution(
+        ("dummy", kind),
+        CredentialRecord(kind, RecordRule.COUNTER, Credential.generate(), owner=""),
+        Slot.CONFIRMED,
+    )
+    for kind in RecordKind
+}
+
+
+def answer(
+    m2: M2,
+    version: int,
+    device: Resolution | None,
+    mec: Resolution | None,
+    *,
+    pseudonym_for: PseudonymSource,
+    r3: bytes | None = None,
+) -> Accepted | Refused:
+    """Verify M2 against the resolved records and answer it, or refuse it."""
+    if device is not None and mec is not None and device.record_id == mec.record_id:
+        return Refused(RefusalReason.SAME_RECORD)
+    device_found = device is not None
+    mec_found = mec is not None
+    device_view = device if device is not None else _DUMMY_RECORDS[RecordKind.DEVICE]
+    mec_view = mec if mec is not None else _DUMMY_RECORDS[RecordKind.MEC]
+    device_key = device_view.record.credential_in(device_view.slot).dk
+    mec_key = mec_view.record.credential_in(mec_view.slot).dk
+    m1 = m2.m1
+    m1_bytes = m1.to_bytes()
+
+    c1_i, c2_i, c3_i, c4_i = h1(m1.did_i + device_key + m1.r1)
+    c1_m, c2_m, c3_m, c4_m = h1(m2.did_m + mec_key + m2.r2 + m1_bytes)
+    device_counter = counter_from_nonce(device_key, m1.did_i, m1.r1)
+    mec_counter = counter_from_nonce(mec_key, m2.did_m, m2.r2)
+
+    device_hash_ok = constant_time_equal(c1_i, m1.c1_i)
+    mec_hash_ok = constant_time_equal(c1_m, m2.c1_m)
+    device_counter_ok = _counter_passes(device_view, device_counter)
+    mec_counter_ok = _counter_passes(mec_view, mec_counter)
+    version_ok = version == device_view.record.rule == mec_view.record.rule
+    checks = (
+        (device_found, RefusalReason.UNKNOWN_DEVICE),
+        (mec_found, RefusalReason.UNKNOWN_MEC),
+        (version_ok, RefusalReason.VERSION_MISMATCH),
+        (device_hash_ok, RefusalReason.BAD_DEVICE_HASH),
+        (mec_hash_ok, RefusalReason.BAD_MEC_HASH),
+        (device_counter_ok, RefusalReason.STALE_DEVICE_COUNTER),
+        (mec_counter_ok, RefusalReason.STALE_MEC_COUNTER),
+    )
+    failures = [reason for passed, reason in checks if not passed]
+    if failures or device is None or mec is None:
+        return Refused(failures[0])
+
+    r3 = r3 if r3 is not None else random_bytes(NONCE_BYTES)
+    device_part = xor(c2_i, c3_i, c4_i)
+    mec_part = xor(c2_m, c3_m, c4_m)
+    session_key = xor(device_part, mec_part, r3)
+    m3 = M3(d1=xor(device_part, r3), d2=xor(mec_part, r3), d3=h2(session_key + m1.r1))
+    analysis_handle = handle.seal(
+        pseudonym_for(device.record, mec.record),
+        c3_m=c3_m,
+        c4_m=c4_m,
+        version=version,
+        m2=m2,
+        m3=m3,
+    )
+    return Accepted(
+        m3=m3,
+        analysis_handle=analysis_handle,
+        device=device,
+        mec=mec,
+        device_record=device.record.after_accept(
+            device.slot, device_counter, Credential(c2_i, c3_i)
+        ),
+        mec_record=mec.record.after_accept(mec.slot, mec_counter, Credential(c2_m, c3_m)),
+        session_key=session_key,
+        device_counter=device_counter,
+        mec_counter=mec_counter,
+    )
+
+
+def _counter_passes(view: Resolution, counter: int) -> bool:
+    """SPEC.md: refused if ctr <= last_ctr (0 for the pending slot). The paper's rule has none."""
+    if view.record.rule is RecordRule.PAPER:
+        return True
+    return counter > view.record.counter_floor(view.slot)
