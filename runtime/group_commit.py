@@ -1,0 +1,156 @@
+"""Durable SQLite transactions shared by many concurrent requests (group commit).
+
+Every write that must be durable before an answer leaves (a TTP record update before M3, a
+holder's counter before M1 or M2) is submitted as a function of a connection. One writer thread
+takes every function queued so far, runs them in a single ``BEGIN IMMEDIATE`` transaction (each in
+its own savepoint, so one failing function does not undo the others, and each sees the earlier
+writes of its batch), commits once with ``synchronous=FULL`` (one fsync for the whole batch), and
+only then hands each caller its result. If the commit fails, every caller of the batch gets
+``StoreUnavailable`` and none of their answers leaves.
+
+Under load the batch grows by itself: while one fsync runs, the next batch queues up, so the cost
+of durability per request falls as concurrency rises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """The store could not commit; nothing of the batch was written."""
+
+
+@dataclass
+class _Job(Generic[T]):
+    work: Callable[[sqlite3.Connection], T]
+    future: asyncio.Future[T]
+    loop: asyncio.AbstractEventLoop
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection in autocommit mode (we issue BEGIN ourselves), WAL, full durability."""
+    connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("PRAGMA busy_timeout=5000")
+    connection.execute("PRAGMA foreign_keys=ON")
+    return connection
+
+
+@contextlib.contextmanager
+def immediate_transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One serialised write transaction for code that does not go through a committer."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield connection
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+class GroupCommitter:
+    """Runs submitted write functions in shared, durable transactions on one writer thread."""
+
+    def __init__(self, path: Path | str, *, max_batch: int = 256, name: str = "store") -> None:
+        self._path = path
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
+        self._ready = threading.Event()
+        self._startup_error: BaseException | None = None
+        self.batches = 0
+        self.jobs = 0
+        self._thread.start()
+        self._ready.wait()
+        if self._startup_error is not None:
+            raise StoreUnavailable(f"cannot open {path}") from self._startup_error
+
+    async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` in the next batch; return once its batch is durable."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Job(work, future, loop))
+        return await future
+
+    def close(self) -> None:
+        """Finish the queued work and stop the writer thread."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            connection = connect(self._path)
+        except BaseException as error:  # reported to the constructor's caller
+            self._startup_error = error
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                stop = False
+                while len(batch) < self._max_batch:
+                    try:
+                        job = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if job is None:
+                        stop = True
+                        break
+                    batch.append(job)
+                self._run_batch(connection, batch)
+                if stop:
+                    return
+        finally:
+            connection.close()
+
+    def _run_batch(self, connection: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
+        outcomes: list[tuple[_Job[Any], Any, BaseException | None]] = []
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                connection.execute("SAVEPOINT job")
+                try:
+                    result = job.work(connection)
+                except Exception as error:
+                    connection.execute("ROLLBACK TO job")
+                    outcomes.append((job, None, error))
+                else:
+                    outcomes.append((job, result, None))
+                connection.execute("RELEASE job")
+            connection.execute("COMMIT")
+        except sqlite3.Error as error:
+            with contextlib.suppress(sqlite3.Error):
+                connection.execute("ROLLBACK")
+            failure = StoreUnavailable("the store could not commit")
+            failure.__cause__ = error
+            outcomes = [(job, None, failure) for job in batch]
+        self.batches += 1
+        self.jobs += len(batch)
+        for job, result, error in outcomes:
+            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
