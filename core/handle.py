@@ -1,4 +1,4 @@
-"""The analysis handle: which analysis a device belongs to, told to the MEC beside M3 (our addition).
+"""The analysis handle: which analysis a device belongs to, sent to the MEC beside M3 (ours).
 
 Paper section 4.1, step 3 says the TTP includes the analysis identifier IDa in its answer. We send a
 per-MEC pseudonym instead (SPEC.md "Analysis handle"): HMAC-SHA256 of IDa and the MEC node's
@@ -20,7 +20,6 @@ import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M2, M3
 from mec5g.core.primitives import hkdf_sha256
@@ -56,9 +55,7 @@ def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3
     return aead.encrypt(_ZERO_NONCE, pseudonym, _associated_data(version, m2, m3))
 
 
-def open_handle(
-    handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
-) -> bytes:
+def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
     """The MEC's side: recover the pseudonym, or fail authentication."""
     if len(handle) != HANDLE_BYTES:
         raise MalformedField("analysis_handle", HANDLE_BYTES, len(handle))

@@ -1,4 +1,4 @@
-"""The MEC edge node's part of the key agreement (SPEC.md "Flow", steps 2 and 4; paper 5.3.2, 5.3.4).
+"""The MEC edge node's part of the key agreement (SPEC.md "Flow", steps 2, 4; paper 5.3.2, 5.3.4).
 
 The MEC computes with one of its K credentials, leased for this handshake alone (DESIGN.md
 decision 5). Costs the paper's 2 Th, plus one AES block (counter nonce) and the handle's HKDF and
@@ -51,9 +51,7 @@ def forward(attempt: Attempt, m1_bytes: bytes) -> MecSession:
     return MecSession(attempt, M2(m1, credential.did, attempt.nonce, c1), c2, c3, c4)
 
 
-def finish(
-    session: MecSession, m3_bytes: bytes, analysis_handle: bytes, version: int
-) -> MecResult:
+def finish(session: MecSession, m3_bytes: bytes, analysis_handle: bytes, version: int) -> MecResult:
     """Step 4: SK = cm2 ⊕ cm3 ⊕ cm4 ⊕ d1; check d3 = H2(SK ‖ R1); open the handle; M4 = d2 ‖ d3."""
     m3 = M3.parse(m3_bytes)
     session_key = xor(session.c2, session.c3, session.c4, m3.d1)

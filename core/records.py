@@ -78,4 +78,6 @@ class CredentialRecord:
         return credential in (self.confirmed, self.pending)
 
     def __repr__(self) -> str:
-        return f"CredentialRecord(kind={self.kind.value}, rule={self.rule.label}, owner={self.owner})"
+        return (
+            f"CredentialRecord(kind={self.kind.value}, rule={self.rule.label}, owner={self.owner})"
+        )

@@ -135,16 +135,16 @@ class GroupCommitter:
                     outcomes.append((job, result, None))
                 connection.execute("RELEASE job")
             connection.execute("COMMIT")
-        except sqlite3.Error as error:
+        except sqlite3.Error as commit_error:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
             failure = StoreUnavailable("the store could not commit")
-            failure.__cause__ = error
+            failure.__cause__ = commit_error
             outcomes = [(job, None, failure) for job in batch]
         self.batches += 1
         self.jobs += len(batch)
-        for job, result, error in outcomes:
-            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+        for job, result, failed in outcomes:
+            job.loop.call_soon_threadsafe(_settle, job.future, result, failed)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

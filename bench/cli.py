@@ -1,0 +1,103 @@
+"""``mec5g bench``: benchmark commands. Each prints its figures, or JSON with ``--json``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from mec5g.core.credentials import RecordRule
+
+
+def add_bench_parser(roles: Any) -> None:
+    bench = roles.add_parser("bench", help="benchmarks (not run in CI)")
+    kinds = bench.add_subparsers(dest="bench", required=True)
+
+    handshake = kinds.add_parser(
+        "handshake", help="handshakes over real gRPC vs a bare echo chain, in one run"
+    )
+    handshake.add_argument("--devices", type=int, default=1000)
+    handshake.add_argument("--concurrency", type=int, default=64)
+    handshake.add_argument("--duration", type=float, default=10.0, help="seconds per topology")
+    handshake.add_argument("--mec-credentials", type=int, default=16)
+    handshake.add_argument("--json", action="store_true")
+    handshake.set_defaults(handler=_handshake)
+
+    core = kinds.add_parser("core", help="the TTP's verify-and-answer, pure core, one core")
+    core.add_argument("--duration", type=float, default=5.0, help="seconds of timed work")
+    core.add_argument("--record-rule", type=RecordRule.from_label, default=RecordRule.COUNTER)
+    core.add_argument("--json", action="store_true")
+    core.set_defaults(handler=_core)
+
+    echo_ttp = kinds.add_parser("echo-ttp", help=argparse.SUPPRESS)
+    echo_ttp.add_argument("--listen", required=True)
+    echo_ttp.set_defaults(handler=_echo_ttp)
+    echo_mec = kinds.add_parser("echo-mec", help=argparse.SUPPRESS)
+    echo_mec.add_argument("--listen", required=True)
+    echo_mec.add_argument("--ttp", required=True)
+    echo_mec.set_defaults(handler=_echo_mec)
+
+
+def _handshake(args: argparse.Namespace) -> int:
+    from mec5g.bench import handshake_bench
+
+    report = asyncio.run(
+        handshake_bench.run(
+            args.devices, args.concurrency, args.duration, mec_credentials=args.mec_credentials
+        )
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=1))
+        return 0
+    print(
+        f"devices {report.devices}, concurrency {report.concurrency}, "
+        f"{report.duration:g} s per topology, K = {report.mec_credentials} MEC credentials"
+    )
+    for name, run in (("handshake", report.handshake), ("echo chain", report.echo)):
+        print(
+            f"  {name:10}  {run.per_second:9.1f}/s  p50 {run.p50_ms:7.3f} ms  "
+            f"p99 {run.p99_ms:7.3f} ms  ({run.completed} ok, {run.failed} failed)"
+        )
+    print(f"  ratio handshake/echo = {report.ratio:.3f}")
+    return 0
+
+
+def _core(args: argparse.Namespace) -> int:
+    from mec5g.bench import core_bench
+
+    result = core_bench.run(args.duration, rule=args.record_rule)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "rule": result.rule,
+                    "requests": result.requests,
+                    "seconds": result.seconds,
+                    "per_second": result.per_second,
+                    "microseconds_each": result.microseconds_each,
+                },
+                indent=1,
+            )
+        )
+        return 0
+    print(
+        f"TTP verify-and-answer ({result.rule} rule, in-memory records, one core): "
+        f"{result.per_second:,.0f}/s ({result.microseconds_each:.1f} µs each, "
+        f"{result.requests} requests)"
+    )
+    return 0
+
+
+def _echo_ttp(args: argparse.Namespace) -> int:
+    from mec5g.bench.echo import serve_echo_ttp
+
+    asyncio.run(serve_echo_ttp(args.listen))
+    return 0
+
+
+def _echo_mec(args: argparse.Namespace) -> int:
+    from mec5g.bench.echo import serve_echo_mec
+
+    asyncio.run(serve_echo_mec(args.listen, args.ttp))
+    return 0

@@ -1,0 +1,260 @@
+"""``mec5g bench handshake``: full handshakes over real gRPC against a bare echo chain.
+
+Both topologies are three OS processes on localhost: this process as the client emulating
+devices, a MEC process and a TTP process. The scheme's MEC and TTP are the real servers (durable
+SQLite records, group commit, K leased credentials); the echo chain's are ``bench.echo``. Each
+runs ``duration`` seconds after a short warm-up at the same concurrency, one after the other in
+the same run, and the report gives both and their ratio.
+
+The client keeps each device's state in memory (it emulates devices; durability on the device
+side is the UE process's business and is not what is compared here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import grpc
+from mec5g.core import device_role
+from mec5g.core.credentials import RecordRule
+from mec5g.core.messages import M1_BYTES
+from mec5g.runtime.grpc_server import channel
+from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.runtime.status import wire_version
+from mec5g.testbed import wait_serving
+from mec5g.ttp.enrolment import enrol_devices, enrol_mec
+from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One topology's figures."""
+
+    completed: int
+    failed: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+
+    @property
+    def per_second(self) -> float:
+        return self.completed / self.seconds
+
+
+@dataclass(frozen=True)
+class HandshakeReport:
+    devices: int
+    concurrency: int
+    duration: float
+    mec_credentials: int
+    handshake: RunResult
+    echo: RunResult
+
+    @property
+    def ratio(self) -> float:
+        return self.handshake.per_second / self.echo.per_second
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        data["handshake"]["per_second"] = self.handshake.per_second
+        data["echo"]["per_second"] = self.echo.per_second
+        data["ratio"] = self.ratio
+        return data
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class _Processes:
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    async def start(self, name: str, args: list[str], target: str) -> None:
+        log = (self.workdir / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "mec5g", "--log-level", "WARNING", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        log.close()
+        self.running.append(process)
+        await wait_serving(target, timeout=20.0)
+
+    def stop(self) -> None:
+        for process in reversed(self.running):
+            process.terminate()
+        for process in self.running:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.running.clear()
+
+
+async def _drive(
+    one: Callable[[int], Awaitable[bool]], concurrency: int, warmup: float, duration: float
+) -> RunResult:
+    """Run ``one(worker)`` in ``concurrency`` loops; measure only after the warm-up."""
+    latencies: list[float] = []
+    failed = 0
+    measuring = False
+    deadline = time.perf_counter() + warmup + duration
+
+    async def worker(index: int) -> None:
+        nonlocal failed
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            ok = await one(index)
+            if measuring:
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    failed += 1
+
+    async def switch_on() -> float:
+        nonlocal measuring
+        await asyncio.sleep(warmup)
+        measuring = True
+        return time.perf_counter()
+
+    clock = asyncio.ensure_future(switch_on())
+    await asyncio.gather(*(worker(index) for index in range(concurrency)))
+    measured = time.perf_counter() - await clock
+    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
+    return RunResult(len(latencies), failed, measured, 1e3 * quantiles[49], 1e3 * quantiles[98])
+
+
+async def _run_scheme(
+    workdir: Path,
+    devices: int,
+    concurrency: int,
+    mec_credentials: int,
+    warmup: float,
+    duration: float,
+) -> RunResult:
+    store = workdir / "ttp.db"
+    enrol_devices(store, workdir / "ue.json", devices)
+    enrol_mec(store, workdir / "mec.json", "mec-bench", mec_credentials)
+    ttp_target = f"127.0.0.1:{free_port()}"
+    mec_target = f"127.0.0.1:{free_port()}"
+    processes = _Processes(workdir)
+    try:
+        await processes.start(
+            "ttp",
+            ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0"],
+            ttp_target,
+        )
+        await processes.start(
+            "mec",
+            [
+                "mec",
+                "serve",
+                "--listen",
+                mec_target,
+                "--ttp",
+                ttp_target,
+                "--state",
+                str(workdir / "mec.db"),
+                "--import",
+                str(workdir / "mec.json"),
+                "--metrics-port",
+                "0",
+            ],
+            mec_target,
+        )
+        states = list(EnrolmentFile.read(workdir / "ue.json").holder_states().values())
+        async with channel(mec_target) as mec_channel:
+            stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
+            # Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time.
+            owned = [itertools.cycle(range(w, devices, concurrency)) for w in range(concurrency)]
+
+            async def handshake(worker: int) -> bool:
+                device = next(owned[worker])
+                state, attempt = states[device].begin_attempt()
+                states[device] = state
+                session = device_role.start(attempt)
+                try:
+                    answer = await stub.Agree(
+                        mec_key_agreement_pb2.AgreeRequest(
+                            version=wire_version(RecordRule.COUNTER), m1=session.m1.to_bytes()
+                        ),
+                        timeout=10.0,
+                    )
+                    result = device_role.finish(session, answer.m4)
+                except (grpc.aio.AioRpcError, ValueError):
+                    return False
+                states[device] = state.adopt(attempt, result.successor)
+                return True
+
+            return await _drive(handshake, concurrency, warmup, duration)
+    finally:
+        processes.stop()
+
+
+async def _run_echo(workdir: Path, concurrency: int, warmup: float, duration: float) -> RunResult:
+    ttp_target = f"127.0.0.1:{free_port()}"
+    mec_target = f"127.0.0.1:{free_port()}"
+    processes = _Processes(workdir)
+    try:
+        await processes.start("echo-ttp", ["bench", "echo-ttp", "--listen", ttp_target], ttp_target)
+        await processes.start(
+            "echo-mec",
+            ["bench", "echo-mec", "--listen", mec_target, "--ttp", ttp_target],
+            mec_target,
+        )
+        payload = os.urandom(M1_BYTES)
+        async with channel(mec_target) as mec_channel:
+            stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
+
+            async def echo(worker: int) -> bool:
+                try:
+                    await stub.Agree(
+                        mec_key_agreement_pb2.AgreeRequest(
+                            version=wire_version(RecordRule.COUNTER), m1=payload
+                        ),
+                        timeout=10.0,
+                    )
+                except grpc.aio.AioRpcError:
+                    return False
+                return True
+
+            return await _drive(echo, concurrency, warmup, duration)
+    finally:
+        processes.stop()
+
+
+async def run(
+    devices: int,
+    concurrency: int,
+    duration: float,
+    *,
+    mec_credentials: int = 16,
+    warmup: float = 1.0,
+) -> HandshakeReport:
+    if devices < concurrency:
+        raise ValueError("--devices must be at least --concurrency (one attempt per device)")
+    with tempfile.TemporaryDirectory(prefix="mec5g-bench-") as directory:
+        workdir = Path(directory)
+        scheme = await _run_scheme(workdir, devices, concurrency, mec_credentials, warmup, duration)
+        with contextlib.suppress(FileNotFoundError):
+            (workdir / "ttp.db").unlink()
+        echo = await _run_echo(workdir, concurrency, warmup, duration)
+    return HandshakeReport(devices, concurrency, duration, mec_credentials, scheme, echo)

@@ -1,0 +1,296 @@
+"""The ``mec5g`` command: one CLI fronting every role, the local testbed, vectors and benchmarks.
+
+Every ``serve`` flag can also come from an environment variable (shown in ``--help``), which is
+how a container is configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from mec5g.core.credentials import RecordRule
+from mec5g.runtime.grpc_server import TlsOptions
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def _env(flag: str) -> str:
+    return "MEC5G_" + flag.lstrip("-").replace("-", "_").upper()
+
+
+def _add(
+    parser: argparse.ArgumentParser,
+    flag: str,
+    *,
+    default: object,
+    help: str,
+    type: Callable[[str], object] = str,
+) -> None:
+    """A flag whose default can come from MEC5G_<FLAG>."""
+    env = _env(flag)
+    parser.add_argument(
+        flag,
+        type=type,
+        default=type(os.environ[env]) if env in os.environ else default,
+        help=f"{help} (env {env}; default: %(default)s)",
+    )
+
+
+def _add_tls(parser: argparse.ArgumentParser, prefix: str, side: str) -> None:
+    for part, text in (
+        ("cert", "certificate (PEM)"),
+        ("key", "private key (PEM)"),
+        ("ca", "CA bundle (PEM)"),
+    ):
+        _add(parser, f"--{prefix}tls-{part}", default=None, type=Path, help=f"{side} TLS {text}")
+    if side == "client":
+        _add(
+            parser,
+            f"--{prefix}tls-server-name",
+            default=None,
+            help="name expected in the server certificate",
+        )
+
+
+def _tls(args: argparse.Namespace, prefix: str) -> TlsOptions:
+    attribute = prefix.replace("-", "_") + "tls_"
+    return TlsOptions(
+        cert=getattr(args, attribute + "cert"),
+        key=getattr(args, attribute + "key"),
+        ca=getattr(args, attribute + "ca"),
+        server_name=getattr(args, attribute + "server_name", None),
+    )
+
+
+def _rule(value: str) -> RecordRule:
+    try:
+        return RecordRule.from_label(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mec5g", description=__doc__)
+    parser.add_argument("--log-level", default=os.environ.get("MEC5G_LOG_LEVEL", "INFO"))
+    roles = parser.add_subparsers(dest="command", required=True)
+
+    vectors = roles.add_parser("vectors", help="make and verify phase-3 test vectors")
+    vectors_cmd = vectors.add_subparsers(dest="action", required=True)
+    make = vectors_cmd.add_parser("make", help="write N vectors from fresh random inputs")
+    make.add_argument("--count", type=int, required=True)
+    make.add_argument("--out", type=Path, help="file to write (standard output without it)")
+    verify = vectors_cmd.add_parser("verify", help="recompute every vector of FILE")
+    verify.add_argument("file", type=Path)
+
+    ttp = roles.add_parser("ttp", help="the TTP (cloud): key store, enrolment, service")
+    ttp_cmd = ttp.add_subparsers(dest="action", required=True)
+    serve = ttp_cmd.add_parser("serve", help="run the TTP key-agreement service")
+    _add(serve, "--listen", default="[::]:50051", help="address to listen on")
+    _add(serve, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add(serve, "--metrics-port", default=9151, type=int, help="Prometheus port, 0 for none")
+    _add_tls(serve, "", "server")
+    migrate = ttp_cmd.add_parser("migrate", help="create or upgrade the key store schema")
+    _add(migrate, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    enrol_devices = ttp_cmd.add_parser("enrol-devices", help="enrol N devices of one analysis")
+    _add(enrol_devices, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    enrol_devices.add_argument("--count", type=int, required=True)
+    enrol_devices.add_argument("--analysis", default="default")
+    enrol_devices.add_argument("--first", type=int, default=1, help="number of the first device")
+    enrol_devices.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
+    enrol_devices.add_argument("--out", type=Path, required=True, help="enrolment file for the UE")
+    enrol_mec = ttp_cmd.add_parser("enrol-mec", help="enrol K credentials for one MEC node")
+    _add(enrol_mec, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    enrol_mec.add_argument("--node", required=True, help="MEC node identity, e.g. mec-1")
+    enrol_mec.add_argument("--count", type=int, default=16)
+    enrol_mec.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
+    enrol_mec.add_argument("--out", type=Path, required=True, help="enrolment file for the MEC")
+
+    mec = roles.add_parser("mec", help="the MEC edge app")
+    mec_cmd = mec.add_subparsers(dest="action", required=True)
+    serve = mec_cmd.add_parser("serve", help="run the MEC key-agreement service")
+    _add(serve, "--listen", default="[::]:50052", help="address to listen on")
+    _add(serve, "--ttp", default="localhost:50051", help="TTP target host:port")
+    _add(serve, "--state", default=Path("mec.db"), type=Path, help="SQLite credential state")
+    _add(serve, "--import", default=None, type=Path, help="enrolment file to import first")
+    _add(serve, "--metrics-port", default=9152, type=int, help="Prometheus port, 0 for none")
+    _add(
+        serve,
+        "--lease-wait",
+        default=2.0,
+        type=float,
+        help="seconds to wait for a free credential before RESOURCE_EXHAUSTED",
+    )
+    _add(
+        serve,
+        "--ttp-timeout",
+        default=3.0,
+        type=float,
+        help="seconds before an unanswered TTP call gives UNAVAILABLE",
+    )
+    _add_tls(serve, "", "server")
+    _add_tls(serve, "ttp-", "client")
+
+    ue = roles.add_parser("ue", help="the UE emulator holding N devices")
+    ue_cmd = ue.add_subparsers(dest="action", required=True)
+    serve = ue_cmd.add_parser("serve", help="run the UE control service")
+    _add(serve, "--listen", default="[::]:50053", help="address to listen on")
+    _add(serve, "--mec", default="localhost:50052", help="MEC target host:port")
+    _add(serve, "--state", default=Path("ue.db"), type=Path, help="SQLite device state")
+    _add(serve, "--import", default=None, type=Path, help="enrolment file to import first")
+    _add(serve, "--metrics-port", default=9153, type=int, help="Prometheus port, 0 for none")
+    _add(serve, "--max-attempts", default=4, type=int, help="attempts per attach")
+    _add(serve, "--rpc-timeout", default=5.0, type=float, help="seconds per MEC call")
+    _add(
+        serve,
+        "--load-concurrency",
+        default=0,
+        type=int,
+        help="attaches kept running continuously, 0 for on demand only",
+    )
+    _add(
+        serve,
+        "--load-pause",
+        default=0.0,
+        type=float,
+        help="seconds each continuous worker pauses between attaches",
+    )
+    _add_tls(serve, "", "server")
+    _add_tls(serve, "mec-", "client")
+
+    from mec5g.testbed import add_up_parser
+
+    add_up_parser(roles)
+    from mec5g.bench.cli import add_bench_parser
+
+    add_bench_parser(roles)
+    return parser
+
+
+def _vectors(args: argparse.Namespace) -> int:
+    from mec5g.core import vectors
+
+    if args.action == "make":
+        text = json.dumps(vectors.make(args.count), indent=1) + "\n"
+        if args.out is None:
+            sys.stdout.write(text)
+        else:
+            args.out.write_text(text)
+        return 0
+    try:
+        document = json.loads(args.file.read_text())
+        mismatches = vectors.verify(document)
+    except (OSError, json.JSONDecodeError, vectors.VectorFileError) as error:
+        print(f"cannot read {args.file}: {error}", file=sys.stderr)
+        return 2
+    for line in mismatches:
+        print(line)
+    count = len(document["vectors"])
+    if mismatches:
+        print(f"{len(mismatches)} mismatches in {count} vectors", file=sys.stderr)
+        return 1
+    print(f"all {count} vectors match")
+    return 0
+
+
+def _ttp(args: argparse.Namespace) -> int:
+    from mec5g.ttp import enrolment, keystore
+
+    if args.action == "serve":
+        from mec5g.ttp.server import TtpConfig, serve
+
+        asyncio.run(serve(TtpConfig(args.listen, args.store, args.metrics_port, _tls(args, ""))))
+    elif args.action == "migrate":
+        keystore.migrate(args.store)
+        print(f"key store {args.store} is at schema version {keystore.SCHEMA_VERSION}")
+    elif args.action == "enrol-devices":
+        issued = enrolment.enrol_devices(
+            args.store,
+            args.out,
+            args.count,
+            analysis=args.analysis,
+            rule=args.record_rule,
+            first=args.first,
+        )
+        print(
+            f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
+            f"enrolment file {args.out}"
+        )
+    elif args.action == "enrol-mec":
+        issued = enrolment.enrol_mec(
+            args.store, args.out, args.node, args.count, rule=args.record_rule
+        )
+        print(
+            f"enrolled {len(issued.credentials)} credentials for MEC node {args.node!r}; "
+            f"enrolment file {args.out}"
+        )
+    return 0
+
+
+def _mec(args: argparse.Namespace) -> int:
+    from mec5g.mec.server import MecConfig, serve
+
+    asyncio.run(
+        serve(
+            MecConfig(
+                listen=args.listen,
+                ttp_target=args.ttp,
+                state=args.state,
+                import_file=getattr(args, "import"),
+                metrics_port=args.metrics_port,
+                lease_wait=args.lease_wait,
+                ttp_timeout=args.ttp_timeout,
+                tls=_tls(args, ""),
+                ttp_tls=_tls(args, "ttp-"),
+            )
+        )
+    )
+    return 0
+
+
+def _ue(args: argparse.Namespace) -> int:
+    from mec5g.ue.fleet import RetryPolicy
+    from mec5g.ue.server import UeConfig, serve
+
+    asyncio.run(
+        serve(
+            UeConfig(
+                listen=args.listen,
+                mec_target=args.mec,
+                state=args.state,
+                import_file=getattr(args, "import"),
+                metrics_port=args.metrics_port,
+                policy=RetryPolicy(max_attempts=args.max_attempts, rpc_timeout=args.rpc_timeout),
+                load_concurrency=args.load_concurrency,
+                load_pause=args.load_pause,
+                tls=_tls(args, ""),
+                mec_tls=_tls(args, "mec-"),
+            )
+        )
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    if args.command == "vectors":
+        return _vectors(args)
+    if args.command == "ttp":
+        return _ttp(args)
+    if args.command == "mec":
+        return _mec(args)
+    if args.command == "ue":
+        return _ue(args)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    return handler(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,304 @@
+"""``mec5g up``: the whole testbed on one machine, as separate OS processes on localhost.
+
+It enrols N devices and K MEC credentials at a fresh SQLite key store (the embedded default),
+starts the TTP, the MEC and a UE process that runs handshakes continuously, prints the endpoints
+and a live summary line, and on Ctrl-C (or after ``--duration``) stops every process, then checks
+that every device and MEC credential still authenticates against its TTP record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from mec5g.core.credentials import RecordRule
+from mec5g.runtime.holder_store import HolderStore
+from mec5g.ttp.enrolment import enrol_devices, enrol_mec
+from mec5g.ttp.keystore import KeyStore
+from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
+
+GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
+METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
+MEC_NODE = "mec-1"
+
+
+def add_up_parser(roles: Any) -> None:
+    up = roles.add_parser("up", help="run the whole testbed locally (TTP, MEC, UE)")
+    up.add_argument("--devices", type=int, default=20, help="emulated devices in the UE")
+    up.add_argument("--mec-credentials", type=int, default=16, help="K credentials of the MEC")
+    up.add_argument("--record-rule", type=RecordRule.from_label, default=RecordRule.COUNTER)
+    up.add_argument(
+        "--duration",
+        type=float,
+        default=0.0,
+        help="stop after S seconds and print a summary (default: until Ctrl-C)",
+    )
+    up.add_argument(
+        "--load-concurrency",
+        type=int,
+        default=4,
+        help="handshakes the UE keeps running continuously",
+    )
+    up.add_argument(
+        "--load-pause",
+        type=float,
+        default=0.05,
+        help="seconds each UE worker pauses between handshakes",
+    )
+    up.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where stores and logs go (default: a new temporary directory)",
+    )
+    up.add_argument(
+        "--port-offset",
+        type=int,
+        default=0,
+        help="added to every default port, to run beside another testbed",
+    )
+    up.set_defaults(handler=run_up)
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    grpc: dict[str, str]
+    metrics: dict[str, int]
+
+    @classmethod
+    def with_offset(cls, offset: int) -> Endpoints:
+        return cls(
+            {role: f"127.0.0.1:{port + offset}" for role, port in GRPC_PORTS.items()},
+            {role: port + offset for role, port in METRICS_PORTS.items()},
+        )
+
+
+def enrol_testbed(state_dir: Path, devices: int, mec_credentials: int, rule: RecordRule) -> None:
+    """Enrol the devices and MEC credentials unless this state directory has them already."""
+    if (state_dir / "ttp.db").exists():
+        return
+    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
+    enrol_mec(
+        state_dir / "ttp.db", state_dir / "mec-enrolment.json", MEC_NODE, mec_credentials, rule=rule
+    )
+
+
+def role_commands(
+    state_dir: Path, endpoints: Endpoints, args: argparse.Namespace
+) -> dict[str, list[str]]:
+    python = [sys.executable, "-m", "mec5g"]
+    return {
+        "ttp": [
+            *python,
+            "ttp",
+            "serve",
+            "--listen",
+            endpoints.grpc["ttp"],
+            "--store",
+            str(state_dir / "ttp.db"),
+            "--metrics-port",
+            str(endpoints.metrics["ttp"]),
+        ],
+        "mec": [
+            *python,
+            "mec",
+            "serve",
+            "--listen",
+            endpoints.grpc["mec"],
+            "--ttp",
+            endpoints.grpc["ttp"],
+            "--state",
+            str(state_dir / "mec.db"),
+            "--import",
+            str(state_dir / "mec-enrolment.json"),
+            "--metrics-port",
+            str(endpoints.metrics["mec"]),
+        ],
+        "ue": [
+            *python,
+            "ue",
+            "serve",
+            "--listen",
+            endpoints.grpc["ue"],
+            "--mec",
+            endpoints.grpc["mec"],
+            "--state",
+            str(state_dir / "ue.db"),
+            "--import",
+            str(state_dir / "ue-enrolment.json"),
+            "--metrics-port",
+            str(endpoints.metrics["ue"]),
+            "--load-concurrency",
+            str(args.load_concurrency),
+            "--load-pause",
+            str(args.load_pause),
+        ],
+    }
+
+
+async def wait_serving(target: str, timeout: float) -> None:
+    """Poll grpc.health.v1 until the server says SERVING."""
+    deadline = time.monotonic() + timeout
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{target} did not become healthy in {timeout} s")
+            await asyncio.sleep(0.1)
+
+
+def check_agreement(state_dir: Path) -> list[str]:
+    """Every holder whose credential its TTP record no longer holds (a lockout); empty is good."""
+    store = KeyStore(state_dir / "ttp.db")
+    try:
+        records = {stored.label: stored.record for stored in store.records()}
+    finally:
+        store.close()
+    problems = []
+    for holder_file in ("ue.db", "mec.db"):
+        holders = HolderStore(state_dir / holder_file)
+        try:
+            for name, state in holders.load().items():
+                record = records.get(name)
+                if record is None or not record.holds(state.credential):
+                    problems.append(f"{name} is locked out")
+        finally:
+            holders.close()
+    return problems
+
+
+class Testbed:
+    """The three role processes and their logs."""
+
+    def __init__(self, state_dir: Path, endpoints: Endpoints, args: argparse.Namespace) -> None:
+        self.state_dir = state_dir
+        self.endpoints = endpoints
+        self.commands = role_commands(state_dir, endpoints, args)
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+
+    async def start(self) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        for role in ("ttp", "mec", "ue"):
+            log = (self.state_dir / f"{role}.log").open("ab")
+            self.processes[role] = subprocess.Popen(
+                self.commands[role],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
+            log.close()
+            try:
+                await wait_serving(self.endpoints.grpc[role], timeout=20.0)
+            except TimeoutError:
+                raise RuntimeError(
+                    f"{role} did not start; see {self.state_dir / (role + '.log')}"
+                ) from None
+
+    def stop(self) -> None:
+        for role in ("ue", "mec", "ttp"):
+            process = self.processes.get(role)
+            if process is None or process.poll() is not None:
+                continue
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def crashed(self) -> list[str]:
+        return [role for role, process in self.processes.items() if process.poll() is not None]
+
+
+async def ue_status(target: str) -> ue_control_pb2.StatusResponse:
+    async with grpc.aio.insecure_channel(target) as channel:
+        status: ue_control_pb2.StatusResponse = await ue_control_pb2_grpc.UeControlServiceStub(
+            channel
+        ).Status(ue_control_pb2.StatusRequest(), timeout=5.0)
+        return status
+
+
+async def _run(args: argparse.Namespace, state_dir: Path) -> int:
+    endpoints = Endpoints.with_offset(args.port_offset)
+    enrol_testbed(state_dir, args.devices, args.mec_credentials, args.record_rule)
+    testbed = Testbed(state_dir, endpoints, args)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    started = time.monotonic()
+    try:
+        await testbed.start()
+        print(f"mec5g testbed up (record rule {args.record_rule.label}); state in {state_dir}")
+        for role in ("ttp", "mec", "ue"):
+            print(
+                f"  {role.upper():4} gRPC {endpoints.grpc[role]:18} "
+                f"metrics http://127.0.0.1:{endpoints.metrics[role]}/metrics"
+            )
+        print(
+            f"  try: grpcurl -plaintext -d '{{}}' {endpoints.grpc['ue']} "
+            "mec5g.v1.UeControlService/Attach"
+        )
+        print(
+            "Ctrl-C stops everything."
+            if not args.duration
+            else f"Stopping after {args.duration:g} s.",
+            flush=True,
+        )
+        last_ok = 0
+        last_time = time.monotonic()
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 2.0)
+            if testbed.crashed():
+                print(f"process ended unexpectedly: {', '.join(testbed.crashed())}")
+                return 1
+            status = await ue_status(endpoints.grpc["ue"])
+            now = time.monotonic()
+            rate = (status.attaches_succeeded - last_ok) / (now - last_time)
+            last_ok, last_time = status.attaches_succeeded, now
+            print(
+                f"[{now - started:7.1f} s] handshakes ok {status.attaches_succeeded} "
+                f"failed {status.attaches_failed} rate {rate:.0f}/s",
+                flush=True,
+            )
+            if args.duration and now - started >= args.duration:
+                stop.set()
+        status = await ue_status(endpoints.grpc["ue"])
+    finally:
+        testbed.stop()
+    elapsed = time.monotonic() - started
+    problems = check_agreement(state_dir)
+    print(
+        f"summary: {status.attaches_succeeded} handshakes ok, {status.attaches_failed} failed "
+        f"in {elapsed:.1f} s; {len(status.devices)} devices; "
+        f"records agree: {'yes' if not problems else 'NO'}"
+    )
+    for problem in problems:
+        print(f"  {problem}")
+    return 0 if not problems else 1
+
+
+def run_up(args: argparse.Namespace) -> int:
+    state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="mec5g-up-"))
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_run(args, state_dir))

@@ -1,0 +1,145 @@
+"""``mec5g.v1.MecKeyAgreementService``: a device sends M1, the MEC answers M4.
+
+For each request: lease a credential, persist its next counter, compute M2, ask the TTP (bounded
+by ``ttp_timeout``), check M3 and open the analysis handle, answer M4, and store the successor.
+
+Statuses: INVALID_ARGUMENT for malformed input; UNAUTHENTICATED with one fixed message whether the
+TTP refused or M3/the handle failed here; RESOURCE_EXHAUSTED when every credential stayed busy past
+the lease wait; UNAVAILABLE when the TTP could not be reached or did not answer in time, or the
+MEC's own store could not commit. In every failing case the leased credential keeps its stored
+state, which the TTP still accepts with the next counter.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import grpc
+from mec5g.core import mec_role
+from mec5g.core.errors import AuthenticationFailed, MalformedField
+from mec5g.core.messages import M1
+from mec5g.core.primitives import fingerprint
+from mec5g.mec.credential_pool import CredentialPool, PoolExhausted
+from mec5g.runtime.group_commit import StoreUnavailable
+from mec5g.runtime.holder_store import HolderConflict
+from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.status import AUTHENTICATION_FAILED, version_problem, wire_version
+from mec5g.v1 import (
+    mec_key_agreement_pb2,
+    mec_key_agreement_pb2_grpc,
+    ttp_key_agreement_pb2,
+    ttp_key_agreement_pb2_grpc,
+)
+
+LOG = logging.getLogger("mec5g.mec")
+PHASE = "key_agreement"
+
+
+class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceServicer):
+    """Thin adapter between gRPC, the credential pool and ``core.mec_role``."""
+
+    def __init__(
+        self,
+        pool: CredentialPool,
+        ttp: ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub,
+        metrics: Metrics,
+        *,
+        ttp_timeout: float,
+    ) -> None:
+        self._pool = pool
+        self._ttp = ttp
+        self._metrics = metrics
+        self._ttp_timeout = ttp_timeout
+
+    async def Agree(  # noqa: N802 - gRPC method name
+        self,
+        request: mec_key_agreement_pb2.AgreeRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> mec_key_agreement_pb2.AgreeResponse:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            response = await self._agree(request, started)
+            outcome = "accepted"
+            return response
+        except _Failure as failure:
+            outcome = failure.outcome
+            await context.abort(failure.code, failure.message)
+            raise  # unreachable: abort raises
+        finally:
+            self._metrics.observe(PHASE, outcome, time.perf_counter() - started)
+
+    async def _agree(
+        self,
+        request: mec_key_agreement_pb2.AgreeRequest,
+        started: float,
+    ) -> mec_key_agreement_pb2.AgreeResponse:
+        problem = version_problem(request.version)
+        if problem is not None:
+            raise _Failure("malformed", grpc.StatusCode.INVALID_ARGUMENT, problem)
+        version = wire_version(request.version)
+        try:
+            M1.parse(request.m1)
+        except MalformedField as error:
+            raise _Failure("malformed", grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+        try:
+            name = await self._pool.lease()
+        except PoolExhausted:
+            raise _Failure(
+                "busy",
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"all {self._pool.size} MEC credentials stayed busy; retry later",
+            ) from None
+        released = False
+        try:
+            try:
+                attempt = await self._pool.begin_attempt(name)
+            except (StoreUnavailable, HolderConflict):
+                LOG.exception("could not persist the counter of %s", name)
+                raise _Failure(
+                    "store_error", grpc.StatusCode.UNAVAILABLE, "MEC credential store unavailable"
+                ) from None
+            session = mec_role.forward(attempt, request.m1)
+            remaining = self._ttp_timeout - (time.perf_counter() - started)
+            try:
+                answer = await self._ttp.Verify(
+                    ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes()),
+                    timeout=max(remaining, 0.001),
+                )
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    raise _Unauthenticated("refused_by_ttp") from None
+                LOG.warning("TTP call failed: %s", error.code().name)
+                raise _Failure(
+                    "ttp_unavailable", grpc.StatusCode.UNAVAILABLE, "TTP unavailable"
+                ) from None
+            try:
+                result = mec_role.finish(session, answer.m3, answer.analysis_handle, version)
+            except (AuthenticationFailed, MalformedField) as error:
+                LOG.warning("answer from the TTP failed verification (%s)", error)
+                raise _Unauthenticated("bad_answer") from None
+            self._pool.adopt_then_release(name, attempt, result.successor)
+            released = True
+            LOG.debug(
+                "session sk_fp=%s analysis_fp=%s",
+                fingerprint(result.session_key),
+                fingerprint(result.analysis_pseudonym),
+            )
+            return mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
+        finally:
+            if not released:
+                self._pool.release(name)
+
+
+class _Failure(Exception):
+    def __init__(self, outcome: str, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.outcome = outcome
+        self.code = code
+        self.message = message
+
+
+class _Unauthenticated(_Failure):
+    def __init__(self, outcome: str) -> None:
+        super().__init__(outcome, grpc.StatusCode.UNAUTHENTICATED, AUTHENTICATION_FAILED)

@@ -1,0 +1,115 @@
+"""Start-up of every mec5g gRPC server and client channel: reflection, health, TLS, no retries.
+
+Every server carries server reflection (so grpcurl needs no .proto files) and the standard
+``grpc.health.v1`` service (grpcurl and Kubernetes native gRPC probes). TLS and mutual TLS are
+options on every server and client, off by default so that plain grpcurl works locally.
+Key-agreement calls must never be resent (SPEC.md "Attempts"), so client channels turn gRPC's
+transparent retries off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+LOG = logging.getLogger("mec5g.runtime")
+HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+
+
+@dataclass(frozen=True)
+class TlsOptions:
+    """Certificates for one end of a connection; all empty means plaintext.
+
+    Server: ``cert``/``key`` turn TLS on; ``ca`` additionally requires client certificates
+    signed by it (mutual TLS). Client: ``ca`` verifies the server; ``cert``/``key`` present a
+    client certificate; ``server_name`` overrides the name checked in the server certificate.
+    """
+
+    cert: Path | None = None
+    key: Path | None = None
+    ca: Path | None = None
+    server_name: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert is not None or self.ca is not None
+
+    def server_credentials(self) -> grpc.ServerCredentials:
+        if self.cert is None or self.key is None:
+            raise ValueError("a TLS server needs both --tls-cert and --tls-key")
+        pair = [(self.key.read_bytes(), self.cert.read_bytes())]
+        if self.ca is None:
+            return grpc.ssl_server_credentials(pair)
+        return grpc.ssl_server_credentials(
+            pair, root_certificates=self.ca.read_bytes(), require_client_auth=True
+        )
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        return grpc.ssl_channel_credentials(
+            root_certificates=self.ca.read_bytes() if self.ca else None,
+            private_key=self.key.read_bytes() if self.key else None,
+            certificate_chain=self.cert.read_bytes() if self.cert else None,
+        )
+
+
+def channel(target: str, tls: TlsOptions | None = None) -> grpc.aio.Channel:
+    """A client channel with transparent retries off (a key-agreement request is never resent)."""
+    options: list[tuple[str, Any]] = [("grpc.enable_retries", 0)]
+    if tls is not None and tls.enabled:
+        if tls.server_name:
+            options.append(("grpc.ssl_target_name_override", tls.server_name))
+        return grpc.aio.secure_channel(target, tls.channel_credentials(), options=options)
+    return grpc.aio.insecure_channel(target, options=options)
+
+
+Registration = Callable[[grpc.aio.Server], None]
+
+
+async def start_server(
+    listen: str,
+    registrations: Sequence[Registration],
+    service_names: Sequence[str],
+    tls: TlsOptions | None = None,
+) -> tuple[grpc.aio.Server, int]:
+    """Start a server with the given services plus reflection and health; return it and its port."""
+    server = grpc.aio.server()
+    for register in registrations:
+        register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [*service_names, HEALTH_SERVICE, reflection.SERVICE_NAME], server
+    )
+    if tls is not None and tls.enabled:
+        port = server.add_secure_port(listen, tls.server_credentials())
+    else:
+        port = server.add_insecure_port(listen)
+    await server.start()
+    for name in ("", *service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, port
+
+
+async def wait_for_termination(server: grpc.aio.Server, grace_seconds: float = 2.0) -> None:
+    """Serve until SIGINT or SIGTERM, then stop with a grace period for calls in flight."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    serving = asyncio.ensure_future(server.wait_for_termination())
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    await server.stop(grace_seconds)
+    LOG.info("stopped")

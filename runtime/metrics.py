@@ -1,0 +1,56 @@
+"""Prometheus metrics of one process: one registry, names ``mec5g_*``, units in the name.
+
+This is the basic set every process exports (DESIGN.md decision 6): a duration histogram and a
+result counter per role and phase, labelled by outcome. Labels never carry a key, an identity or
+a personal attribute; refusal reasons appear on the TTP only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+
+# 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
+DURATION_BUCKETS = (
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
+
+@dataclass
+class Metrics:
+    """The metric families of one process, registered in its own registry."""
+
+    role: str
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.phase_duration = Histogram(
+            "mec5g_phase_duration_seconds",
+            "Wall time of one protocol phase as seen by this role, by outcome.",
+            ["role", "phase", "outcome"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.phase_results = Counter(
+            "mec5g_phase_results",
+            "Protocol phase runs by outcome.",
+            ["role", "phase", "outcome"],
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "mec5g_ttp_refusals",
+            "Key-agreement requests the TTP refused, by internal reason (never sent to peers).",
+            ["reason"],
+            registry=self.registry,
+        )
+
+    def observe(self, phase: str, outcome: str, seconds: float) -> None:
+        self.phase_duration.labels(self.role, phase, outcome).observe(seconds)
+        self.phase_results.labels(self.role, phase, outcome).inc()
+
+    def serve(self, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - a pod's scrape port
+        """Expose /metrics over HTTP; port 0 turns it off."""
+        if port:
+            start_http_server(port, addr=address, registry=self.registry)

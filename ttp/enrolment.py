@@ -1,0 +1,66 @@
+"""Operator enrolment: create device and MEC credentials at the TTP and hand them to holders.
+
+This is the stand-in for phases 1 and 2 until the patient-driven flow exists: the operator
+creates N device records under one analysis (``default`` unless named) and K credentials for one
+MEC node, and writes each holder's credentials to an enrolment file (mode 0600) that the UE or MEC
+process imports at start-up (``--import``). Enrolment and re-provisioning set the counter to 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mec5g.core.credentials import RecordRule
+from mec5g.core.records import RecordKind
+from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.ttp.keystore import KeyStore
+
+DEFAULT_ANALYSIS = "default"
+
+
+def device_names(count: int, first: int = 1, prefix: str = "dev") -> list[str]:
+    return [f"{prefix}-{number:04d}" for number in range(first, first + count)]
+
+
+def mec_credential_names(node: str, count: int) -> list[str]:
+    return [f"{node}/cred-{number:03d}" for number in range(1, count + 1)]
+
+
+def enrol_devices(
+    store_path: Path,
+    out: Path,
+    count: int,
+    *,
+    analysis: str = DEFAULT_ANALYSIS,
+    rule: RecordRule = RecordRule.COUNTER,
+    first: int = 1,
+    prefix: str = "dev",
+) -> EnrolmentFile:
+    """Enrol ``count`` devices of one analysis and write their enrolment file."""
+    store = KeyStore(store_path)
+    try:
+        issued = store.enrol(RecordKind.DEVICE, device_names(count, first, prefix), analysis, rule)
+    finally:
+        store.close()
+    enrolment = EnrolmentFile("device", rule, analysis, issued)
+    enrolment.write(out)
+    return enrolment
+
+
+def enrol_mec(
+    store_path: Path,
+    out: Path,
+    node: str,
+    count: int,
+    *,
+    rule: RecordRule = RecordRule.COUNTER,
+) -> EnrolmentFile:
+    """Enrol ``count`` credentials for MEC node ``node`` and write their enrolment file."""
+    store = KeyStore(store_path)
+    try:
+        issued = store.enrol(RecordKind.MEC, mec_credential_names(node, count), node, rule)
+    finally:
+        store.close()
+    enrolment = EnrolmentFile("mec", rule, node, issued)
+    enrolment.write(out)
+    return enrolment

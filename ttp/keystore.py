@@ -1,0 +1,237 @@
+"""The TTP's key store: one record per device and per MEC credential, in SQLite.
+
+Every key-agreement request is answered inside one ``BEGIN IMMEDIATE`` transaction of the group
+committer (``mec5g.runtime.group_commit``): the two records are read, ``core.ttp_role.answer``
+decides, both records are written or neither, and the caller gets M3 only after the batch is
+durable (``synchronous=FULL``). An update lost after M3 left would lock the device out.
+
+DIDi is looked up only among device records and DIDm only among MEC credentials (SPEC.md
+"Namespaces"); enrolment refuses a DID that exists in either. Counters are stored as 16-byte
+big-endian values and compared in application code (a forged R decrypts to any 128-bit number).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mec5g.core import ttp_role
+from mec5g.core.credentials import Credential, RecordRule
+from mec5g.core.handle import analysis_pseudonym
+from mec5g.core.messages import M2
+from mec5g.core.primitives import counter_to_bytes, random_bytes
+from mec5g.core.records import CredentialRecord, RecordKind
+from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
+from mec5g.runtime.holder_store import create_private_file
+
+SCHEMA_VERSION = 1
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS ttp_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS credential_records (
+        record_id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('device', 'mec')),
+        label TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        rule INTEGER NOT NULL,
+        confirmed_did BLOB NOT NULL UNIQUE CHECK (length(confirmed_did) = 16),
+        confirmed_dk BLOB NOT NULL CHECK (length(confirmed_dk) = 16),
+        last_counter BLOB NOT NULL CHECK (length(last_counter) = 16),
+        pending_did BLOB UNIQUE CHECK (pending_did IS NULL OR length(pending_did) = 16),
+        pending_dk BLOB CHECK ((pending_dk IS NULL) = (pending_did IS NULL)),
+        enrolled_at REAL NOT NULL,
+        UNIQUE (kind, label)
+    )""",
+)
+_RECORD_COLUMNS = (
+    "record_id, kind, label, owner, rule, confirmed_did, confirmed_dk, last_counter, "
+    "pending_did, pending_dk"
+)
+_PSEUDONYM_SECRET = "analysis_pseudonym_key"  # noqa: S105 - the name of a row, not a secret
+
+
+class EnrolmentRefused(ValueError):
+    """An enrolment would duplicate a label or a DID."""
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    """A record with the names the operator gave it, for inspection and tests."""
+
+    record_id: int
+    label: str
+    record: CredentialRecord
+
+
+def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
+    record_id, kind, label, owner, rule, c_did, c_dk, last, p_did, p_dk = row
+    pending = Credential(p_did, p_dk) if p_did is not None else None
+    record = CredentialRecord(
+        kind=RecordKind(kind),
+        rule=RecordRule(rule),
+        confirmed=Credential(c_did, c_dk),
+        owner=owner,
+        last_counter=int.from_bytes(last, "big"),
+        pending=pending,
+    )
+    return StoredRecord(record_id, label, record)
+
+
+def migrate(path: Path | str) -> None:
+    """Create or upgrade the schema (``mec5g ttp migrate``); safe to run again."""
+    path = Path(path)
+    create_private_file(path)
+    connection = connect(path)
+    try:
+        with immediate_transaction(connection):
+            for statement in _SCHEMA:
+                connection.execute(statement)
+            if connection.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
+                connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+            connection.execute(
+                "INSERT OR IGNORE INTO ttp_secrets VALUES (?, ?)",
+                (_PSEUDONYM_SECRET, random_bytes(32)),
+            )
+    finally:
+        connection.close()
+
+
+class KeyStore:
+    """The TTP's SQLite record store."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        migrate(self.path)
+        connection = connect(self.path)
+        try:
+            row = connection.execute(
+                "SELECT value FROM ttp_secrets WHERE name = ?", (_PSEUDONYM_SECRET,)
+            ).fetchone()
+        finally:
+            connection.close()
+        self._pseudonym_key: bytes = row[0]
+        self._committer = GroupCommitter(self.path, name="keystore")
+
+    def close(self) -> None:
+        self._committer.close()
+
+    @property
+    def commit_batches(self) -> int:
+        return self._committer.batches
+
+    # -- enrolment (operator side, synchronous) -------------------------------------------------
+
+    def enrol(
+        self, kind: RecordKind, labels: list[str], owner: str, rule: RecordRule
+    ) -> dict[str, Credential]:
+        """Create one record per label with a fresh credential; all or nothing."""
+        issued = {label: Credential.generate() for label in labels}
+        connection = connect(self.path)
+        try:
+            with immediate_transaction(connection):
+                for label, credential in issued.items():
+                    taken = connection.execute(
+                        "SELECT 1 FROM credential_records WHERE (kind = ? AND label = ?) "
+                        "OR ? IN (confirmed_did, pending_did)",
+                        (kind.value, label, credential.did),
+                    ).fetchone()
+                    if taken:
+                        raise EnrolmentRefused(f"{kind.value} {label!r} is enrolled already")
+                    connection.execute(
+                        "INSERT INTO credential_records (kind, label, owner, rule, confirmed_did, "
+                        "confirmed_dk, last_counter, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            kind.value,
+                            label,
+                            owner,
+                            int(rule),
+                            credential.did,
+                            credential.dk,
+                            counter_to_bytes(0),
+                            time.time(),
+                        ),
+                    )
+        finally:
+            connection.close()
+        return issued
+
+    def records(self, kind: RecordKind | None = None) -> list[StoredRecord]:
+        """Every record (of one kind), by label: for operators and tests, never on the hot path."""
+        connection = connect(self.path)
+        try:
+            query = f"SELECT {_RECORD_COLUMNS} FROM credential_records"  # noqa: S608 - constant
+            if kind is None:
+                rows = connection.execute(query + " ORDER BY label").fetchall()
+            else:
+                rows = connection.execute(
+                    query + " WHERE kind = ? ORDER BY label", (kind.value,)
+                ).fetchall()
+        finally:
+            connection.close()
+        return [_record_from_row(row) for row in rows]
+
+    # -- key agreement ----------------------------------------------------------------------------
+
+    async def answer(self, m2: M2, version: int) -> ttp_role.Accepted | ttp_role.Refused:
+        """Verify and answer one request; returns once its record updates are durable."""
+        return await self._committer.submit(
+            lambda connection: self._answer(connection, m2, version)
+        )
+
+    def _answer(
+        self, connection: sqlite3.Connection, m2: M2, version: int
+    ) -> ttp_role.Accepted | ttp_role.Refused:
+        result = ttp_role.answer(
+            m2,
+            version,
+            self._resolve(connection, RecordKind.DEVICE, m2.m1.did_i),
+            self._resolve(connection, RecordKind.MEC, m2.did_m),
+            pseudonym_for=self._pseudonym_for,
+        )
+        if isinstance(result, ttp_role.Accepted):
+            self._write(connection, result.device, result.device_record)
+            self._write(connection, result.mec, result.mec_record)
+        return result
+
+    def _pseudonym_for(self, device: CredentialRecord, mec: CredentialRecord) -> bytes:
+        return analysis_pseudonym(self._pseudonym_key, device.owner, mec.owner)
+
+    @staticmethod
+    def _resolve(
+        connection: sqlite3.Connection, kind: RecordKind, did: bytes
+    ) -> ttp_role.Resolution | None:
+        row = connection.execute(
+            f"SELECT {_RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
+            "WHERE kind = ? AND (confirmed_did = ? OR pending_did = ?)",
+            (kind.value, did, did),
+        ).fetchone()
+        if row is None:
+            return None
+        stored = _record_from_row(row)
+        slot = stored.record.slot_of(did)
+        assert slot is not None
+        return ttp_role.Resolution(stored.record_id, stored.record, slot)
+
+    @staticmethod
+    def _write(
+        connection: sqlite3.Connection, found: ttp_role.Resolution, record: CredentialRecord
+    ) -> None:
+        pending = record.pending
+        cursor = connection.execute(
+            "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, last_counter = ?, "
+            "pending_did = ?, pending_dk = ? WHERE record_id = ? AND confirmed_did = ?",
+            (
+                record.confirmed.did,
+                record.confirmed.dk,
+                counter_to_bytes(record.last_counter),
+                pending.did if pending else None,
+                pending.dk if pending else None,
+                found.record_id,
+                found.record.confirmed.did,
+            ),
+        )
+        if cursor.rowcount != 1:
+            raise sqlite3.IntegrityError("record changed under a serialised transaction")

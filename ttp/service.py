@@ -1,0 +1,74 @@
+"""``mec5g.v1.TtpKeyAgreementService``: the MEC sends M2, the TTP answers M3 and the handle.
+
+Statuses (DESIGN.md decision 4): INVALID_ARGUMENT naming the field and its size for malformed
+input; UNAUTHENTICATED with one fixed message for every refusal, whose reason goes to this
+process's log and the ``mec5g_ttp_refusals_total`` metric only; UNAVAILABLE when the key store
+cannot commit (then no record changed and no M3 left).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import grpc
+from mec5g.core import ttp_role
+from mec5g.core.errors import MalformedField
+from mec5g.core.messages import M2
+from mec5g.core.primitives import fingerprint
+from mec5g.runtime.group_commit import StoreUnavailable
+from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.status import (
+    abort_malformed,
+    abort_unauthenticated,
+    require_version,
+    wire_version,
+)
+from mec5g.ttp.keystore import KeyStore
+from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
+
+LOG = logging.getLogger("mec5g.ttp")
+PHASE = "key_agreement"
+
+
+class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceServicer):
+    """Thin adapter between gRPC and ``KeyStore.answer``."""
+
+    def __init__(self, store: KeyStore, metrics: Metrics) -> None:
+        self._store = store
+        self._metrics = metrics
+
+    async def Verify(  # noqa: N802 - gRPC method name
+        self,
+        request: ttp_key_agreement_pb2.VerifyRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> ttp_key_agreement_pb2.VerifyResponse:
+        started = time.perf_counter()
+        version = await require_version(context, request.version)
+        try:
+            m2 = M2.parse(request.m2)
+        except MalformedField as error:
+            self._metrics.observe(PHASE, "malformed", time.perf_counter() - started)
+            await abort_malformed(context, error)
+        try:
+            result = await self._store.answer(m2, version)
+        except StoreUnavailable:
+            LOG.exception("key store could not commit")
+            self._metrics.observe(PHASE, "store_error", time.perf_counter() - started)
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "key store unavailable")
+        if isinstance(result, ttp_role.Refused):
+            LOG.info(
+                "refused did_i=%s did_m=%s reason=%s",
+                fingerprint(m2.m1.did_i),
+                fingerprint(m2.did_m),
+                result.reason.value,
+            )
+            self._metrics.refusals.labels(result.reason.value).inc()
+            self._metrics.observe(PHASE, "refused", time.perf_counter() - started)
+            await abort_unauthenticated(context)
+        self._metrics.observe(PHASE, "accepted", time.perf_counter() - started)
+        return ttp_key_agreement_pb2.VerifyResponse(
+            version=wire_version(version),
+            m3=result.m3.to_bytes(),
+            analysis_handle=result.analysis_handle,
+        )

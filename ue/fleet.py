@@ -1,0 +1,189 @@
+"""The UE's emulated devices and how one of them attaches (SPEC.md "Attempts", "Adopting").
+
+Each transmission is a new attempt: the counter is incremented and made durable, then M1 is sent
+once (gRPC retries are off). A refusal, a timeout or UNAVAILABLE ends the attempt; the device keeps
+its credential and tries again with the next counter after an exponential backoff with full
+jitter. An answer is adopted only if the stored (credential, counter) is still the attempt's, in
+the same atomic write that stores the successor. One attempt at a time per device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import grpc
+from mec5g.core import device_role
+from mec5g.core.credentials import HolderState
+from mec5g.core.errors import AuthenticationFailed, MalformedField
+from mec5g.core.primitives import fingerprint
+from mec5g.runtime.holder_store import HolderStore
+from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.status import wire_version
+from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
+
+PHASE = "key_agreement"
+
+
+class Outcome(enum.IntEnum):
+    """How an attach ended; values are the proto's ``AttachOutcome``."""
+
+    NONE = 0
+    SUCCESS = 1
+    REFUSED = 2
+    BAD_ANSWER = 3
+    UNAVAILABLE = 4
+    BUSY = 5
+
+
+_OUTCOME_OF_STATUS = {
+    grpc.StatusCode.UNAUTHENTICATED: Outcome.REFUSED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: Outcome.BUSY,
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Attempts per attach and the backoff between them (exponential, full jitter)."""
+
+    max_attempts: int = 4
+    backoff_base: float = 0.05
+    backoff_cap: float = 2.0
+    rpc_timeout: float = 5.0
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        return rng.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (failures - 1)))
+
+
+@dataclass(frozen=True)
+class AttachReport:
+    device: str
+    outcome: Outcome
+    latency_us: int
+    sk_fingerprint: str
+    credential_epoch: int
+    attempts: int
+
+
+@dataclass
+class DeviceView:
+    """What Status shows of a device: fingerprints, never identities or keys."""
+
+    name: str
+    state: HolderState
+    last_outcome: Outcome = Outcome.NONE
+    last_sk_fingerprint: str = ""
+
+
+class DeviceFleet:
+    """N emulated devices sharing one MEC."""
+
+    def __init__(
+        self,
+        store: HolderStore,
+        mec: mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub,
+        metrics: Metrics,
+        policy: RetryPolicy,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._mec = mec
+        self._metrics = metrics
+        self._policy = policy
+        self._rng = rng or random.Random()
+        self._devices = {name: DeviceView(name, state) for name, state in store.load().items()}
+        if not self._devices:
+            raise ValueError(f"{store.path} holds no devices: import an enrolment file")
+        self._locks = {name: asyncio.Lock() for name in self._devices}
+        self._turn = self._round_robin()
+        self.succeeded = 0
+        self.failed = 0
+
+    def _round_robin(self) -> Iterator[str]:
+        while True:
+            yield from list(self._devices)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._devices)
+
+    def views(self) -> list[DeviceView]:
+        return list(self._devices.values())
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._devices
+
+    async def attach(self, name: str | None = None) -> AttachReport:
+        """Run key agreement for ``name`` (the next in turn if None) until success or the limit."""
+        name = name or next(self._turn)
+        started = time.perf_counter()
+        async with self._locks[name]:
+            outcome = Outcome.NONE
+            session_key = b""
+            attempts = 0
+            while attempts < self._policy.max_attempts:
+                if attempts:
+                    await asyncio.sleep(self._policy.delay(attempts, self._rng))
+                attempts += 1
+                outcome, session_key = await self._attempt(name)
+                if outcome is Outcome.SUCCESS:
+                    break
+        elapsed = time.perf_counter() - started
+        view = self._devices[name]
+        view.last_outcome = outcome
+        sk_fp = fingerprint(session_key) if outcome is Outcome.SUCCESS else ""
+        if outcome is Outcome.SUCCESS:
+            view.last_sk_fingerprint = sk_fp
+            self.succeeded += 1
+        else:
+            self.failed += 1
+        self._metrics.observe(PHASE, outcome.name.lower(), elapsed)
+        return AttachReport(name, outcome, int(elapsed * 1e6), sk_fp, view.state.epoch, attempts)
+
+    async def _attempt(self, name: str) -> tuple[Outcome, bytes]:
+        view = self._devices[name]
+        before = view.state
+        after, attempt = before.begin_attempt()
+        await self._store.record_attempt(name, before, after)
+        view.state = after
+        session = device_role.start(attempt)
+        try:
+            response = await self._mec.Agree(
+                mec_key_agreement_pb2.AgreeRequest(
+                    version=wire_version(before.rule), m1=session.m1.to_bytes()
+                ),
+                timeout=self._policy.rpc_timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            return _OUTCOME_OF_STATUS.get(error.code(), Outcome.UNAVAILABLE), b""
+        try:
+            result = device_role.finish(session, response.m4)
+        except (AuthenticationFailed, MalformedField):
+            return Outcome.BAD_ANSWER, b""
+        if not view.state.is_current(attempt):
+            return Outcome.BAD_ANSWER, b""
+        adopted = view.state.adopt(attempt, result.successor)
+        if not await self._store.adopt(name, attempt, adopted):
+            return Outcome.BAD_ANSWER, b""
+        view.state = adopted
+        return Outcome.SUCCESS, result.session_key
+
+
+async def drive_continuously(
+    fleet: DeviceFleet, concurrency: int, pause: float, stop: asyncio.Event
+) -> None:
+    """Keep ``concurrency`` attaches going, round robin over the devices, until ``stop`` is set."""
+
+    async def worker() -> None:
+        while not stop.is_set():
+            await fleet.attach()
+            if pause:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
