@@ -39,6 +39,24 @@ def analysis_pseudonym(pseudonym_key: bytes, analysis_id: str, mec_node: str) ->
     return hmac.digest(pseudonym_key, message, "sha256")
 
 
+class Pseudonyms:
+    """Analysis pseudonyms under one TTP key, memoised: the pair (analysis, MEC node) is stable."""
+
+    def __init__(self, pseudonym_key: bytes, capacity: int = 65536) -> None:
+        self._key = pseudonym_key
+        self._capacity = capacity
+        self._known: dict[tuple[str, str], bytes] = {}
+
+    def __call__(self, analysis_id: str, mec_node: str) -> bytes:
+        pair = (analysis_id, mec_node)
+        pseudonym = self._known.get(pair)
+        if pseudonym is None:
+            if len(self._known) >= self._capacity:
+                self._known.clear()
+            pseudonym = self._known[pair] = analysis_pseudonym(self._key, analysis_id, mec_node)
+        return pseudonym
+
+
 def _key(c3_m: bytes, c4_m: bytes, version: int) -> bytes:
     return hkdf_sha256(c3_m + c4_m, salt=b"", info=_HANDLE_INFO + bytes([version]), length=32)
 

@@ -8,10 +8,11 @@ DID that exists in either namespace.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from mec5g.core import ttp_role
 from mec5g.core.credentials import Credential, RecordRule
-from mec5g.core.handle import analysis_pseudonym
+from mec5g.core.handle import Pseudonyms
 from mec5g.core.messages import M2
 from mec5g.core.primitives import random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind
@@ -23,7 +24,7 @@ class InMemoryRecords:
 
     pseudonym_key: bytes = field(default_factory=lambda: random_bytes(32))
     records: dict[int, CredentialRecord] = field(default_factory=dict)
-    _index: dict[tuple[RecordKind, bytes], int] = field(default_factory=dict)
+    _index: dict[tuple[str, bytes], int] = field(default_factory=dict)
 
     def enrol(
         self,
@@ -34,15 +35,15 @@ class InMemoryRecords:
     ) -> tuple[int, Credential]:
         """Create a record; the holder stores the returned credential with counter 0."""
         credential = credential if credential is not None else Credential.generate()
-        if any((other, credential.did) in self._index for other in RecordKind):
+        if any((other.value, credential.did) in self._index for other in RecordKind):
             raise ValueError("a record with this DID exists already")
         record_id = len(self.records) + 1
         self.records[record_id] = CredentialRecord(kind, rule, credential, owner)
-        self._index[(kind, credential.did)] = record_id
+        self._index[(kind.value, credential.did)] = record_id
         return record_id, credential
 
     def resolve(self, kind: RecordKind, did: bytes) -> ttp_role.Resolution | None:
-        record_id = self._index.get((kind, did))
+        record_id = self._index.get((kind.value, did))
         if record_id is None:
             return None
         record = self.records[record_id]
@@ -51,8 +52,12 @@ class InMemoryRecords:
             raise AssertionError("index names a DID its record does not hold")
         return ttp_role.Resolution(record_id, record, slot)
 
+    @cached_property
+    def _pseudonyms(self) -> Pseudonyms:
+        return Pseudonyms(self.pseudonym_key)
+
     def pseudonym_for(self, device: CredentialRecord, mec: CredentialRecord) -> bytes:
-        return analysis_pseudonym(self.pseudonym_key, device.owner, mec.owner)
+        return self._pseudonyms(device.owner, mec.owner)
 
     def answer(
         self, m2: M2, version: int, r3: bytes | None = None
@@ -76,8 +81,8 @@ class InMemoryRecords:
         old = self.records[found.record_id]
         for credential in (old.confirmed, old.pending):
             if credential is not None and not new.holds(credential):
-                del self._index[(old.kind, credential.did)]
+                del self._index[(old.kind.value, credential.did)]
         for credential in (new.confirmed, new.pending):
             if credential is not None:
-                self._index[(new.kind, credential.did)] = found.record_id
+                self._index[(new.kind.value, credential.did)] = found.record_id
         self.records[found.record_id] = new

@@ -15,7 +15,7 @@ only in having no counter, hence no refusal of an old request. That is the locko
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from mec5g.core.credentials import Credential, RecordRule
 
@@ -69,9 +69,14 @@ class CredentialRecord:
 
     def after_accept(self, slot: Slot, counter: int, successor: Credential) -> CredentialRecord:
         """The record after a request naming ``slot`` with ``counter`` was accepted."""
-        confirmed = self.credential_in(slot)
-        last_counter = counter if self.rule is RecordRule.COUNTER else 0
-        return replace(self, confirmed=confirmed, last_counter=last_counter, pending=successor)
+        return CredentialRecord(
+            kind=self.kind,
+            rule=self.rule,
+            confirmed=self.credential_in(slot),
+            owner=self.owner,
+            last_counter=counter if self.rule is RecordRule.COUNTER else 0,
+            pending=successor,
+        )
 
     def holds(self, credential: Credential) -> bool:
         """Whether a holder with ``credential`` can still authenticate against this record."""

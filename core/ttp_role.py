@@ -21,12 +21,12 @@ from mec5g.core.errors import RefusalReason
 from mec5g.core.messages import M2, M3
 from mec5g.core.primitives import (
     NONCE_BYTES,
+    SESSION_KEY_BYTES,
     constant_time_equal,
     counter_from_nonce,
     h1,
     h2,
     random_bytes,
-    xor,
 )
 from mec5g.core.records import CredentialRecord, RecordKind, Slot
 
@@ -123,10 +123,16 @@ def answer(
         return Refused(failures[0])
 
     r3 = r3 if r3 is not None else random_bytes(NONCE_BYTES)
-    device_part = xor(c2_i, c3_i, c4_i)
-    mec_part = xor(c2_m, c3_m, c4_m)
-    session_key = xor(device_part, mec_part, r3)
-    m3 = M3(d1=xor(device_part, r3), d2=xor(mec_part, r3), d3=h2(session_key + m1.r1))
+    # XOR on integers: the same ⊕ as primitives.xor, without a call per operand on the hot path.
+    r3_value = int.from_bytes(r3, "big")
+    device_part = _fold(c2_i, c3_i, c4_i) ^ r3_value  # d1 = ci2 ⊕ ci3 ⊕ ci4 ⊕ R3
+    mec_part = _fold(c2_m, c3_m, c4_m) ^ r3_value  # d2 = cm2 ⊕ cm3 ⊕ cm4 ⊕ R3
+    session_key = (device_part ^ mec_part ^ r3_value).to_bytes(SESSION_KEY_BYTES, "big")
+    m3 = M3(
+        d1=device_part.to_bytes(SESSION_KEY_BYTES, "big"),
+        d2=mec_part.to_bytes(SESSION_KEY_BYTES, "big"),
+        d3=h2(session_key + m1.r1),
+    )
     analysis_handle = handle.seal(
         pseudonym_for(device.record, mec.record),
         c3_m=c3_m,
@@ -148,6 +154,11 @@ def answer(
         device_counter=device_counter,
         mec_counter=mec_counter,
     )
+
+
+def _fold(c2: bytes, c3: bytes, c4: bytes) -> int:
+    """c2 ⊕ c3 ⊕ c4 as an integer."""
+    return int.from_bytes(c2, "big") ^ int.from_bytes(c3, "big") ^ int.from_bytes(c4, "big")
 
 
 def _counter_passes(view: Resolution, counter: int) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 
 from mec5g.core import ttp_role
 from mec5g.core.credentials import Credential, RecordRule
-from mec5g.core.handle import analysis_pseudonym
+from mec5g.core.handle import Pseudonyms
 from mec5g.core.messages import M2
 from mec5g.core.primitives import counter_to_bytes, random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind
@@ -112,7 +112,7 @@ class KeyStore:
             ).fetchone()
         finally:
             connection.close()
-        self._pseudonym_key: bytes = row[0]
+        self._pseudonyms = Pseudonyms(row[0])
         self._committer = GroupCommitter(self.path, name="keystore")
 
     def close(self) -> None:
@@ -197,7 +197,7 @@ class KeyStore:
         return result
 
     def _pseudonym_for(self, device: CredentialRecord, mec: CredentialRecord) -> bytes:
-        return analysis_pseudonym(self._pseudonym_key, device.owner, mec.owner)
+        return self._pseudonyms(device.owner, mec.owner)
 
     @staticmethod
     def _resolve(
