@@ -130,7 +130,7 @@ class GroupCommitter:
                     result = job.work(connection)
                 except Exception as error:
                     connection.execute("ROLLBACK TO job")
-                    outcomes.append((job, None, error))
+                    outcomes.append((job, None, _as_store_error(error)))
                 else:
                     outcomes.append((job, result, None))
                 connection.execute("RELEASE job")
@@ -145,6 +145,15 @@ class GroupCommitter:
         self.jobs += len(batch)
         for job, result, failed in outcomes:
             job.loop.call_soon_threadsafe(_settle, job.future, result, failed)
+
+
+def _as_store_error(error: Exception) -> Exception:
+    """A database error inside a job means the store, not the request, failed."""
+    if isinstance(error, sqlite3.Error):
+        failure = StoreUnavailable(f"the store refused a write: {error}")
+        failure.__cause__ = error
+        return failure
+    return error
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:

@@ -1,0 +1,58 @@
+"""The TTP's two-record update is all or nothing, at the store (SPEC.md "One handshake updates two
+records"; DESIGN.md decision 3): when the second write fails, the first is undone, the caller
+gets StoreUnavailable (UNAVAILABLE on the wire) and no M3 exists to leave.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mec5g.core import device_role, mec_role
+from mec5g.core.credentials import HolderState, RecordRule
+from mec5g.core.messages import M2
+from mec5g.core.records import RecordKind
+from mec5g.core.ttp_role import Accepted
+from mec5g.runtime.group_commit import StoreUnavailable
+from mec5g.ttp.keystore import KeyStore
+
+
+def _request(store: KeyStore) -> M2:
+    device = store.enrol(RecordKind.DEVICE, ["dev-0001"], "analysis", RecordRule.COUNTER)
+    mec = store.enrol(RecordKind.MEC, ["mec-1/cred-001"], "mec-1", RecordRule.COUNTER)
+    _, device_attempt = HolderState(device["dev-0001"], RecordRule.COUNTER).begin_attempt()
+    _, mec_attempt = HolderState(mec["mec-1/cred-001"], RecordRule.COUNTER).begin_attempt()
+    m1 = device_role.start(device_attempt).m1.to_bytes()
+    return mec_role.forward(mec_attempt, m1).m2
+
+
+async def test_failed_second_write_undoes_the_first(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "ttp.db")
+    try:
+        m2 = _request(store)
+        before = store.records()
+        connection = sqlite3.connect(tmp_path / "ttp.db")
+        connection.execute(
+            "CREATE TRIGGER refuse_mec_update BEFORE UPDATE ON credential_records "
+            "WHEN NEW.kind = 'mec' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+        )
+        connection.commit()
+        connection.close()
+
+        with pytest.raises(StoreUnavailable):
+            await store.answer(m2, int(RecordRule.COUNTER))
+        assert store.records() == before
+
+        connection = sqlite3.connect(tmp_path / "ttp.db")
+        connection.execute("DROP TRIGGER refuse_mec_update")
+        connection.commit()
+        connection.close()
+        result = await store.answer(m2, int(RecordRule.COUNTER))
+        assert isinstance(result, Accepted)
+        after = {stored.label: stored.record for stored in store.records()}
+        assert after["dev-0001"].pending == result.device_record.pending
+        assert after["mec-1/cred-001"].pending == result.mec_record.pending
+    finally:
+        store.close()
