@@ -2,10 +2,16 @@
 
 The paper rotates the MEC's (DIDm, DKm) after every key agreement, so handshakes that shared one
 credential would race each other into desynchronisation. Each in-flight handshake therefore
-leases one credential exclusively. The counter of its attempt is durable before M2 leaves; the
-successor is written after M3 verified, and the credential goes back to the pool only once that
-write is durable, so the next lease always starts from the stored state. M4 does not wait for
-that write: if it were lost, the stored credential is still the TTP's confirmed one.
+leases one credential exclusively.
+
+The counter of every attempt is durable before M2 leaves. To keep that write off the request
+path, a credential goes back to the pool with its next attempt already *reserved*: the write
+that ends an attempt also stores the next counter. After a success that is the adoption write
+itself (it checks the stored (credential, counter) is the attempt's and stores the successor with
+counter 0 + 1, the first attempt's); after a failure it is a counter increment. A lease then
+starts its attempt without writing. M4 does not wait for the adoption write: if it were lost, the
+stored credential is still the TTP's confirmed one. After a restart nothing is reserved (a stored
+counter may have been used), so the first attempt of each credential writes its counter first.
 
 When every credential stays busy past ``lease_wait`` seconds the caller gets ``PoolExhausted``.
 """
@@ -14,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
+from typing import Any
 
 from mec5g.core.credentials import Attempt, Credential, HolderState
 from mec5g.runtime.holder_store import HolderStore
@@ -37,6 +45,7 @@ class CredentialPool:
         self._free: asyncio.Queue[str] = asyncio.Queue()
         for name in self._states:
             self._free.put_nowait(name)
+        self._reserved: dict[str, Attempt] = {}
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -60,11 +69,15 @@ class CredentialPool:
         except TimeoutError:
             raise PoolExhausted from None
 
-    def release(self, name: str) -> None:
+    def release_unused(self, name: str) -> None:
+        """Give back a lease whose attempt never started (nothing was sent)."""
         self._free.put_nowait(name)
 
     async def begin_attempt(self, name: str) -> Attempt:
-        """Increment and persist the leased credential's counter; return the attempt."""
+        """The leased credential's next attempt, its counter durable: reserved, or written now."""
+        reserved = self._reserved.pop(name, None)
+        if reserved is not None:
+            return reserved
         before = self._states[name]
         after, attempt = before.begin_attempt()
         await self._store.record_attempt(name, before, after)
@@ -72,16 +85,25 @@ class CredentialPool:
         return attempt
 
     def adopt_then_release(self, name: str, attempt: Attempt, successor: Credential) -> None:
-        """Store the successor in the background and release the lease once it is durable."""
-        task = asyncio.create_task(self._adopt_then_release(name, attempt, successor))
+        """Store the successor (next counter reserved) and release the lease once it is durable."""
+        self._in_background(self._adopt_then_release(name, attempt, successor))
+
+    def end_then_release(self, name: str) -> None:
+        """The attempt ended without an answer: reserve the next counter, then release."""
+        self._in_background(self._reserve_then_release(name))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     async def _adopt_then_release(self, name: str, attempt: Attempt, successor: Credential) -> None:
         try:
-            after = self._states[name].adopt(attempt, successor)
+            adopted = self._states[name].adopt(attempt, successor)
+            after, next_attempt = adopted.begin_attempt()
             if await self._store.adopt(name, attempt, after):
                 self._states[name] = after
+                self._reserved[name] = next_attempt
             else:
                 LOG.error("credential %s moved under its lease; successor not adopted", name)
         except Exception:
@@ -89,7 +111,20 @@ class CredentialPool:
             # confirmed: the next attempt heals. Log and keep serving.
             LOG.exception("could not store the successor of %s", name)
         finally:
-            self.release(name)
+            self._free.put_nowait(name)
+
+    async def _reserve_then_release(self, name: str) -> None:
+        try:
+            before = self._states[name]
+            after, next_attempt = before.begin_attempt()
+            await self._store.record_attempt(name, before, after)
+            self._states[name] = after
+            self._reserved[name] = next_attempt
+        except Exception:
+            # Nothing reserved: the next lease writes its counter itself.
+            LOG.exception("could not reserve the next counter of %s", name)
+        finally:
+            self._free.put_nowait(name)
 
     async def drain(self) -> None:
         """Wait for successor writes in flight (at shutdown)."""

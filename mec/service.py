@@ -17,6 +17,7 @@ import time
 
 import grpc
 from mec5g.core import mec_role
+from mec5g.core.credentials import Attempt
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M1
 from mec5g.core.primitives import fingerprint
@@ -28,6 +29,7 @@ from mec5g.runtime.status import AUTHENTICATION_FAILED, version_problem, wire_ve
 from mec5g.v1 import (
     mec_key_agreement_pb2,
     mec_key_agreement_pb2_grpc,
+    scheme_pb2,
     ttp_key_agreement_pb2,
     ttp_key_agreement_pb2_grpc,
 )
@@ -91,45 +93,52 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"all {self._pool.size} MEC credentials stayed busy; retry later",
             ) from None
-        released = False
         try:
-            try:
-                attempt = await self._pool.begin_attempt(name)
-            except (StoreUnavailable, HolderConflict):
-                LOG.exception("could not persist the counter of %s", name)
-                raise _Failure(
-                    "store_error", grpc.StatusCode.UNAVAILABLE, "MEC credential store unavailable"
-                ) from None
-            session = mec_role.forward(attempt, request.m1)
-            remaining = self._ttp_timeout - (time.perf_counter() - started)
-            try:
-                answer = await self._ttp.Verify(
-                    ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes()),
-                    timeout=max(remaining, 0.001),
-                )
-            except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.UNAUTHENTICATED:
-                    raise _Unauthenticated("refused_by_ttp") from None
-                LOG.warning("TTP call failed: %s", error.code().name)
-                raise _Failure(
-                    "ttp_unavailable", grpc.StatusCode.UNAVAILABLE, "TTP unavailable"
-                ) from None
-            try:
-                result = mec_role.finish(session, answer.m3, answer.analysis_handle, version)
-            except (AuthenticationFailed, MalformedField) as error:
-                LOG.warning("answer from the TTP failed verification (%s)", error)
-                raise _Unauthenticated("bad_answer") from None
-            self._pool.adopt_then_release(name, attempt, result.successor)
-            released = True
-            LOG.debug(
-                "session sk_fp=%s analysis_fp=%s",
-                fingerprint(result.session_key),
-                fingerprint(result.analysis_pseudonym),
+            attempt = await self._pool.begin_attempt(name)
+        except (StoreUnavailable, HolderConflict):
+            self._pool.release_unused(name)
+            LOG.exception("could not persist the counter of %s", name)
+            raise _Failure(
+                "store_error", grpc.StatusCode.UNAVAILABLE, "MEC credential store unavailable"
+            ) from None
+        try:
+            result = await self._run_attempt(attempt, request.m1, version, started)
+        except BaseException:
+            # The attempt is over (refused, timed out, cancelled): the credential keeps its
+            # stored state, which the TTP still accepts with the next counter.
+            self._pool.end_then_release(name)
+            raise
+        self._pool.adopt_then_release(name, attempt, result.successor)
+        LOG.debug(
+            "session sk_fp=%s analysis_fp=%s",
+            fingerprint(result.session_key),
+            fingerprint(result.analysis_pseudonym),
+        )
+        return mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
+
+    async def _run_attempt(
+        self, attempt: Attempt, m1: bytes, version: scheme_pb2.SchemeVersion, started: float
+    ) -> mec_role.MecResult:
+        """M2 to the TTP within the time left, then M3 and the handle checked."""
+        session = mec_role.forward(attempt, m1)
+        remaining = self._ttp_timeout - (time.perf_counter() - started)
+        try:
+            answer = await self._ttp.Verify(
+                ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes()),
+                timeout=max(remaining, 0.001),
             )
-            return mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
-        finally:
-            if not released:
-                self._pool.release(name)
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+                raise _Unauthenticated("refused_by_ttp") from None
+            LOG.warning("TTP call failed: %s", error.code().name)
+            raise _Failure(
+                "ttp_unavailable", grpc.StatusCode.UNAVAILABLE, "TTP unavailable"
+            ) from None
+        try:
+            return mec_role.finish(session, answer.m3, answer.analysis_handle, version)
+        except (AuthenticationFailed, MalformedField) as error:
+            LOG.warning("answer from the TTP failed verification (%s)", error)
+            raise _Unauthenticated("bad_answer") from None
 
 
 class _Failure(Exception):

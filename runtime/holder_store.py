@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mec5g.core.credentials import Attempt, Credential, HolderState, RecordRule
-from mec5g.core.primitives import COUNTER_BYTES, counter_to_bytes
+from mec5g.core.primitives import counter_to_bytes
 from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
 
 LOG = logging.getLogger("mec5g.runtime")
@@ -127,7 +127,11 @@ class HolderStore:
         await self._committer.submit(write)
 
     async def adopt(self, name: str, attempt: Attempt, after: HolderState) -> bool:
-        """Store the successor if (credential, counter) still equals the attempt's."""
+        """Store ``after`` if (credential, counter) still equals the attempt's.
+
+        ``after`` holds the successor with counter 0, or with the counter of its first attempt
+        already reserved (see ``mec5g.mec.credential_pool``).
+        """
 
         def write(connection: sqlite3.Connection) -> bool:
             cursor = connection.execute(
@@ -136,7 +140,7 @@ class HolderStore:
                 (
                     after.credential.did,
                     after.credential.dk,
-                    bytes(COUNTER_BYTES),
+                    counter_to_bytes(after.counter),
                     after.epoch,
                     name,
                     attempt.credential.did,
