@@ -9,6 +9,7 @@ two rates is what the scheme and its durable records cost on top of gRPC itself.
 from __future__ import annotations
 
 import grpc
+
 from mec5g.core.handle import HANDLE_BYTES
 from mec5g.core.messages import M2_BYTES, M3_BYTES
 from mec5g.runtime.grpc_server import channel, start_server, wait_for_termination

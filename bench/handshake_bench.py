@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import grpc
+
 from mec5g.core import device_role
 from mec5g.core.credentials import RecordRule
 from mec5g.core.messages import M1_BYTES

@@ -23,6 +23,7 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from mec5g.core.credentials import RecordRule
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec

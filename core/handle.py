@@ -20,6 +20,7 @@ import struct
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M2, M3
 from mec5g.core.primitives import hkdf_sha256

@@ -16,6 +16,7 @@ import logging
 import time
 
 import grpc
+
 from mec5g.core import mec_role
 from mec5g.core.credentials import Attempt
 from mec5g.core.errors import AuthenticationFailed, MalformedField

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NoReturn, cast
 
 import grpc
+
 from mec5g.core.credentials import RecordRule
 from mec5g.core.errors import MalformedField
 from mec5g.v1 import scheme_pb2

@@ -12,6 +12,7 @@ import logging
 import time
 
 import grpc
+
 from mec5g.core import ttp_role
 from mec5g.core.errors import MalformedField
 from mec5g.core.messages import M2

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import cast
 
 import grpc
+
 from mec5g.core.primitives import fingerprint
 from mec5g.ue.fleet import DeviceFleet, Outcome
 from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
