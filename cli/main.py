@@ -186,7 +186,7 @@ def _vectors(args: argparse.Namespace) -> int:
     try:
         document = json.loads(args.file.read_text())
         mismatches = vectors.verify(document)
-    except (OSError, json.JSONDecodeError, vectors.VectorFileError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, vectors.VectorFileError) as error:
         print(f"cannot read {args.file}: {error}", file=sys.stderr)
         return 2
     for line in mismatches:
@@ -200,6 +200,16 @@ def _vectors(args: argparse.Namespace) -> int:
 
 
 def _ttp(args: argparse.Namespace) -> int:
+    from mec5g.ttp import keystore
+
+    try:
+        return _ttp_action(args)
+    except keystore.EnrolmentRefused as refusal:
+        print(f"enrolment refused: {refusal}", file=sys.stderr)
+        return 1
+
+
+def _ttp_action(args: argparse.Namespace) -> int:
     from mec5g.ttp import enrolment, keystore
 
     if args.action == "serve":

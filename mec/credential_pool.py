@@ -80,9 +80,24 @@ class CredentialPool:
             return reserved
         before = self._states[name]
         after, attempt = before.begin_attempt()
-        await self._store.record_attempt(name, before, after)
+        write = asyncio.ensure_future(self._store.record_attempt(name, before, after))
+        try:
+            await asyncio.shield(write)
+        except asyncio.CancelledError:
+            # The caller gave up while the counter was being written. The write still lands;
+            # nothing was sent, so once it has, its attempt is reserved and the lease returned.
+            write.add_done_callback(lambda done: self._settle_cancelled(name, after, attempt, done))
+            raise
         self._states[name] = after
         return attempt
+
+    def _settle_cancelled(
+        self, name: str, after: HolderState, attempt: Attempt, write: asyncio.Future[None]
+    ) -> None:
+        if not write.cancelled() and write.exception() is None:
+            self._states[name] = after
+            self._reserved[name] = attempt
+        self._free.put_nowait(name)
 
     def adopt_then_release(self, name: str, attempt: Attempt, successor: Credential) -> None:
         """Store the successor (next counter reserved) and release the lease once it is durable."""

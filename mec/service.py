@@ -12,6 +12,7 @@ state, which the TTP still accepts with the next counter.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -96,6 +97,8 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             ) from None
         try:
             attempt = await self._pool.begin_attempt(name)
+        except asyncio.CancelledError:
+            raise  # the pool returns the lease once the counter write has landed
         except (StoreUnavailable, HolderConflict):
             self._pool.release_unused(name)
             LOG.exception("could not persist the counter of %s", name)
@@ -103,7 +106,7 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
                 "store_error", grpc.StatusCode.UNAVAILABLE, "MEC credential store unavailable"
             ) from None
         try:
-            result = await self._run_attempt(attempt, request.m1, version, started)
+            result = await self._run_attempt(attempt, request.m1, version)
         except BaseException:
             # The attempt is over (refused, timed out, cancelled): the credential keeps its
             # stored state, which the TTP still accepts with the next counter.
@@ -118,15 +121,14 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         return mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
 
     async def _run_attempt(
-        self, attempt: Attempt, m1: bytes, version: scheme_pb2.SchemeVersion, started: float
+        self, attempt: Attempt, m1: bytes, version: scheme_pb2.SchemeVersion
     ) -> mec_role.MecResult:
-        """M2 to the TTP within the time left, then M3 and the handle checked."""
+        """M2 to the TTP (bounded by the TTP timeout), then M3 and the handle checked."""
         session = mec_role.forward(attempt, m1)
-        remaining = self._ttp_timeout - (time.perf_counter() - started)
         try:
             answer = await self._ttp.Verify(
                 ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes()),
-                timeout=max(remaining, 0.001),
+                timeout=self._ttp_timeout,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:

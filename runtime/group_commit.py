@@ -19,7 +19,7 @@ import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -70,6 +70,7 @@ class GroupCommitter:
         self._thread = threading.Thread(target=self._run, name=f"{name}-writer", daemon=True)
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
+        self._closed = False
         self.batches = 0
         self.jobs = 0
         self._thread.start()
@@ -79,16 +80,30 @@ class GroupCommitter:
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in the next batch; return once its batch is durable."""
+        if self._closed:
+            raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put(_Job(work, future, loop))
         return await future
 
     def close(self) -> None:
-        """Finish the queued work and stop the writer thread."""
+        """Finish the work queued so far and stop the writer thread; later submits fail."""
+        self._closed = True
         if self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
+        self._fail_leftovers()
+
+    def _fail_leftovers(self) -> None:
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None:
+                failure = StoreUnavailable("the store is closed")
+                job.loop.call_soon_threadsafe(_settle, job.future, None, failure)
 
     def _run(self) -> None:
         try:
@@ -145,6 +160,29 @@ class GroupCommitter:
         self.jobs += len(batch)
         for job, result, failed in outcomes:
             job.loop.call_soon_threadsafe(_settle, job.future, result, failed)
+
+
+async def finish_durably(write: Awaitable[T], settle: Callable[[T], None]) -> T:
+    """Await a durable write whose result memory must follow, even if the caller is cancelled.
+
+    A cancelled gRPC handler must not leave a write landed on disk but unknown in memory (the
+    next conditional write would then conflict). The write runs to its end in its own task,
+    ``settle`` applies its result as soon as it lands, and a cancelled caller waits for that before
+    its cancellation propagates (so whatever lock it holds is released on a settled state).
+    """
+    task = asyncio.ensure_future(write)
+
+    def apply(done: asyncio.Future[T]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            settle(done.result())
+
+    task.add_done_callback(apply)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
 
 
 def _as_store_error(error: Exception) -> Exception:

@@ -1,5 +1,8 @@
 """Operator enrolment: create device and MEC credentials at the TTP and hand them to holders.
 
+The enrolment file is written (to a temporary name) before the records are committed and moved
+into place after: a crash in between never leaves records whose keys nobody has.
+
 This is the stand-in for phases 1 and 2 until the patient-driven flow exists: the operator
 creates N device records under one analysis (``default`` unless named) and K credentials for one
 MEC node, and writes each holder's credentials to an enrolment file (mode 0600) that the UE or MEC
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mec5g.core.credentials import RecordRule
+from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.ttp.keystore import KeyStore
@@ -37,14 +40,8 @@ def enrol_devices(
     prefix: str = "dev",
 ) -> EnrolmentFile:
     """Enrol ``count`` devices of one analysis and write their enrolment file."""
-    store = KeyStore(store_path)
-    try:
-        issued = store.enrol(RecordKind.DEVICE, device_names(count, first, prefix), analysis, rule)
-    finally:
-        store.close()
-    enrolment = EnrolmentFile("device", rule, analysis, issued)
-    enrolment.write(out)
-    return enrolment
+    labels = device_names(count, first, prefix)
+    return _enrol(store_path, out, RecordKind.DEVICE, labels, analysis, rule)
 
 
 def enrol_mec(
@@ -56,11 +53,23 @@ def enrol_mec(
     rule: RecordRule = RecordRule.COUNTER,
 ) -> EnrolmentFile:
     """Enrol ``count`` credentials for MEC node ``node`` and write their enrolment file."""
+    return _enrol(store_path, out, RecordKind.MEC, mec_credential_names(node, count), node, rule)
+
+
+def _enrol(
+    store_path: Path, out: Path, kind: RecordKind, labels: list[str], owner: str, rule: RecordRule
+) -> EnrolmentFile:
+    issued = {label: Credential.generate() for label in labels}
+    enrolment = EnrolmentFile(kind.value, rule, owner, issued)
+    pending_file = out.with_name(out.name + ".partial")
+    enrolment.write(pending_file)
     store = KeyStore(store_path)
     try:
-        issued = store.enrol(RecordKind.MEC, mec_credential_names(node, count), node, rule)
+        store.enrol(kind, issued, owner, rule)
+    except BaseException:
+        pending_file.unlink()
+        raise
     finally:
         store.close()
-    enrolment = EnrolmentFile("mec", rule, node, issued)
-    enrolment.write(out)
+    pending_file.replace(out)
     return enrolment

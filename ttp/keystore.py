@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -125,10 +126,20 @@ class KeyStore:
     # -- enrolment (operator side, synchronous) -------------------------------------------------
 
     def enrol(
-        self, kind: RecordKind, labels: list[str], owner: str, rule: RecordRule
+        self,
+        kind: RecordKind,
+        labels: list[str] | dict[str, Credential],
+        owner: str,
+        rule: RecordRule,
     ) -> dict[str, Credential]:
-        """Create one record per label with a fresh credential; all or nothing."""
-        issued = {label: Credential.generate() for label in labels}
+        """Create one record per label (fresh credentials unless given); all or nothing."""
+        if isinstance(labels, dict):
+            issued = dict(labels)
+        else:
+            duplicates = sorted(label for label, times in Counter(labels).items() if times > 1)
+            if duplicates:
+                raise EnrolmentRefused(f"labels named twice: {', '.join(duplicates)}")
+            issued = {label: Credential.generate() for label in labels}
         connection = connect(self.path)
         try:
             with immediate_transaction(connection):

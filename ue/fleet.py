@@ -23,6 +23,7 @@ from mec5g.core import device_role
 from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.primitives import fingerprint
+from mec5g.runtime.group_commit import finish_durably
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.status import wire_version
@@ -150,8 +151,9 @@ class DeviceFleet:
         view = self._devices[name]
         before = view.state
         after, attempt = before.begin_attempt()
-        await self._store.record_attempt(name, before, after)
-        view.state = after
+        await finish_durably(
+            self._store.record_attempt(name, before, after), lambda _: _set_state(view, after)
+        )
         session = device_role.start(attempt)
         try:
             response = await self._mec.Agree(
@@ -169,10 +171,17 @@ class DeviceFleet:
         if not view.state.is_current(attempt):
             return Outcome.BAD_ANSWER, b""
         adopted = view.state.adopt(attempt, result.successor)
-        if not await self._store.adopt(name, attempt, adopted):
+        stored = await finish_durably(
+            self._store.adopt(name, attempt, adopted),
+            lambda landed: _set_state(view, adopted) if landed else None,
+        )
+        if not stored:
             return Outcome.BAD_ANSWER, b""
-        view.state = adopted
         return Outcome.SUCCESS, result.session_key
+
+
+def _set_state(view: DeviceView, state: HolderState) -> None:
+    view.state = state
 
 
 async def drive_continuously(

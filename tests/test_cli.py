@@ -1,0 +1,204 @@
+"""The ``mec5g`` command as a user runs it: ``python -m mec5g`` in a subprocess.
+
+Covers SPEC.md "Test vectors: the interchange format" (``vectors make`` / ``vectors verify``:
+exit 0 when everything matches, 1 with the mismatches listed, 2 for a file it cannot read),
+the operator commands of ``mec5g ttp`` (enrol-devices, enrol-mec, migrate; enrolment files are
+mode 0600) and DESIGN.md "one command starts the whole testbed" (``mec5g up`` with a port offset,
+ending with every holder still held by its TTP record).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from mec5g.core.records import RecordKind
+from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.ttp.keystore import SCHEMA_VERSION, KeyStore
+
+GRPC_PORTS = (50051, 50052, 50053)
+METRICS_PORTS = (9151, 9152, 9153)
+
+
+def mec5g(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mec5g", "--log-level", "WARNING", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+def test_vectors_make_then_verify(tmp_path: Path) -> None:
+    out = tmp_path / "vectors.json"
+    made = mec5g("vectors", "make", "--count", "3", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    document = json.loads(out.read_text())
+    assert document["scheme"] == "mec5g/phase3/v1"
+    assert len(document["vectors"]) == 3
+    checked = mec5g("vectors", "verify", str(out))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "all 3 vectors match" in checked.stdout
+
+
+def test_vectors_make_to_stdout_is_json() -> None:
+    made = mec5g("vectors", "make", "--count", "2")
+    assert made.returncode == 0, made.stderr
+    document = json.loads(made.stdout)
+    assert len(document["vectors"]) == 2
+    vector = document["vectors"][0]
+    assert set(vector) == {"inputs", "M1", "M2", "M3", "M4", "SK", "next"}
+    assert [len(bytes.fromhex(vector[name])) for name in ("M1", "M2", "M3", "M4", "SK")] == [
+        64,
+        128,
+        64,
+        48,
+        16,
+    ]
+
+
+def test_vectors_verify_reports_a_flipped_hex_digit(tmp_path: Path) -> None:
+    out = tmp_path / "vectors.json"
+    assert mec5g("vectors", "make", "--count", "2", "--out", str(out)).returncode == 0
+    document = json.loads(out.read_text())
+    m3 = document["vectors"][1]["M3"]
+    flipped = m3[:10] + format(int(m3[10], 16) ^ 0x1, "x") + m3[11:]
+    document["vectors"][1]["M3"] = flipped
+    out.write_text(json.dumps(document))
+    checked = mec5g("vectors", "verify", str(out))
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "vector 1: M3" in checked.stdout
+    assert flipped in checked.stdout
+    assert "vector 0" not in checked.stdout
+
+
+def _assert_cannot_read(path: Path) -> None:
+    checked = mec5g("vectors", "verify", str(path))
+    assert checked.returncode == 2, (path.name, checked.stdout, checked.stderr)
+    assert "Traceback" not in checked.stderr
+    assert f"cannot read {path}" in checked.stderr
+
+
+def test_vectors_verify_cannot_read(tmp_path: Path) -> None:
+    not_json = tmp_path / "not.json"
+    not_json.write_text("{ this is not json")
+    wrong_document = tmp_path / "list.json"
+    wrong_document.write_text("[1, 2, 3]")
+    wrong_scheme = tmp_path / "scheme.json"
+    wrong_scheme.write_text('{"scheme": "mec5g/phase3/v0", "vectors": []}')
+    for unreadable in (not_json, wrong_document, wrong_scheme, tmp_path / "missing.json", tmp_path):
+        _assert_cannot_read(unreadable)
+
+
+def test_vectors_verify_cannot_read_a_binary_file(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.json"
+    binary.write_bytes(b"\xff\xfe\x00\x81 not text at all \x00")
+    _assert_cannot_read(binary)
+
+
+def test_ttp_enrolment_and_migrate(tmp_path: Path) -> None:
+    store = tmp_path / "ttp.db"
+    migrated = mec5g("ttp", "migrate", "--store", str(store))
+    assert migrated.returncode == 0, migrated.stderr
+    assert f"schema version {SCHEMA_VERSION}" in migrated.stdout
+    devices = mec5g(
+        "ttp",
+        "enrol-devices",
+        "--store",
+        str(store),
+        "--count",
+        "4",
+        "--analysis",
+        "glucose",
+        "--record-rule",
+        "paper",
+        "--out",
+        str(tmp_path / "ue.json"),
+    )
+    assert devices.returncode == 0, devices.stderr
+    mec = mec5g(
+        "ttp",
+        "enrol-mec",
+        "--store",
+        str(store),
+        "--node",
+        "mec-7",
+        "--count",
+        "3",
+        "--out",
+        str(tmp_path / "mec.json"),
+    )
+    assert mec.returncode == 0, mec.stderr
+    again = mec5g("ttp", "migrate", "--store", str(store))
+    assert again.returncode == 0, again.stderr
+
+    ue_file = EnrolmentFile.read(tmp_path / "ue.json")
+    mec_file = EnrolmentFile.read(tmp_path / "mec.json")
+    assert (ue_file.kind, ue_file.owner, ue_file.rule.label) == ("device", "glucose", "paper")
+    assert (mec_file.kind, mec_file.owner, mec_file.rule.label) == ("mec", "mec-7", "counter")
+    assert list(ue_file.credentials) == ["dev-0001", "dev-0002", "dev-0003", "dev-0004"]
+    assert list(mec_file.credentials) == ["mec-7/cred-001", "mec-7/cred-002", "mec-7/cred-003"]
+    for path in (store, tmp_path / "ue.json", tmp_path / "mec.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
+    keys = KeyStore(store)
+    try:
+        devices_stored = {s.label: s.record for s in keys.records(RecordKind.DEVICE)}
+        mecs_stored = {s.label: s.record for s in keys.records(RecordKind.MEC)}
+    finally:
+        keys.close()
+    assert {
+        name: record.confirmed for name, record in devices_stored.items()
+    } == ue_file.credentials
+    assert {name: record.confirmed for name, record in mecs_stored.items()} == mec_file.credentials
+
+
+def _free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_offset() -> int:
+    candidates = random.Random().sample(range(1000, 9000, 10), 50)
+    for offset in candidates:
+        if all(_free(port + offset) for port in (*GRPC_PORTS, *METRICS_PORTS)):
+            return offset
+    raise AssertionError("no free port offset for mec5g up")
+
+
+def test_mec5g_up_runs_and_records_agree(tmp_path: Path) -> None:
+    state = tmp_path / "up"
+    offset = _free_offset()
+    up = mec5g(
+        "up",
+        "--duration",
+        "4",
+        "--devices",
+        "5",
+        "--port-offset",
+        str(offset),
+        "--state-dir",
+        str(state),
+        timeout=90,
+    )
+    logs = {path.name: path.read_text()[-2000:] for path in state.glob("*.log")}
+    assert up.returncode == 0, (up.stdout, up.stderr, logs)
+    assert "records agree: yes" in up.stdout
+    assert f"127.0.0.1:{50053 + offset}" in up.stdout
+    summary = next(line for line in up.stdout.splitlines() if line.startswith("summary:"))
+    handshakes = int(summary.split()[1])
+    assert handshakes > 0, summary
+    assert "5 devices" in summary
+    for name in ("ttp.db", "mec.db", "ue.db"):
+        assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
