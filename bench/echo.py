@@ -8,11 +8,15 @@ two rates is what the scheme and its durable records cost on top of gRPC itself.
 
 from __future__ import annotations
 
+from functools import partial
+
 import grpc
 
 from mec5g.core.handle import HANDLE_BYTES
 from mec5g.core.messages import M2_BYTES, M3_BYTES
+from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE_NAME
 from mec5g.runtime.grpc_server import channel, start_server, wait_for_termination
+from mec5g.ttp.server import SERVICE_NAME as TTP_SERVICE_NAME
 from mec5g.v1 import (
     mec_key_agreement_pb2,
     mec_key_agreement_pb2_grpc,
@@ -51,12 +55,8 @@ async def serve_echo_ttp(listen: str) -> None:
     service = EchoTtp()
     server, _ = await start_server(
         listen,
-        [
-            lambda s: ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server(
-                service, s
-            )
-        ],
-        ["mec5g.v1.TtpKeyAgreementService"],
+        [partial(ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service)],
+        [TTP_SERVICE_NAME],
     )
     await wait_for_termination(server)
 
@@ -66,12 +66,8 @@ async def serve_echo_mec(listen: str, ttp_target: str) -> None:
     service = EchoMec(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel))
     server, _ = await start_server(
         listen,
-        [
-            lambda s: mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server(
-                service, s
-            )
-        ],
-        ["mec5g.v1.MecKeyAgreementService"],
+        [partial(mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server, service)],
+        [MEC_SERVICE_NAME],
     )
     try:
         await wait_for_termination(server)

@@ -1,15 +1,19 @@
-"""``mec5g mec serve``: the MEC edge process."""
+"""``mec5g mec serve``: the MEC edge process, and ``start`` for whoever embeds it."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+
+import grpc
 
 from mec5g.mec.credential_pool import CredentialPool
 from mec5g.mec.service import MecKeyAgreementService
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
-from mec5g.runtime.holder_store import open_holder_store
+from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc, ttp_key_agreement_pb2_grpc
 
@@ -22,42 +26,74 @@ class MecConfig:
     listen: str
     ttp_target: str
     state: Path
-    import_file: Path | None
-    metrics_port: int
-    lease_wait: float
-    ttp_timeout: float
-    tls: TlsOptions
-    ttp_tls: TlsOptions
+    import_file: Path | None = None
+    metrics_port: int = 0
+    lease_wait: float = 2.0
+    ttp_timeout: float = 3.0
+    tls: TlsOptions = field(default_factory=TlsOptions)
+    ttp_tls: TlsOptions = field(default_factory=TlsOptions)
+
+
+@dataclass
+class RunningMec:
+    """A started MEC: its credential store and pool, TTP channel, metrics and gRPC server."""
+
+    store: HolderStore
+    pool: CredentialPool
+    ttp_channel: grpc.aio.Channel
+    metrics: Metrics
+    server: grpc.aio.Server
+    port: int
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def close(self, grace: float | None = None) -> None:
+        await self.server.stop(grace)
+        await self.pool.drain()
+        await self.ttp_channel.close()
+        self.store.close()
+
+
+async def start(config: MecConfig) -> RunningMec:
+    async with contextlib.AsyncExitStack() as cleanup:
+        store = open_holder_store(config.state, config.import_file, "mec")
+        cleanup.callback(store.close)
+        pool = CredentialPool(store, config.lease_wait)
+        ttp_channel = channel(config.ttp_target, config.ttp_tls)
+        cleanup.push_async_callback(ttp_channel.close)
+        metrics = Metrics("mec")
+        metrics.serve(config.metrics_port)
+        service = MecKeyAgreementService(
+            pool,
+            ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
+            metrics,
+            ttp_timeout=config.ttp_timeout,
+        )
+        server, port = await start_server(
+            config.listen,
+            [
+                partial(
+                    mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server, service
+                )
+            ],
+            [SERVICE_NAME],
+            config.tls,
+        )
+        cleanup.pop_all()
+    return RunningMec(store, pool, ttp_channel, metrics, server, port)
 
 
 async def serve(config: MecConfig) -> None:
-    store = open_holder_store(config.state, config.import_file, "mec")
-    pool = CredentialPool(store, config.lease_wait)
-    metrics = Metrics("mec")
-    metrics.serve(config.metrics_port)
-    ttp_channel = channel(config.ttp_target, config.ttp_tls)
-    service = MecKeyAgreementService(
-        pool,
-        ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
-        metrics,
-        ttp_timeout=config.ttp_timeout,
-    )
-    server, port = await start_server(
-        config.listen,
-        [
-            lambda server: mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server(
-                service, server
-            )
-        ],
-        [SERVICE_NAME],
-        config.tls,
-    )
+    running = await start(config)
     LOG.info(
-        "MEC serving on port %d with %d credentials, TTP at %s", port, pool.size, config.ttp_target
+        "MEC serving on port %d with %d credentials, TTP at %s",
+        running.port,
+        running.pool.size,
+        config.ttp_target,
     )
     try:
-        await wait_for_termination(server)
+        await wait_for_termination(running.server)
     finally:
-        await pool.drain()
-        await ttp_channel.close()
-        store.close()
+        await running.close()

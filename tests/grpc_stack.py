@@ -9,7 +9,6 @@ stores), so a test that uses ``async with AsyncExitStack() as stack`` always cle
 from __future__ import annotations
 
 import contextlib
-import random
 import shutil
 import socket
 import sys
@@ -21,28 +20,24 @@ import pytest
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.records import CredentialRecord
-from mec5g.mec.credential_pool import CredentialPool
-from mec5g.mec.service import MecKeyAgreementService
-from mec5g.runtime.grpc_server import TlsOptions, channel, start_server
-from mec5g.runtime.holder_store import EnrolmentFile, HolderStore, open_holder_store
-from mec5g.runtime.metrics import Metrics
+from mec5g.mec import server as mec_server
+from mec5g.mec.server import MecConfig, RunningMec
+from mec5g.runtime.grpc_server import TlsOptions
+from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
+from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
-from mec5g.ttp.service import TtpKeyAgreementService
-from mec5g.ue.control_service import UeControlService
+from mec5g.ttp.server import RunningTtp, TtpConfig
+from mec5g.ue import server as ue_server
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy
+from mec5g.ue.server import RunningUe, UeConfig
 from mec5g.v1 import (
-    mec_key_agreement_pb2,
-    mec_key_agreement_pb2_grpc,
-    ttp_key_agreement_pb2,
-    ttp_key_agreement_pb2_grpc,
-    ue_control_pb2,
     ue_control_pb2_grpc,
 )
 
-TTP_SERVICE = ttp_key_agreement_pb2.DESCRIPTOR.services_by_name["TtpKeyAgreementService"].full_name
-MEC_SERVICE = mec_key_agreement_pb2.DESCRIPTOR.services_by_name["MecKeyAgreementService"].full_name
-UE_SERVICE = ue_control_pb2.DESCRIPTOR.services_by_name["UeControlService"].full_name
+TTP_SERVICE = ttp_server.SERVICE_NAME
+MEC_SERVICE = mec_server.SERVICE_NAME
+UE_SERVICE = ue_server.SERVICE_NAME
 MEC_NODE = "mec-test"
 
 
@@ -70,82 +65,26 @@ def enrol(
     return Enrolled(directory, ttp_db, ue_file, mec_file, device_file, mec)
 
 
-@dataclass
-class Ttp:
-    store: KeyStore
-    server: grpc.aio.Server
-    port: int
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-
-@dataclass
-class Mec:
-    store: HolderStore
-    pool: CredentialPool
-    server: grpc.aio.Server
-    port: int
-    ttp_channel: grpc.aio.Channel
-    metrics: Metrics
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-
-@dataclass
-class Ue:
-    store: HolderStore
-    fleet: DeviceFleet
-    server: grpc.aio.Server
-    port: int
-    mec_channel: grpc.aio.Channel
-    stub: ue_control_pb2_grpc.UeControlServiceStub
-
-    @property
-    def target(self) -> str:
-        return f"127.0.0.1:{self.port}"
+Ttp = RunningTtp
+Mec = RunningMec
 
 
 async def stop_server(server: grpc.aio.Server) -> None:
+    """Stop a stand-in server a test started itself (a silent or tampering peer)."""
     await server.stop(None)
 
 
-async def open_ttp_store(stack: contextlib.AsyncExitStack, ttp_db: Path) -> KeyStore:
-    store = KeyStore(ttp_db)
-    stack.callback(store.close)
-    return store
-
-
-async def serve_ttp(
-    stack: contextlib.AsyncExitStack,
-    store: KeyStore,
-    *,
-    listen: str = "127.0.0.1:0",
-    tls: TlsOptions | None = None,
-) -> Ttp:
-    """Serve ``store`` as the TTP service (what ``mec5g.ttp.server.serve`` does)."""
-    service = TtpKeyAgreementService(store, Metrics("ttp"))
-    server, port = await start_server(
-        listen,
-        [
-            lambda s: ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server(
-                service, s
-            )
-        ],
-        [TTP_SERVICE],
-        tls,
-    )
-    stack.push_async_callback(stop_server, server)
-    return Ttp(store, server, port)
-
-
 async def start_ttp(
-    stack: contextlib.AsyncExitStack, ttp_db: Path, *, tls: TlsOptions | None = None
-) -> Ttp:
-    return await serve_ttp(stack, await open_ttp_store(stack, ttp_db), tls=tls)
+    stack: contextlib.AsyncExitStack,
+    ttp_db: Path,
+    *,
+    tls: TlsOptions | None = None,
+    listen: str = "127.0.0.1:0",
+) -> RunningTtp:
+    """The TTP exactly as ``mec5g ttp serve`` starts it, closed when ``stack`` unwinds."""
+    running = await ttp_server.start(TtpConfig(listen, ttp_db, tls=tls or TlsOptions()))
+    stack.push_async_callback(running.close)
+    return running
 
 
 async def start_mec(
@@ -158,32 +97,44 @@ async def start_mec(
     ttp_timeout: float = 5.0,
     ttp_tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
-) -> Mec:
-    """A MEC as ``mec5g.mec.server.serve`` builds it: holder store, pool, TTP channel, service."""
-    store = open_holder_store(state, import_file, "mec")
-    stack.callback(store.close)
-    pool = CredentialPool(store, lease_wait)
-    ttp_channel = channel(ttp_target, ttp_tls)
-    stack.push_async_callback(ttp_channel.close)
-    stack.push_async_callback(pool.drain)
-    metrics = Metrics("mec")
-    service = MecKeyAgreementService(
-        pool,
-        ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
-        metrics,
-        ttp_timeout=ttp_timeout,
-    )
-    server, port = await start_server(
+) -> RunningMec:
+    """The MEC exactly as ``mec5g mec serve`` starts it, closed when ``stack`` unwinds."""
+    config = MecConfig(
         listen,
-        [
-            lambda s: mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server(
-                service, s
-            )
-        ],
-        [MEC_SERVICE],
+        ttp_target,
+        state,
+        import_file,
+        lease_wait=lease_wait,
+        ttp_timeout=ttp_timeout,
+        ttp_tls=ttp_tls or TlsOptions(),
     )
-    stack.push_async_callback(stop_server, server)
-    return Mec(store, pool, server, port, ttp_channel, metrics)
+    running = await mec_server.start(config)
+    stack.push_async_callback(running.close)
+    return running
+
+
+@dataclass
+class Ue:
+    """A running UE plus a control-service stub to it."""
+
+    running: RunningUe
+    stub: ue_control_pb2_grpc.UeControlServiceStub
+
+    @property
+    def store(self) -> HolderStore:
+        return self.running.store
+
+    @property
+    def fleet(self) -> DeviceFleet:
+        return self.running.fleet
+
+    @property
+    def target(self) -> str:
+        return self.running.target
+
+    @property
+    def mec_channel(self) -> grpc.aio.Channel:
+        return self.running.mec_channel
 
 
 async def start_ue(
@@ -194,30 +145,15 @@ async def start_ue(
     *,
     policy: RetryPolicy | None = None,
 ) -> Ue:
-    """A UE as ``mec5g.ue.server.serve`` builds it (without continuous load), plus a stub to it."""
-    store = open_holder_store(state, import_file, "device")
-    stack.callback(store.close)
-    mec_channel = channel(mec_target)
-    stack.push_async_callback(mec_channel.close)
-    fleet = DeviceFleet(
-        store,
-        mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel),
-        Metrics("ue"),
-        policy or RetryPolicy(),
-        rng=random.Random(7),
+    """The UE as ``mec5g ue serve`` starts it (no continuous load, seeded jitter), plus a stub."""
+    config = UeConfig(
+        "127.0.0.1:0", mec_target, state, import_file, policy=policy or RetryPolicy(), seed=7
     )
-    service = UeControlService(fleet, mec_target)
-    server, port = await start_server(
-        "127.0.0.1:0",
-        [lambda s: ue_control_pb2_grpc.add_UeControlServiceServicer_to_server(service, s)],
-        [UE_SERVICE],
-    )
-    stack.push_async_callback(stop_server, server)
-    control = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
+    running = await ue_server.start(config)
+    stack.push_async_callback(running.close)
+    control = grpc.aio.insecure_channel(running.target)
     stack.push_async_callback(control.close)
-    return Ue(
-        store, fleet, server, port, mec_channel, ue_control_pb2_grpc.UeControlServiceStub(control)
-    )
+    return Ue(running, ue_control_pb2_grpc.UeControlServiceStub(control))
 
 
 class ClosedPort:

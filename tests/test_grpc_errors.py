@@ -28,7 +28,6 @@ from grpc_stack import (
     enrol,
     holder_inconsistencies,
     records_by_label,
-    serve_ttp,
     start_mec,
     start_ttp,
     start_ue,
@@ -266,7 +265,7 @@ async def test_mec_with_unreachable_ttp_is_unavailable_in_bounded_time(tmp_path:
 
         # The TTP comes up where the MEC expects it; the MEC heals without a restart.
         down.release()
-        await serve_ttp(stack, ttp_store, listen=down.target)
+        await start_ttp(stack, enrolled.ttp_db, listen=down.target)
         await asyncio.wait_for(mec.ttp_channel.channel_ready(), timeout=20)
         session, m1 = holders.m1("dev-0001")
         reply = await _agree(stub, m1)

@@ -1,10 +1,13 @@
-"""``mec5g ttp serve``: the TTP process."""
+"""``mec5g ttp serve``: the TTP process, and ``start`` for whoever embeds it (tests, tools)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+
+import grpc
 
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import Metrics
@@ -20,29 +23,59 @@ SERVICE_NAME = ttp_key_agreement_pb2.DESCRIPTOR.services_by_name["TtpKeyAgreemen
 class TtpConfig:
     listen: str
     store: Path
-    metrics_port: int
-    tls: TlsOptions
+    metrics_port: int = 0
+    tls: TlsOptions = field(default_factory=TlsOptions)
 
 
-async def serve(config: TtpConfig) -> None:
+@dataclass
+class RunningTtp:
+    """A started TTP: its key store, metrics and gRPC server."""
+
+    store: KeyStore
+    metrics: Metrics
+    server: grpc.aio.Server
+    port: int
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def close(self, grace: float | None = None) -> None:
+        await self.server.stop(grace)
+        self.store.close()
+
+
+async def start(config: TtpConfig) -> RunningTtp:
     store = KeyStore(config.store)
     metrics = Metrics("ttp")
     metrics.serve(config.metrics_port)
     service = TtpKeyAgreementService(store, metrics)
-    server, port = await start_server(
-        config.listen,
-        [
-            lambda server: ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server(
-                service, server
-            )
-        ],
-        [SERVICE_NAME],
-        config.tls,
-    )
+    try:
+        server, port = await start_server(
+            config.listen,
+            [
+                partial(
+                    ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service
+                )
+            ],
+            [SERVICE_NAME],
+            config.tls,
+        )
+    except BaseException:
+        store.close()
+        raise
+    return RunningTtp(store, metrics, server, port)
+
+
+async def serve(config: TtpConfig) -> None:
+    running = await start(config)
     LOG.info(
-        "TTP serving on port %d, key store %s, metrics :%d", port, config.store, config.metrics_port
+        "TTP serving on port %d, key store %s, metrics :%d",
+        running.port,
+        config.store,
+        config.metrics_port,
     )
     try:
-        await wait_for_termination(server)
+        await wait_for_termination(running.server)
     finally:
-        store.close()
+        await running.close()

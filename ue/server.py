@@ -1,15 +1,19 @@
-"""``mec5g ue serve``: the UE emulator process."""
+"""``mec5g ue serve``: the UE emulator process, and ``start`` for whoever embeds it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+import random
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
+import grpc
+
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
-from mec5g.runtime.holder_store import open_holder_store
+from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.ue.control_service import UeControlService
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy, drive_continuously
@@ -24,52 +28,84 @@ class UeConfig:
     listen: str
     mec_target: str
     state: Path
-    import_file: Path | None
-    metrics_port: int
-    policy: RetryPolicy
-    load_concurrency: int
-    load_pause: float
-    tls: TlsOptions
-    mec_tls: TlsOptions
+    import_file: Path | None = None
+    metrics_port: int = 0
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    load_concurrency: int = 0
+    load_pause: float = 0.0
+    tls: TlsOptions = field(default_factory=TlsOptions)
+    mec_tls: TlsOptions = field(default_factory=TlsOptions)
+    seed: int | None = None
+
+
+@dataclass
+class RunningUe:
+    """A started UE: its device store and fleet, MEC channel, metrics, server and load."""
+
+    store: HolderStore
+    fleet: DeviceFleet
+    mec_channel: grpc.aio.Channel
+    metrics: Metrics
+    server: grpc.aio.Server
+    port: int
+    load: asyncio.Task[None]
+    stop_load: asyncio.Event
+    rpc_timeout: float
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def close(self, grace: float | None = None) -> None:
+        self.stop_load.set()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.load, self.rpc_timeout + 1)
+        await self.server.stop(grace)
+        await self.mec_channel.close()
+        self.store.close()
+
+
+async def start(config: UeConfig) -> RunningUe:
+    async with contextlib.AsyncExitStack() as cleanup:
+        store = open_holder_store(config.state, config.import_file, "device")
+        cleanup.callback(store.close)
+        mec_channel = channel(config.mec_target, config.mec_tls)
+        cleanup.push_async_callback(mec_channel.close)
+        metrics = Metrics("ue")
+        metrics.serve(config.metrics_port)
+        fleet = DeviceFleet(
+            store,
+            mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel),
+            metrics,
+            config.policy,
+            random.Random(config.seed),
+        )
+        service = UeControlService(fleet, config.mec_target)
+        server, port = await start_server(
+            config.listen,
+            [partial(ue_control_pb2_grpc.add_UeControlServiceServicer_to_server, service)],
+            [SERVICE_NAME],
+            config.tls,
+        )
+        cleanup.pop_all()
+    stop_load = asyncio.Event()
+    load = asyncio.create_task(
+        drive_continuously(fleet, config.load_concurrency, config.load_pause, stop_load)
+    )
+    return RunningUe(
+        store, fleet, mec_channel, metrics, server, port, load, stop_load, config.policy.rpc_timeout
+    )
 
 
 async def serve(config: UeConfig) -> None:
-    store = open_holder_store(config.state, config.import_file, "device")
-    metrics = Metrics("ue")
-    metrics.serve(config.metrics_port)
-    mec_channel = channel(config.mec_target, config.mec_tls)
-    fleet = DeviceFleet(
-        store,
-        mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel),
-        metrics,
-        config.policy,
-    )
-    service = UeControlService(fleet, config.mec_target)
-    server, port = await start_server(
-        config.listen,
-        [
-            lambda server: ue_control_pb2_grpc.add_UeControlServiceServicer_to_server(
-                service, server
-            )
-        ],
-        [SERVICE_NAME],
-        config.tls,
-    )
+    running = await start(config)
     LOG.info(
         "UE serving control on port %d with %d devices, MEC at %s",
-        port,
-        len(fleet.names),
+        running.port,
+        len(running.fleet.names),
         config.mec_target,
     )
-    stop = asyncio.Event()
-    load = asyncio.create_task(
-        drive_continuously(fleet, config.load_concurrency, config.load_pause, stop)
-    )
     try:
-        await wait_for_termination(server)
+        await wait_for_termination(running.server)
     finally:
-        stop.set()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(load, config.policy.rpc_timeout + 1)
-        await mec_channel.close()
-        store.close()
+        await running.close()
