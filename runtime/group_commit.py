@@ -2,11 +2,11 @@
 
 Every write that must be durable before an answer leaves (a TTP record update before M3, a
 holder's counter before M1 or M2) is submitted as a function of a connection. One writer thread
-takes every function queued so far, runs them in a single ``BEGIN IMMEDIATE`` transaction (each in
-its own savepoint, so one failing function does not undo the others, and each sees the earlier
-writes of its batch), commits once with ``synchronous=FULL`` (one fsync for the whole batch), and
-only then hands each caller its result. If the commit fails, every caller of the batch gets
-``StoreUnavailable`` and none of their answers leaves.
+takes every function queued so far and runs them in a single ``BEGIN IMMEDIATE`` transaction,
+each seeing the earlier writes of its batch. It commits once with ``synchronous=FULL`` (one
+fsync for the whole batch) and only then hands each caller its result. If a function raises, the
+batch is redone with a savepoint per function, so that only that function fails. If the commit
+fails, every caller of the batch gets ``StoreUnavailable`` and none of their answers leaves.
 
 Under load the batch grows by itself: while one fsync runs, the next batch queues up, so the cost
 of durability per request falls as concurrency rises.
@@ -136,20 +136,13 @@ class GroupCommitter:
             connection.close()
 
     def _run_batch(self, connection: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
-        outcomes: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
-            connection.execute("BEGIN IMMEDIATE")
-            for job in batch:
-                connection.execute("SAVEPOINT job")
-                try:
-                    result = job.work(connection)
-                except Exception as error:
-                    connection.execute("ROLLBACK TO job")
-                    outcomes.append((job, None, _as_store_error(error)))
-                else:
-                    outcomes.append((job, result, None))
-                connection.execute("RELEASE job")
-            connection.execute("COMMIT")
+            try:
+                outcomes = self._run_jobs(connection, batch, isolate=False)
+            except _JobFailed:
+                # Rare: redo the batch with a savepoint per job, so that only the failing job
+                # fails. Nothing was released yet, so running the jobs again is safe.
+                outcomes = self._run_jobs(connection, batch, isolate=True)
         except sqlite3.Error as commit_error:
             with contextlib.suppress(sqlite3.Error):
                 connection.execute("ROLLBACK")
@@ -160,6 +153,37 @@ class GroupCommitter:
         self.jobs += len(batch)
         for job, result, failed in outcomes:
             job.loop.call_soon_threadsafe(_settle, job.future, result, failed)
+
+    @staticmethod
+    def _run_jobs(
+        connection: sqlite3.Connection, batch: list[_Job[Any]], *, isolate: bool
+    ) -> list[tuple[_Job[Any], Any, BaseException | None]]:
+        """One transaction for the batch; ``isolate`` gives each job its own savepoint."""
+        outcomes: list[tuple[_Job[Any], Any, BaseException | None]] = []
+        connection.execute("BEGIN IMMEDIATE")
+        for job in batch:
+            if not isolate:
+                try:
+                    outcomes.append((job, job.work(connection), None))
+                except Exception as error:
+                    connection.execute("ROLLBACK")
+                    raise _JobFailed from error
+                continue
+            connection.execute("SAVEPOINT job")
+            try:
+                result = job.work(connection)
+            except Exception as error:
+                connection.execute("ROLLBACK TO job")
+                outcomes.append((job, None, _as_store_error(error)))
+            else:
+                outcomes.append((job, result, None))
+            connection.execute("RELEASE job")
+        connection.execute("COMMIT")
+        return outcomes
+
+
+class _JobFailed(Exception):
+    """A job of a batch run without savepoints raised; the batch is redone with them."""
 
 
 async def finish_durably(write: Awaitable[T], settle: Callable[[T], None]) -> T:

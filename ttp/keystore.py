@@ -195,13 +195,8 @@ class KeyStore:
     def _answer(
         self, connection: sqlite3.Connection, m2: M2, version: int
     ) -> ttp_role.Accepted | ttp_role.Refused:
-        result = ttp_role.answer(
-            m2,
-            version,
-            self._resolve(connection, RecordKind.DEVICE, m2.m1.did_i),
-            self._resolve(connection, RecordKind.MEC, m2.did_m),
-            pseudonym_for=self._pseudonym_for,
-        )
+        device, mec = self._resolve(connection, m2.m1.did_i, m2.did_m)
+        result = ttp_role.answer(m2, version, device, mec, pseudonym_for=self._pseudonym_for)
         if isinstance(result, ttp_role.Accepted):
             self._write(connection, result.device, result.device_record)
             self._write(connection, result.mec, result.mec_record)
@@ -212,19 +207,24 @@ class KeyStore:
 
     @staticmethod
     def _resolve(
-        connection: sqlite3.Connection, kind: RecordKind, did: bytes
-    ) -> ttp_role.Resolution | None:
-        row = connection.execute(
+        connection: sqlite3.Connection, did_i: bytes, did_m: bytes
+    ) -> tuple[ttp_role.Resolution | None, ttp_role.Resolution | None]:
+        """Find DIDi among device records and DIDm among MEC credentials, in one query."""
+        rows = connection.execute(
             f"SELECT {_RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
-            "WHERE kind = ? AND (confirmed_did = ? OR pending_did = ?)",
-            (kind.value, did, did),
-        ).fetchone()
-        if row is None:
-            return None
-        stored = _record_from_row(row)
-        slot = stored.record.slot_of(did)
-        assert slot is not None
-        return ttp_role.Resolution(stored.record_id, stored.record, slot)
+            "WHERE confirmed_did IN (?1, ?2) OR pending_did IN (?1, ?2)",
+            (did_i, did_m),
+        ).fetchall()
+        found: dict[RecordKind, ttp_role.Resolution] = {}
+        for row in rows:
+            stored = _record_from_row(row)
+            did = did_i if stored.record.kind is RecordKind.DEVICE else did_m
+            slot = stored.record.slot_of(did)
+            if slot is not None:  # a DID of the other namespace does not resolve here
+                found[stored.record.kind] = ttp_role.Resolution(
+                    stored.record_id, stored.record, slot
+                )
+        return found.get(RecordKind.DEVICE), found.get(RecordKind.MEC)
 
     @staticmethod
     def _write(

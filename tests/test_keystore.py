@@ -1,6 +1,8 @@
-"""The TTP's two-record update is all or nothing, at the store (SPEC.md "One handshake updates two
-records"; DESIGN.md decision 3): when the second write fails, the first is undone, the caller
-gets StoreUnavailable (UNAVAILABLE on the wire) and no M3 exists to leave.
+"""The TTP's key store (SPEC.md "TTP record", "Namespaces"; DESIGN.md decision 3).
+
+The two-record update is all or nothing: when the second write fails, the first is undone, the
+caller gets StoreUnavailable (UNAVAILABLE on the wire) and no M3 exists to leave. DIDi resolves
+only among device records and DIDm only among MEC credentials.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import pytest
 
 from mec5g.core import device_role, mec_role
 from mec5g.core.credentials import HolderState, RecordRule
+from mec5g.core.errors import RefusalReason
 from mec5g.core.messages import M2
 from mec5g.core.records import RecordKind
-from mec5g.core.ttp_role import Accepted
+from mec5g.core.ttp_role import Accepted, Refused
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.ttp.keystore import KeyStore
 
@@ -54,5 +57,23 @@ async def test_failed_second_write_undoes_the_first(tmp_path: Path) -> None:
         after = {stored.label: stored.record for stored in store.records()}
         assert after["dev-0001"].pending == result.device_record.pending
         assert after["mec-1/cred-001"].pending == result.mec_record.pending
+    finally:
+        store.close()
+
+
+async def test_a_did_resolves_only_in_its_own_namespace(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "ttp.db")
+    try:
+        mec_a = store.enrol(RecordKind.MEC, ["mec-1/cred-001"], "mec-1", RecordRule.COUNTER)
+        mec_b = store.enrol(RecordKind.MEC, ["mec-1/cred-002"], "mec-1", RecordRule.COUNTER)
+        # A MEC credential posing as a device: its DID is no device's DID.
+        _, posing = HolderState(mec_a["mec-1/cred-001"], RecordRule.COUNTER).begin_attempt()
+        _, forwarding = HolderState(mec_b["mec-1/cred-002"], RecordRule.COUNTER).begin_attempt()
+        m2 = mec_role.forward(forwarding, device_role.start(posing).m1.to_bytes()).m2
+        before = store.records()
+        result = await store.answer(m2, int(RecordRule.COUNTER))
+        assert isinstance(result, Refused)
+        assert result.reason is RefusalReason.UNKNOWN_DEVICE
+        assert store.records() == before
     finally:
         store.close()
