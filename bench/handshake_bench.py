@@ -31,11 +31,12 @@ import grpc
 from mec5g.core import device_role
 from mec5g.core.credentials import RecordRule
 from mec5g.core.messages import M1_BYTES
-from mec5g.runtime.grpc_server import channel
+from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE
+from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.runtime.status import wire_version
-from mec5g.testbed import wait_serving
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
+from mec5g.ttp.server import SERVICE_NAME as TTP_SERVICE
 from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
 
 
@@ -75,11 +76,13 @@ class HandshakeReport:
         return data
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def free_targets(count: int) -> list[str]:
+    """``count`` distinct free localhost ports, held at once so that none is handed out twice."""
+    with contextlib.ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [f"127.0.0.1:{probe.getsockname()[1]}" for probe in probes]
 
 
 class _Processes:
@@ -87,7 +90,7 @@ class _Processes:
         self.workdir = workdir
         self.running: list[subprocess.Popen[bytes]] = []
 
-    async def start(self, name: str, args: list[str], target: str) -> None:
+    async def start(self, name: str, args: list[str], target: str, service: str) -> None:
         log = (self.workdir / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "mec5g", "--log-level", "WARNING", *args],
@@ -97,7 +100,7 @@ class _Processes:
         )
         log.close()
         self.running.append(process)
-        await wait_serving(target, timeout=20.0)
+        await wait_serving(target, service, timeout=20.0)
 
     def stop(self) -> None:
         for process in reversed(self.running):
@@ -154,14 +157,14 @@ async def _run_scheme(
     store = workdir / "ttp.db"
     enrol_devices(store, workdir / "ue.json", devices)
     enrol_mec(store, workdir / "mec.json", "mec-bench", mec_credentials)
-    ttp_target = f"127.0.0.1:{free_port()}"
-    mec_target = f"127.0.0.1:{free_port()}"
+    ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir)
     try:
         await processes.start(
             "ttp",
             ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0"],
             ttp_target,
+            TTP_SERVICE,
         )
         await processes.start(
             "mec",
@@ -180,6 +183,7 @@ async def _run_scheme(
                 "0",
             ],
             mec_target,
+            MEC_SERVICE,
         )
         states = list(EnrolmentFile.read(workdir / "ue.json").holder_states().values())
         async with channel(mec_target) as mec_channel:
@@ -211,15 +215,17 @@ async def _run_scheme(
 
 
 async def _run_echo(workdir: Path, concurrency: int, warmup: float, duration: float) -> RunResult:
-    ttp_target = f"127.0.0.1:{free_port()}"
-    mec_target = f"127.0.0.1:{free_port()}"
+    ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir)
     try:
-        await processes.start("echo-ttp", ["bench", "echo-ttp", "--listen", ttp_target], ttp_target)
+        await processes.start(
+            "echo-ttp", ["bench", "echo-ttp", "--listen", ttp_target], ttp_target, TTP_SERVICE
+        )
         await processes.start(
             "echo-mec",
             ["bench", "echo-mec", "--listen", mec_target, "--ttp", ttp_target],
             mec_target,
+            MEC_SERVICE,
         )
         payload = os.urandom(M1_BYTES)
         async with channel(mec_target) as mec_channel:

@@ -22,17 +22,25 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mec5g.core.credentials import RecordRule
+from mec5g.mec import server as mec_server
+from mec5g.runtime.grpc_server import wait_serving
 from mec5g.runtime.holder_store import HolderStore
+from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
+from mec5g.ue import server as ue_server
 from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
 
 GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
 METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
 MEC_NODE = "mec-1"
+ROLE_SERVICES = {
+    "ttp": ttp_server.SERVICE_NAME,
+    "mec": mec_server.SERVICE_NAME,
+    "ue": ue_server.SERVICE_NAME,
+}
 
 
 def add_up_parser(roles: Any) -> None:
@@ -149,23 +157,6 @@ def role_commands(
     }
 
 
-async def wait_serving(target: str, timeout: float) -> None:
-    """Poll grpc.health.v1 until the server says SERVING."""
-    deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(target) as channel:
-        stub = health_pb2_grpc.HealthStub(channel)
-        while True:
-            try:
-                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{target} did not become healthy in {timeout} s")
-            await asyncio.sleep(0.1)
-
-
 def check_agreement(state_dir: Path) -> list[str]:
     """Every holder whose credential its TTP record no longer holds (a lockout); empty is good."""
     store = KeyStore(state_dir / "ttp.db")
@@ -208,7 +199,7 @@ class Testbed:
             )
             log.close()
             try:
-                await wait_serving(self.endpoints.grpc[role], timeout=20.0)
+                await wait_serving(self.endpoints.grpc[role], ROLE_SERVICES[role], timeout=20.0)
             except TimeoutError:
                 raise RuntimeError(
                     f"{role} did not start; see {self.state_dir / (role + '.log')}"

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,29 @@ async def start_server(
     for name in ("", *service_names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, port
+
+
+async def wait_serving(target: str, service: str, timeout: float) -> None:
+    """Poll ``grpc.health.v1`` at ``target`` until ``service`` is SERVING there.
+
+    Asking for the named service, not the server as a whole, makes sure the right server took
+    the port.
+    """
+    deadline = time.monotonic() + timeout
+    async with grpc.aio.insecure_channel(target) as probe:
+        stub = health_pb2_grpc.HealthStub(probe)
+        while True:
+            try:
+                reply = await stub.Check(
+                    health_pb2.HealthCheckRequest(service=service), timeout=1.0
+                )
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{service} at {target} did not become healthy in {timeout} s")
+            await asyncio.sleep(0.1)
 
 
 async def wait_for_termination(server: grpc.aio.Server, grace_seconds: float = 2.0) -> None:
