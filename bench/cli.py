@@ -59,6 +59,8 @@ def _handshake(args: argparse.Namespace) -> int:
             f"  {name:10}  {run.per_second:9.1f}/s  p50 {run.p50_ms:7.3f} ms  "
             f"p99 {run.p99_ms:7.3f} ms  ({run.completed} ok, {run.failed} failed)"
         )
+        cpu = "  ".join(f"{role} {ms:.3f}" for role, ms in sorted(run.cpu_ms_per_op.items()))
+        print(f"              CPU ms per operation: {cpu}")
     print(f"  ratio handshake/echo = {report.ratio:.3f}")
     return 0
 

@@ -49,6 +49,7 @@ class RunResult:
     seconds: float
     p50_ms: float
     p99_ms: float
+    cpu_ms_per_op: dict[str, float]
 
     @property
     def per_second(self) -> float:
@@ -85,13 +86,29 @@ def free_targets(count: int) -> list[str]:
         return [f"127.0.0.1:{probe.getsockname()[1]}" for probe in probes]
 
 
+def _process_cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (Linux /proc), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class _Processes:
-    def __init__(self, workdir: Path) -> None:
+    """The server processes of one topology, by role; logs go to ``workdir/topology-role.log``."""
+
+    def __init__(self, workdir: Path, topology: str) -> None:
         self.workdir = workdir
-        self.running: list[subprocess.Popen[bytes]] = []
+        self.topology = topology
+        self.running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time so far of this process (the client) and of each server process, by role."""
+        sample = {"client": time.process_time()}
+        for role, process in self.running.items():
+            sample[role] = _process_cpu_seconds(process.pid)
+        return sample
 
     async def start(self, name: str, args: list[str], target: str, service: str) -> None:
-        log = (self.workdir / f"{name}.log").open("ab")
+        log = (self.workdir / f"{self.topology}-{name}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "mec5g", "--log-level", "WARNING", *args],
             stdout=log,
@@ -99,13 +116,13 @@ class _Processes:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         log.close()
-        self.running.append(process)
+        self.running[name] = process
         await wait_serving(target, service, timeout=20.0)
 
     def stop(self) -> None:
-        for process in reversed(self.running):
+        for process in self.running.values():
             process.terminate()
-        for process in self.running:
+        for process in self.running.values():
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -114,9 +131,17 @@ class _Processes:
 
 
 async def _drive(
-    one: Callable[[int], Awaitable[bool]], concurrency: int, warmup: float, duration: float
+    one: Callable[[int], Awaitable[bool]],
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    cpu_seconds: Callable[[], dict[str, float]],
 ) -> RunResult:
-    """Run ``one(worker)`` in ``concurrency`` loops; measure only after the warm-up."""
+    """Run ``one(worker)`` in ``concurrency`` loops; measure only after the warm-up.
+
+    CPU time is sampled for every process at the start and the end of the measured interval and
+    divided by the operations completed in it.
+    """
     latencies: list[float] = []
     failed = 0
     measuring = False
@@ -133,17 +158,23 @@ async def _drive(
                 else:
                     failed += 1
 
-    async def switch_on() -> float:
+    async def switch_on() -> tuple[float, dict[str, float]]:
         nonlocal measuring
         await asyncio.sleep(warmup)
         measuring = True
-        return time.perf_counter()
+        return time.perf_counter(), cpu_seconds()
 
     clock = asyncio.ensure_future(switch_on())
     await asyncio.gather(*(worker(index) for index in range(concurrency)))
-    measured = time.perf_counter() - await clock
+    cpu_after = cpu_seconds()
+    started, cpu_before = await clock
+    measured = time.perf_counter() - started
+    completed = max(len(latencies), 1)
+    cpu_ms = {role: 1e3 * (cpu_after[role] - cpu_before[role]) / completed for role in cpu_after}
     quantiles = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
-    return RunResult(len(latencies), failed, measured, 1e3 * quantiles[49], 1e3 * quantiles[98])
+    return RunResult(
+        len(latencies), failed, measured, 1e3 * quantiles[49], 1e3 * quantiles[98], cpu_ms
+    )
 
 
 async def _run_scheme(
@@ -158,7 +189,7 @@ async def _run_scheme(
     enrol_devices(store, workdir / "ue.json", devices)
     enrol_mec(store, workdir / "mec.json", "mec-bench", mec_credentials)
     ttp_target, mec_target = free_targets(2)
-    processes = _Processes(workdir)
+    processes = _Processes(workdir, "scheme")
     try:
         await processes.start(
             "ttp",
@@ -209,20 +240,20 @@ async def _run_scheme(
                 states[device] = state.adopt(attempt, result.successor)
                 return True
 
-            return await _drive(handshake, concurrency, warmup, duration)
+            return await _drive(handshake, concurrency, warmup, duration, processes.cpu_seconds)
     finally:
         processes.stop()
 
 
 async def _run_echo(workdir: Path, concurrency: int, warmup: float, duration: float) -> RunResult:
     ttp_target, mec_target = free_targets(2)
-    processes = _Processes(workdir)
+    processes = _Processes(workdir, "echo")
     try:
         await processes.start(
-            "echo-ttp", ["bench", "echo-ttp", "--listen", ttp_target], ttp_target, TTP_SERVICE
+            "ttp", ["bench", "echo-ttp", "--listen", ttp_target], ttp_target, TTP_SERVICE
         )
         await processes.start(
-            "echo-mec",
+            "mec",
             ["bench", "echo-mec", "--listen", mec_target, "--ttp", ttp_target],
             mec_target,
             MEC_SERVICE,
@@ -243,7 +274,7 @@ async def _run_echo(workdir: Path, concurrency: int, warmup: float, duration: fl
                     return False
                 return True
 
-            return await _drive(echo, concurrency, warmup, duration)
+            return await _drive(echo, concurrency, warmup, duration, processes.cpu_seconds)
     finally:
         processes.stop()
 

@@ -1,0 +1,52 @@
+"""The benchmark commands run and report what they measured (no speed is asserted here: figures
+live in the benchmarks' own output, see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def _mec5g(*args: str, timeout: float) -> dict[str, object]:
+    completed = subprocess.run(
+        [sys.executable, "-m", "mec5g", *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=True,
+    )
+    report: dict[str, object] = json.loads(completed.stdout)
+    return report
+
+
+def test_bench_core_reports_its_rate() -> None:
+    report = _mec5g("bench", "core", "--duration", "0.2", timeout=120)
+    assert report["rule"] == "counter"
+    assert isinstance(report["requests"], int)
+    assert report["requests"] > 0
+    assert isinstance(report["per_second"], float)
+    assert report["per_second"] > 0
+
+
+def test_bench_handshake_measures_both_topologies_in_one_run() -> None:
+    report = _mec5g(
+        "bench",
+        "handshake",
+        "--devices",
+        "8",
+        "--concurrency",
+        "2",
+        "--duration",
+        "1",
+        timeout=180,
+    )
+    for topology in ("handshake", "echo"):
+        run = report[topology]
+        assert isinstance(run, dict)
+        assert run["completed"] > 0
+        assert run["failed"] == 0
+        assert set(run["cpu_ms_per_op"]) == {"client", "mec", "ttp"}
+    assert isinstance(report["ratio"], float)
+    assert report["ratio"] > 0
