@@ -202,3 +202,52 @@ def test_mec5g_up_runs_and_records_agree(tmp_path: Path) -> None:
     assert "5 devices" in summary
     for name in ("ttp.db", "mec.db", "ue.db"):
         assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
+
+
+def test_flags_default_from_environment_variables(tmp_path: Path) -> None:
+    """What a container does: configure by MEC5G_<FLAG> instead of flags."""
+    store = tmp_path / "from-env.db"
+    migrated = subprocess.run(
+        [sys.executable, "-m", "mec5g", "ttp", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "MEC5G_STORE": str(store), "MEC5G_LOG_LEVEL": "WARNING"},
+    )
+    assert migrated.returncode == 0, migrated.stderr
+    assert store.exists()
+
+
+def test_duplicate_enrolment_is_refused_in_one_line(tmp_path: Path) -> None:
+    store = str(tmp_path / "ttp.db")
+    first = mec5g(
+        "ttp",
+        "enrol-mec",
+        "--store",
+        store,
+        "--node",
+        "mec-1",
+        "--count",
+        "2",
+        "--out",
+        str(tmp_path / "a.json"),
+    )
+    assert first.returncode == 0, first.stderr
+    again = mec5g(
+        "ttp",
+        "enrol-mec",
+        "--store",
+        store,
+        "--node",
+        "mec-1",
+        "--count",
+        "2",
+        "--out",
+        str(tmp_path / "b.json"),
+    )
+    assert again.returncode == 1
+    assert again.stderr.strip().startswith("enrolment refused:")
+    assert "Traceback" not in again.stderr
+    assert not (tmp_path / "b.json").exists(), "no enrolment file for refused records"
+    assert not (tmp_path / "b.json.partial").exists()
