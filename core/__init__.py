@@ -15,6 +15,7 @@ Modules, one concept each:
 - ``mec_role``     what the MEC edge node computes (steps 2 and 4).
 - ``ttp_role``     what the TTP computes (step 3), with uniform failure.
 - ``handle``       the analysis handle that travels beside M3 (our addition).
+- ``operations``   counting Table 1's operations (Th, Ts, Tm, Ta), ours apart from the paper's.
 - ``handshake``    one whole handshake over in-memory parties, for vectors, tests and benchmarks.
 - ``vectors``      the JSON test-vector interchange format of SPEC.md.
 """

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M2, M3
+from mec5g.core.operations import Operation, Origin, record
 from mec5g.core.primitives import hkdf_sha256
 
 PSEUDONYM_BYTES = 32
@@ -34,6 +35,7 @@ _ZERO_NONCE = bytes(12)
 
 def analysis_pseudonym(pseudonym_key: bytes, analysis_id: str, mec_node: str) -> bytes:
     """The name under which ``mec_node`` sees analysis ``analysis_id``; unlinkable across MECs."""
+    record(Operation.HASH, Origin.OURS)
     analysis = analysis_id.encode()
     node = mec_node.encode()
     message = struct.pack(">H", len(analysis)) + analysis + struct.pack(">H", len(node)) + node
@@ -71,6 +73,7 @@ def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3
     if len(pseudonym) != PSEUDONYM_BYTES:
         raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
     aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
+    record(Operation.SYMMETRIC, Origin.OURS)
     return aead.encrypt(_ZERO_NONCE, pseudonym, _associated_data(version, m2, m3))
 
 
@@ -79,6 +82,7 @@ def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2
     if len(handle) != HANDLE_BYTES:
         raise MalformedField("analysis_handle", HANDLE_BYTES, len(handle))
     aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
+    record(Operation.SYMMETRIC, Origin.OURS)
     try:
         return aead.decrypt(_ZERO_NONCE, handle, _associated_data(version, m2, m3))
     except InvalidTag:

@@ -15,6 +15,8 @@ import secrets
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from mec5g.core.operations import Operation, Origin, record
+
 IDENTITY_BYTES = 16
 KEY_BYTES = 16
 NONCE_BYTES = 16
@@ -32,12 +34,14 @@ _ECB = modes.ECB()  # noqa: S305
 
 def h1(message: bytes) -> tuple[bytes, bytes, bytes, bytes]:
     """H1 = SHAKE128(m, 640 bits), split in order into c1 (32 B), c2, c3, c4 (16 B each)."""
+    record(Operation.HASH, Origin.PAPER)
     digest = hashlib.shake_128(message).digest(H1_BYTES)
     return digest[:32], digest[32:48], digest[48:64], digest[64:80]
 
 
 def h2(message: bytes) -> bytes:
     """H2 = SHAKE128(m, 256 bits)."""
+    record(Operation.HASH, Origin.PAPER)
     return hashlib.shake_128(message).digest(H2_BYTES)
 
 
@@ -75,6 +79,7 @@ def counter_nonce(key: bytes, identity: bytes, counter: int) -> bytes:
     The XOR with the identity makes every credential's plaintexts distinct, so one key guess
     cannot be tested against many credentials at once. R still looks random on the wire.
     """
+    record(Operation.SYMMETRIC, Origin.OURS)
     block = xor(identity, counter_to_bytes(counter))
     encryptor = Cipher(algorithms.AES(key), _ECB).encryptor()
     return encryptor.update(block) + encryptor.finalize()
@@ -82,6 +87,7 @@ def counter_nonce(key: bytes, identity: bytes, counter: int) -> bytes:
 
 def counter_from_nonce(key: bytes, identity: bytes, nonce: bytes) -> int:
     """ctr = AES-Dec(DK, R) ⊕ DID. A forged R decrypts to any 128-bit number."""
+    record(Operation.SYMMETRIC, Origin.OURS)
     decryptor = Cipher(algorithms.AES(key), _ECB).decryptor()
     block = decryptor.update(nonce) + decryptor.finalize()
     return int.from_bytes(block, "big") ^ int.from_bytes(identity, "big")
@@ -91,6 +97,7 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int) -> bytes:
     """HKDF-SHA256 (RFC 5869 section 2.2 extract, 2.3 expand)."""
     if length > 255 * 32:
         raise ValueError("HKDF-SHA256 output is limited to 8160 bytes")
+    record(Operation.HASH, Origin.OURS, 1 + (length + 31) // 32)  # one HMAC per step
     prk = hmac.digest(salt or bytes(32), ikm, "sha256")
     output = b""
     block = b""

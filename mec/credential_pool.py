@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from mec5g.core.credentials import Attempt, Credential, HolderState
+from mec5g.core.operations import Ledger, counting
 from mec5g.runtime.holder_store import HolderStore
 
 LOG = logging.getLogger("mec5g.mec")
@@ -36,8 +37,15 @@ class PoolExhausted(Exception):
 class CredentialPool:
     """K credentials, each leased by one handshake at a time."""
 
-    def __init__(self, store: HolderStore, lease_wait: float) -> None:
+    def __init__(
+        self,
+        store: HolderStore,
+        lease_wait: float,
+        observe_operations: Callable[[Ledger], None] | None = None,
+    ) -> None:
+        """``observe_operations`` receives the operations of attempts prepared in the pool."""
         self._store = store
+        self._observe_operations = observe_operations
         self._states = store.load()
         if not self._states:
             raise ValueError(f"{store.path} holds no MEC credentials: import an enrolment file")
@@ -79,7 +87,7 @@ class CredentialPool:
         if reserved is not None:
             return reserved
         before = self._states[name]
-        after, attempt = before.begin_attempt()
+        after, attempt = self._prepare(before)
         write = asyncio.ensure_future(self._store.record_attempt(name, before, after))
         try:
             await asyncio.shield(write)
@@ -107,6 +115,14 @@ class CredentialPool:
         """The attempt ended without an answer: reserve the next counter, then release."""
         self._in_background(self._reserve_then_release(name))
 
+    def _prepare(self, state: HolderState) -> tuple[HolderState, Attempt]:
+        """The next attempt of ``state`` (its nonce costs one AES block under the counter rule)."""
+        with counting() as ledger:
+            prepared = state.begin_attempt()
+        if self._observe_operations is not None:
+            self._observe_operations(ledger)
+        return prepared
+
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
         self._background.add(task)
@@ -115,7 +131,7 @@ class CredentialPool:
     async def _adopt_then_release(self, name: str, attempt: Attempt, successor: Credential) -> None:
         try:
             adopted = self._states[name].adopt(attempt, successor)
-            after, next_attempt = adopted.begin_attempt()
+            after, next_attempt = self._prepare(adopted)
             if await self._store.adopt(name, attempt, after):
                 self._states[name] = after
                 self._reserved[name] = next_attempt
@@ -131,7 +147,7 @@ class CredentialPool:
     async def _reserve_then_release(self, name: str) -> None:
         try:
             before = self._states[name]
-            after, next_attempt = before.begin_attempt()
+            after, next_attempt = self._prepare(before)
             await self._store.record_attempt(name, before, after)
             self._states[name] = after
             self._reserved[name] = next_attempt

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 
 from mec5g.mec.credential_pool import CredentialPool
-from mec5g.mec.service import MecKeyAgreementService
+from mec5g.mec.service import PHASE, MecKeyAgreementService
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
@@ -60,10 +60,10 @@ async def start(config: MecConfig) -> RunningMec:
     async with contextlib.AsyncExitStack() as cleanup:
         store = open_holder_store(config.state, config.import_file, "mec")
         cleanup.callback(store.close)
-        pool = CredentialPool(store, config.lease_wait)
+        metrics = Metrics("mec")
+        pool = CredentialPool(store, config.lease_wait, partial(metrics.count_operations, PHASE))
         ttp_channel = channel(config.ttp_target, config.ttp_tls)
         cleanup.push_async_callback(ttp_channel.close)
-        metrics = Metrics("mec")
         metrics.serve(config.metrics_port)
         service = MecKeyAgreementService(
             pool,

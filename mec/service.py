@@ -22,6 +22,7 @@ from mec5g.core import mec_role
 from mec5g.core.credentials import Attempt
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M1
+from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
 from mec5g.mec.credential_pool import CredentialPool, PoolExhausted
 from mec5g.runtime.group_commit import StoreUnavailable
@@ -118,18 +119,21 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             fingerprint(result.session_key),
             fingerprint(result.analysis_pseudonym),
         )
-        return mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
+        response = mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
+        self._metrics.sent("M4", len(response.m4), response.ByteSize())
+        return response
 
     async def _run_attempt(
         self, attempt: Attempt, m1: bytes, version: scheme_pb2.SchemeVersion
     ) -> mec_role.MecResult:
         """M2 to the TTP (bounded by the TTP timeout), then M3 and the handle checked."""
-        session = mec_role.forward(attempt, m1)
+        with counting() as ledger:
+            session = mec_role.forward(attempt, m1)
+        self._metrics.count_operations(PHASE, ledger)
+        request = ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes())
+        self._metrics.sent("M2", len(request.m2), request.ByteSize())
         try:
-            answer = await self._ttp.Verify(
-                ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes()),
-                timeout=self._ttp_timeout,
-            )
+            answer = await self._ttp.Verify(request, timeout=self._ttp_timeout)
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:
                 raise _Unauthenticated("refused_by_ttp") from None
@@ -138,10 +142,13 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
                 "ttp_unavailable", grpc.StatusCode.UNAVAILABLE, "TTP unavailable"
             ) from None
         try:
-            return mec_role.finish(session, answer.m3, answer.analysis_handle, version)
+            with counting() as ledger:
+                return mec_role.finish(session, answer.m3, answer.analysis_handle, version)
         except (AuthenticationFailed, MalformedField) as error:
             LOG.warning("answer from the TTP failed verification (%s)", error)
             raise _Unauthenticated("bad_answer") from None
+        finally:
+            self._metrics.count_operations(PHASE, ledger)
 
 
 class _Failure(Exception):

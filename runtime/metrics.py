@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
+from mec5g.core.operations import Ledger
+
 # 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
 DURATION_BUCKETS = (
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -39,6 +41,20 @@ class Metrics:
             ["role", "phase", "outcome"],
             registry=self.registry,
         )
+        self.operations = Counter(
+            "mec5g_operations",
+            "Cryptographic operations in the paper's Table 1 units (Th hash, Ts symmetric, "
+            "Tm point multiplication, Ta point addition); origin paper or ours (our additions).",
+            ["role", "phase", "operation", "origin"],
+            registry=self.registry,
+        )
+        self.message_bytes = Counter(
+            "mec5g_message_bytes",
+            "Bytes of protocol messages this role sent: origin paper for the paper's bytes "
+            "(Table 2), ours for everything else on the wire (version, handle, protobuf framing).",
+            ["role", "message", "origin"],
+            registry=self.registry,
+        )
         self.refusals = Counter(
             "mec5g_ttp_refusals",
             "Key-agreement requests the TTP refused, by internal reason (never sent to peers).",
@@ -49,6 +65,15 @@ class Metrics:
     def observe(self, phase: str, outcome: str, seconds: float) -> None:
         self.phase_duration.labels(self.role, phase, outcome).observe(seconds)
         self.phase_results.labels(self.role, phase, outcome).inc()
+
+    def count_operations(self, phase: str, ledger: Ledger) -> None:
+        for (operation, origin), times in ledger.items():
+            self.operations.labels(self.role, phase, operation.value, origin.value).inc(times)
+
+    def sent(self, message: str, paper_bytes: int, wire_bytes: int) -> None:
+        """A protocol message left this role: ``paper_bytes`` of it are the paper's."""
+        self.message_bytes.labels(self.role, message, "paper").inc(paper_bytes)
+        self.message_bytes.labels(self.role, message, "ours").inc(wire_bytes - paper_bytes)
 
     def serve(self, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - a pod's scrape port
         """Expose /metrics over HTTP; port 0 turns it off."""

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from mec5g.core import ttp_role
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.handle import Pseudonyms
 from mec5g.core.messages import M2
+from mec5g.core.operations import Ledger, counting
 from mec5g.core.primitives import counter_to_bytes, random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind
 from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
@@ -103,8 +105,12 @@ def migrate(path: Path | str) -> None:
 class KeyStore:
     """The TTP's SQLite record store."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(
+        self, path: Path | str, observe_operations: Callable[[Ledger], None] | None = None
+    ) -> None:
+        """Open (and migrate) the store; ``observe_operations`` receives each answer's ledger."""
         self.path = Path(path)
+        self._observe_operations = observe_operations
         migrate(self.path)
         connection = connect(self.path)
         try:
@@ -188,19 +194,23 @@ class KeyStore:
 
     async def answer(self, m2: M2, version: int) -> ttp_role.Accepted | ttp_role.Refused:
         """Verify and answer one request; returns once its record updates are durable."""
-        return await self._committer.submit(
+        result, ledger = await self._committer.submit(
             lambda connection: self._answer(connection, m2, version)
         )
+        if self._observe_operations is not None:
+            self._observe_operations(ledger)
+        return result
 
     def _answer(
         self, connection: sqlite3.Connection, m2: M2, version: int
-    ) -> ttp_role.Accepted | ttp_role.Refused:
+    ) -> tuple[ttp_role.Accepted | ttp_role.Refused, Ledger]:
         device, mec = self._resolve(connection, m2.m1.did_i, m2.did_m)
-        result = ttp_role.answer(m2, version, device, mec, pseudonym_for=self._pseudonym_for)
+        with counting() as ledger:
+            result = ttp_role.answer(m2, version, device, mec, pseudonym_for=self._pseudonym_for)
         if isinstance(result, ttp_role.Accepted):
             self._write(connection, result.device, result.device_record)
             self._write(connection, result.mec, result.mec_record)
-        return result
+        return result, ledger
 
     def _pseudonym_for(self, device: CredentialRecord, mec: CredentialRecord) -> bytes:
         return self._pseudonyms(device.owner, mec.owner)

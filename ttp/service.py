@@ -68,8 +68,10 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
             self._metrics.observe(PHASE, "refused", time.perf_counter() - started)
             await abort_unauthenticated(context)
         self._metrics.observe(PHASE, "accepted", time.perf_counter() - started)
-        return ttp_key_agreement_pb2.VerifyResponse(
+        response = ttp_key_agreement_pb2.VerifyResponse(
             version=wire_version(version),
             m3=result.m3.to_bytes(),
             analysis_handle=result.analysis_handle,
         )
+        self._metrics.sent("M3", len(response.m3), response.ByteSize())
+        return response

@@ -22,6 +22,7 @@ import grpc
 from mec5g.core import device_role
 from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
+from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
 from mec5g.runtime.group_commit import finish_durably
 from mec5g.runtime.holder_store import HolderStore
@@ -150,24 +151,28 @@ class DeviceFleet:
     async def _attempt(self, name: str) -> tuple[Outcome, bytes]:
         view = self._devices[name]
         before = view.state
-        after, attempt = before.begin_attempt()
+        with counting() as ledger:
+            after, attempt = before.begin_attempt()
+            session = device_role.start(attempt)
+        self._metrics.count_operations(PHASE, ledger)
         await finish_durably(
             self._store.record_attempt(name, before, after), lambda _: _set_state(view, after)
         )
-        session = device_role.start(attempt)
+        request = mec_key_agreement_pb2.AgreeRequest(
+            version=wire_version(before.rule), m1=session.m1.to_bytes()
+        )
+        self._metrics.sent("M1", len(request.m1), request.ByteSize())
         try:
-            response = await self._mec.Agree(
-                mec_key_agreement_pb2.AgreeRequest(
-                    version=wire_version(before.rule), m1=session.m1.to_bytes()
-                ),
-                timeout=self._policy.rpc_timeout,
-            )
+            response = await self._mec.Agree(request, timeout=self._policy.rpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _OUTCOME_OF_STATUS.get(error.code(), Outcome.UNAVAILABLE), b""
         try:
-            result = device_role.finish(session, response.m4)
+            with counting() as ledger:
+                result = device_role.finish(session, response.m4)
         except (AuthenticationFailed, MalformedField):
             return Outcome.BAD_ANSWER, b""
+        finally:
+            self._metrics.count_operations(PHASE, ledger)
         if not view.state.is_current(attempt):
             return Outcome.BAD_ANSWER, b""
         adopted = view.state.adopt(attempt, result.successor)
