@@ -24,7 +24,12 @@ class InMemoryRecords:
 
     pseudonym_key: bytes = field(default_factory=lambda: random_bytes(32))
     records: dict[int, CredentialRecord] = field(default_factory=dict)
-    _index: dict[tuple[str, bytes], int] = field(default_factory=dict)
+    _device_index: dict[bytes, int] = field(default_factory=dict)
+    _mec_index: dict[bytes, int] = field(default_factory=dict)
+
+    def _index(self, kind: RecordKind) -> dict[bytes, int]:
+        """The DID index of one namespace (identity tests: cheaper than hashing the enum)."""
+        return self._device_index if kind is RecordKind.DEVICE else self._mec_index
 
     def enrol(
         self,
@@ -35,15 +40,15 @@ class InMemoryRecords:
     ) -> tuple[int, Credential]:
         """Create a record; the holder stores the returned credential with counter 0."""
         credential = credential if credential is not None else Credential.generate()
-        if any((other.value, credential.did) in self._index for other in RecordKind):
+        if credential.did in self._device_index or credential.did in self._mec_index:
             raise ValueError("a record with this DID exists already")
         record_id = len(self.records) + 1
         self.records[record_id] = CredentialRecord(kind, rule, credential, owner)
-        self._index[(kind.value, credential.did)] = record_id
+        self._index(kind)[credential.did] = record_id
         return record_id, credential
 
     def resolve(self, kind: RecordKind, did: bytes) -> ttp_role.Resolution | None:
-        record_id = self._index.get((kind.value, did))
+        record_id = self._index(kind).get(did)
         if record_id is None:
             return None
         record = self.records[record_id]
@@ -79,10 +84,11 @@ class InMemoryRecords:
     def _replace(self, found: ttp_role.Resolution, new: CredentialRecord) -> None:
         assert isinstance(found.record_id, int)
         old = self.records[found.record_id]
+        index = self._index(new.kind)
         for credential in (old.confirmed, old.pending):
             if credential is not None and not new.holds(credential):
-                del self._index[(old.kind.value, credential.did)]
+                del index[credential.did]
         for credential in (new.confirmed, new.pending):
             if credential is not None:
-                self._index[(new.kind.value, credential.did)] = found.record_id
+                index[credential.did] = found.record_id
         self.records[found.record_id] = new

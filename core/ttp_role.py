@@ -78,6 +78,18 @@ _DUMMY_RECORDS = {
 }
 
 
+# In the order of ``checks`` in ``answer``: the first failed check names the reason.
+_REASONS = (
+    RefusalReason.UNKNOWN_DEVICE,
+    RefusalReason.UNKNOWN_MEC,
+    RefusalReason.VERSION_MISMATCH,
+    RefusalReason.BAD_DEVICE_HASH,
+    RefusalReason.BAD_MEC_HASH,
+    RefusalReason.STALE_DEVICE_COUNTER,
+    RefusalReason.STALE_MEC_COUNTER,
+)
+
+
 def answer(
     m2: M2,
     version: int,
@@ -110,17 +122,16 @@ def answer(
     mec_counter_ok = _counter_passes(mec_view, mec_counter)
     version_ok = version == device_view.record.rule == mec_view.record.rule
     checks = (
-        (device_found, RefusalReason.UNKNOWN_DEVICE),
-        (mec_found, RefusalReason.UNKNOWN_MEC),
-        (version_ok, RefusalReason.VERSION_MISMATCH),
-        (device_hash_ok, RefusalReason.BAD_DEVICE_HASH),
-        (mec_hash_ok, RefusalReason.BAD_MEC_HASH),
-        (device_counter_ok, RefusalReason.STALE_DEVICE_COUNTER),
-        (mec_counter_ok, RefusalReason.STALE_MEC_COUNTER),
+        device_found,
+        mec_found,
+        version_ok,
+        device_hash_ok,
+        mec_hash_ok,
+        device_counter_ok,
+        mec_counter_ok,
     )
-    failures = [reason for passed, reason in checks if not passed]
-    if failures or device is None or mec is None:
-        return Refused(failures[0])
+    if not all(checks) or device is None or mec is None:
+        return Refused(_REASONS[checks.index(False)])
 
     r3 = r3 if r3 is not None else random_bytes(NONCE_BYTES)
     # XOR on integers: the same ⊕ as primitives.xor, without a call per operand on the hot path.
