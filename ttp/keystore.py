@@ -125,10 +125,6 @@ class KeyStore:
     def close(self) -> None:
         self._committer.close()
 
-    @property
-    def commit_batches(self) -> int:
-        return self._committer.batches
-
     # -- enrolment (operator side, synchronous) -------------------------------------------------
 
     def enrol(
