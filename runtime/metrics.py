@@ -8,8 +8,10 @@ a personal attribute; refusal reasons appear on the TTP only.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client.metrics import MetricWrapperBase
 
 from mec5g.core.operations import Ledger
 
@@ -28,6 +30,7 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
         self.phase_duration = Histogram(
             "mec5g_phase_duration_seconds",
             "Wall time of one protocol phase as seen by this role, by outcome.",
@@ -62,18 +65,27 @@ class Metrics:
             registry=self.registry,
         )
 
+    def _child(self, family: MetricWrapperBase, *labels: str) -> Any:
+        """The labelled child of ``family``, looked up once (``labels()`` costs a lock and a
+        dict per call, on every handshake of every process)."""
+        key = (family, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(self.role, *labels)
+        return child
+
     def observe(self, phase: str, outcome: str, seconds: float) -> None:
-        self.phase_duration.labels(self.role, phase, outcome).observe(seconds)
-        self.phase_results.labels(self.role, phase, outcome).inc()
+        self._child(self.phase_duration, phase, outcome).observe(seconds)
+        self._child(self.phase_results, phase, outcome).inc()
 
     def count_operations(self, phase: str, ledger: Ledger) -> None:
         for (operation, origin), times in ledger.items():
-            self.operations.labels(self.role, phase, operation.value, origin.value).inc(times)
+            self._child(self.operations, phase, operation.value, origin.value).inc(times)
 
     def sent(self, message: str, paper_bytes: int, wire_bytes: int) -> None:
         """A protocol message left this role: ``paper_bytes`` of it are the paper's."""
-        self.message_bytes.labels(self.role, message, "paper").inc(paper_bytes)
-        self.message_bytes.labels(self.role, message, "ours").inc(wire_bytes - paper_bytes)
+        self._child(self.message_bytes, message, "paper").inc(paper_bytes)
+        self._child(self.message_bytes, message, "ours").inc(wire_bytes - paper_bytes)
 
     def serve(self, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - a pod's scrape port
         """Expose /metrics over HTTP; port 0 turns it off."""
