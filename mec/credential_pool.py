@@ -73,6 +73,10 @@ class CredentialPool:
     async def lease(self) -> str:
         """Take a free credential, waiting at most ``lease_wait`` seconds."""
         try:
+            return self._free.get_nowait()  # the common case, without a timer
+        except asyncio.QueueEmpty:
+            pass
+        try:
             return await asyncio.wait_for(self._free.get(), self._lease_wait)
         except TimeoutError:
             raise PoolExhausted from None
