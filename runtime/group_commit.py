@@ -38,6 +38,9 @@ class _Job(Generic[T]):
     loop: asyncio.AbstractEventLoop
 
 
+_Outcome = tuple[_Job[Any], Any, BaseException | None]
+
+
 def connect(path: Path | str) -> sqlite3.Connection:
     """A connection in autocommit mode (we issue BEGIN ourselves), WAL, full durability."""
     connection = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
@@ -151,15 +154,19 @@ class GroupCommitter:
             outcomes = [(job, None, failure) for job in batch]
         self.batches += 1
         self.jobs += len(batch)
-        for job, result, failed in outcomes:
-            job.loop.call_soon_threadsafe(_settle, job.future, result, failed)
+        # One wake-up per event loop for the whole batch, not one per job.
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Outcome]] = {}
+        for outcome in outcomes:
+            by_loop.setdefault(outcome[0].loop, []).append(outcome)
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     @staticmethod
     def _run_jobs(
         connection: sqlite3.Connection, batch: list[_Job[Any]], *, isolate: bool
-    ) -> list[tuple[_Job[Any], Any, BaseException | None]]:
+    ) -> list[_Outcome]:
         """One transaction for the batch; ``isolate`` gives each job its own savepoint."""
-        outcomes: list[tuple[_Job[Any], Any, BaseException | None]] = []
+        outcomes: list[_Outcome] = []
         connection.execute("BEGIN IMMEDIATE")
         for job in batch:
             if not isolate:
@@ -216,6 +223,11 @@ def _as_store_error(error: Exception) -> Exception:
         failure.__cause__ = error
         return failure
     return error
+
+
+def _settle_all(outcomes: list[_Outcome]) -> None:
+    for job, result, error in outcomes:
+        _settle(job.future, result, error)
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
