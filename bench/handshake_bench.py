@@ -2,9 +2,10 @@
 
 Both topologies are three OS processes on localhost: this process as the client emulating
 devices, a MEC process and a TTP process. The scheme's MEC and TTP are the real servers (durable
-SQLite records, group commit, K leased credentials); the echo chain's are ``bench.echo``. Each
-runs ``duration`` seconds after a short warm-up at the same concurrency, one after the other in
-the same run, and the report gives both and their ratio.
+SQLite records, group commit, K leased credentials); the echo chain's are ``bench.echo``. After a
+short warm-up of each, the client loads them in alternating slices at the same concurrency for
+``duration`` seconds each, and the report gives both, their ratio, and the CPU time every process
+spent per operation.
 
 The client keeps each device's state in memory (it emulates devices; durability on the device
 side is the UE process's business and is not what is compared here).
@@ -23,7 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import grpc
@@ -130,153 +131,168 @@ class _Processes:
         self.running.clear()
 
 
-async def _drive(
-    one: Callable[[int], Awaitable[bool]],
-    concurrency: int,
-    warmup: float,
-    duration: float,
-    cpu_seconds: Callable[[], dict[str, float]],
-) -> RunResult:
-    """Run ``one(worker)`` in ``concurrency`` loops; measure only after the warm-up.
+@dataclass
+class _Tally:
+    """What the measured slices of one topology added up to."""
 
-    CPU time is sampled for every process at the start and the end of the measured interval and
-    divided by the operations completed in it.
-    """
-    latencies: list[float] = []
-    failed = 0
-    measuring = False
-    deadline = time.perf_counter() + warmup + duration
+    latencies: list[float] = field(default_factory=list)
+    failed: int = 0
+    seconds: float = 0.0
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
-    async def worker(index: int) -> None:
-        nonlocal failed
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            ok = await one(index)
-            if measuring:
-                if ok:
+    def result(self) -> RunResult:
+        completed = max(len(self.latencies), 1)
+        cpu_ms = {role: 1e3 * spent / completed for role, spent in self.cpu_seconds.items()}
+        quantiles = (
+            statistics.quantiles(self.latencies, n=100) if len(self.latencies) >= 2 else [0.0] * 99
+        )
+        return RunResult(
+            len(self.latencies),
+            self.failed,
+            self.seconds,
+            1e3 * quantiles[49],
+            1e3 * quantiles[98],
+            cpu_ms,
+        )
+
+
+@dataclass
+class _Topology:
+    """Started servers of one topology and the client operation that drives them."""
+
+    processes: _Processes
+    one: Callable[[int], Awaitable[bool]]
+    tally: _Tally = field(default_factory=_Tally)
+
+    async def run_slice(self, concurrency: int, seconds: float, *, measured: bool) -> None:
+        """``concurrency`` loops of ``one`` for ``seconds``; add them to the tally if measured.
+
+        CPU time is sampled for every process at the start and the end of the slice.
+        """
+        latencies: list[float] = []
+        failed = 0
+        deadline = time.perf_counter() + seconds
+
+        async def worker(index: int) -> None:
+            nonlocal failed
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                if await self.one(index):
                     latencies.append(time.perf_counter() - started)
                 else:
                     failed += 1
 
-    async def switch_on() -> tuple[float, dict[str, float]]:
-        nonlocal measuring
-        await asyncio.sleep(warmup)
-        measuring = True
-        return time.perf_counter(), cpu_seconds()
-
-    clock = asyncio.ensure_future(switch_on())
-    await asyncio.gather(*(worker(index) for index in range(concurrency)))
-    cpu_after = cpu_seconds()
-    started, cpu_before = await clock
-    measured = time.perf_counter() - started
-    completed = max(len(latencies), 1)
-    cpu_ms = {role: 1e3 * (cpu_after[role] - cpu_before[role]) / completed for role in cpu_after}
-    quantiles = statistics.quantiles(latencies, n=100) if len(latencies) >= 2 else [0.0] * 99
-    return RunResult(
-        len(latencies), failed, measured, 1e3 * quantiles[49], 1e3 * quantiles[98], cpu_ms
-    )
+        cpu_before = self.processes.cpu_seconds()
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(index) for index in range(concurrency)))
+        if not measured:
+            return
+        elapsed = time.perf_counter() - started
+        cpu_after = self.processes.cpu_seconds()
+        self.tally.latencies.extend(latencies)
+        self.tally.failed += failed
+        self.tally.seconds += elapsed
+        for role, spent in cpu_after.items():
+            self.tally.cpu_seconds[role] = (
+                self.tally.cpu_seconds.get(role, 0.0) + spent - cpu_before[role]
+            )
 
 
-async def _run_scheme(
+async def _start_scheme(
+    stack: contextlib.AsyncExitStack,
     workdir: Path,
     devices: int,
     concurrency: int,
     mec_credentials: int,
-    warmup: float,
-    duration: float,
-) -> RunResult:
+) -> _Topology:
     store = workdir / "ttp.db"
     enrol_devices(store, workdir / "ue.json", devices)
     enrol_mec(store, workdir / "mec.json", "mec-bench", mec_credentials)
     ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir, "scheme")
-    try:
-        await processes.start(
-            "ttp",
-            ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0"],
-            ttp_target,
-            TTP_SERVICE,
-        )
-        await processes.start(
+    stack.callback(processes.stop)
+    await processes.start(
+        "ttp",
+        ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0"],
+        ttp_target,
+        TTP_SERVICE,
+    )
+    await processes.start(
+        "mec",
+        [
             "mec",
-            [
-                "mec",
-                "serve",
-                "--listen",
-                mec_target,
-                "--ttp",
-                ttp_target,
-                "--state",
-                str(workdir / "mec.db"),
-                "--import",
-                str(workdir / "mec.json"),
-                "--metrics-port",
-                "0",
-            ],
+            "serve",
+            "--listen",
             mec_target,
-            MEC_SERVICE,
-        )
-        states = list(EnrolmentFile.read(workdir / "ue.json").holder_states().values())
-        async with channel(mec_target) as mec_channel:
-            stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
-            # Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time.
-            owned = [itertools.cycle(range(w, devices, concurrency)) for w in range(concurrency)]
+            "--ttp",
+            ttp_target,
+            "--state",
+            str(workdir / "mec.db"),
+            "--import",
+            str(workdir / "mec.json"),
+            "--metrics-port",
+            "0",
+        ],
+        mec_target,
+        MEC_SERVICE,
+    )
+    states = list(EnrolmentFile.read(workdir / "ue.json").holder_states().values())
+    mec_channel = await stack.enter_async_context(channel(mec_target))
+    stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
+    # Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time.
+    owned = [itertools.cycle(range(w, devices, concurrency)) for w in range(concurrency)]
 
-            async def handshake(worker: int) -> bool:
-                device = next(owned[worker])
-                state, attempt = states[device].begin_attempt()
-                states[device] = state
-                session = device_role.start(attempt)
-                try:
-                    answer = await stub.Agree(
-                        mec_key_agreement_pb2.AgreeRequest(
-                            version=wire_version(RecordRule.COUNTER), m1=session.m1.to_bytes()
-                        ),
-                        timeout=10.0,
-                    )
-                    result = device_role.finish(session, answer.m4)
-                except (grpc.aio.AioRpcError, ValueError):
-                    return False
-                states[device] = state.adopt(attempt, result.successor)
-                return True
+    async def handshake(worker: int) -> bool:
+        device = next(owned[worker])
+        state, attempt = states[device].begin_attempt()
+        states[device] = state
+        session = device_role.start(attempt)
+        try:
+            answer = await stub.Agree(
+                mec_key_agreement_pb2.AgreeRequest(
+                    version=wire_version(RecordRule.COUNTER), m1=session.m1.to_bytes()
+                ),
+                timeout=10.0,
+            )
+            result = device_role.finish(session, answer.m4)
+        except (grpc.aio.AioRpcError, ValueError):
+            return False
+        states[device] = state.adopt(attempt, result.successor)
+        return True
 
-            return await _drive(handshake, concurrency, warmup, duration, processes.cpu_seconds)
-    finally:
-        processes.stop()
+    return _Topology(processes, handshake)
 
 
-async def _run_echo(workdir: Path, concurrency: int, warmup: float, duration: float) -> RunResult:
+async def _start_echo(stack: contextlib.AsyncExitStack, workdir: Path) -> _Topology:
     ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir, "echo")
-    try:
-        await processes.start(
-            "ttp", ["bench", "echo-ttp", "--listen", ttp_target], ttp_target, TTP_SERVICE
-        )
-        await processes.start(
-            "mec",
-            ["bench", "echo-mec", "--listen", mec_target, "--ttp", ttp_target],
-            mec_target,
-            MEC_SERVICE,
-        )
-        payload = os.urandom(M1_BYTES)
-        async with channel(mec_target) as mec_channel:
-            stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
+    stack.callback(processes.stop)
+    await processes.start(
+        "ttp", ["bench", "echo-ttp", "--listen", ttp_target], ttp_target, TTP_SERVICE
+    )
+    await processes.start(
+        "mec",
+        ["bench", "echo-mec", "--listen", mec_target, "--ttp", ttp_target],
+        mec_target,
+        MEC_SERVICE,
+    )
+    payload = os.urandom(M1_BYTES)
+    mec_channel = await stack.enter_async_context(channel(mec_target))
+    stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
 
-            async def echo(worker: int) -> bool:
-                try:
-                    await stub.Agree(
-                        mec_key_agreement_pb2.AgreeRequest(
-                            version=wire_version(RecordRule.COUNTER), m1=payload
-                        ),
-                        timeout=10.0,
-                    )
-                except grpc.aio.AioRpcError:
-                    return False
-                return True
+    async def echo(worker: int) -> bool:
+        try:
+            await stub.Agree(
+                mec_key_agreement_pb2.AgreeRequest(
+                    version=wire_version(RecordRule.COUNTER), m1=payload
+                ),
+                timeout=10.0,
+            )
+        except grpc.aio.AioRpcError:
+            return False
+        return True
 
-            return await _drive(echo, concurrency, warmup, duration, processes.cpu_seconds)
-    finally:
-        processes.stop()
+    return _Topology(processes, echo)
 
 
 async def run(
@@ -286,13 +302,33 @@ async def run(
     *,
     mec_credentials: int = 16,
     warmup: float = 1.0,
+    slice_seconds: float = 2.0,
 ) -> HandshakeReport:
+    """Both topologies, measured in alternating slices of the same run.
+
+    The servers of both topologies run side by side (an idle one costs nothing) and the client
+    loads one at a time, switching every ``slice_seconds`` and alternating which goes first, so
+    that a shared machine's drifting speed weighs on both alike.
+    """
     if devices < concurrency:
         raise ValueError("--devices must be at least --concurrency (one attempt per device)")
     with tempfile.TemporaryDirectory(prefix="mec5g-bench-") as directory:
         workdir = Path(directory)
-        scheme = await _run_scheme(workdir, devices, concurrency, mec_credentials, warmup, duration)
-        with contextlib.suppress(FileNotFoundError):
-            (workdir / "ttp.db").unlink()
-        echo = await _run_echo(workdir, concurrency, warmup, duration)
-    return HandshakeReport(devices, concurrency, duration, mec_credentials, scheme, echo)
+        async with contextlib.AsyncExitStack() as stack:
+            scheme = await _start_scheme(stack, workdir, devices, concurrency, mec_credentials)
+            echo = await _start_echo(stack, workdir)
+            for topology in (scheme, echo):
+                await topology.run_slice(concurrency, warmup, measured=False)
+            slices = max(1, round(duration / slice_seconds))
+            for number in range(slices):
+                order = (scheme, echo) if number % 2 == 0 else (echo, scheme)
+                for topology in order:
+                    await topology.run_slice(concurrency, duration / slices, measured=True)
+    return HandshakeReport(
+        devices,
+        concurrency,
+        duration,
+        mec_credentials,
+        scheme.tally.result(),
+        echo.tally.result(),
+    )
