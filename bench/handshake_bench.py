@@ -31,6 +31,7 @@ import grpc
 
 from mec5g.core import device_role
 from mec5g.core.credentials import RecordRule
+from mec5g.core.errors import SchemeError
 from mec5g.core.messages import M1_BYTES
 from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE
 from mec5g.runtime.grpc_server import channel, wait_serving
@@ -255,7 +256,7 @@ async def _start_scheme(
                 timeout=10.0,
             )
             result = device_role.finish(session, answer.m4)
-        except (grpc.aio.AioRpcError, ValueError):
+        except (grpc.aio.AioRpcError, SchemeError):
             return False
         states[device] = state.adopt(attempt, result.successor)
         return True

@@ -61,12 +61,15 @@ def _add_tls(parser: argparse.ArgumentParser, prefix: str, side: str) -> None:
 
 def _tls(args: argparse.Namespace, prefix: str) -> TlsOptions:
     attribute = prefix.replace("-", "_") + "tls_"
-    return TlsOptions(
-        cert=getattr(args, attribute + "cert"),
-        key=getattr(args, attribute + "key"),
-        ca=getattr(args, attribute + "ca"),
-        server_name=getattr(args, attribute + "server_name", None),
-    )
+    try:
+        return TlsOptions(
+            cert=getattr(args, attribute + "cert"),
+            key=getattr(args, attribute + "key"),
+            ca=getattr(args, attribute + "ca"),
+            server_name=getattr(args, attribute + "server_name", None),
+        )
+    except ValueError as error:
+        raise SystemExit(f"mec5g: --{prefix}tls-*: {error}") from None
 
 
 def _rule(value: str) -> RecordRule:

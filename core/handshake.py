@@ -29,6 +29,9 @@ class Transcript:
     device_successor: Credential
     mec_successor: Credential
 
+    def __repr__(self) -> str:
+        return "Transcript(<secret>)"
+
 
 def run_with_nonces(
     device: Credential, mec: Credential, r1: bytes, r2: bytes, r3: bytes

@@ -137,10 +137,19 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.UNAUTHENTICATED:
                 raise _Unauthenticated("refused_by_ttp") from None
+            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                # The MEC checked M1 and built M2 itself: this is a bug between MEC and TTP.
+                LOG.error("TTP refused a request as malformed: %s", error.details())
+                raise _Failure(
+                    "ttp_rejected", grpc.StatusCode.INTERNAL, "internal error between MEC and TTP"
+                ) from None
             LOG.warning("TTP call failed: %s", error.code().name)
             raise _Failure(
                 "ttp_unavailable", grpc.StatusCode.UNAVAILABLE, "TTP unavailable"
             ) from None
+        if answer.version != version:
+            LOG.warning("answer from the TTP carries version %d, not %d", answer.version, version)
+            raise _Unauthenticated("bad_answer")
         try:
             with counting() as ledger:
                 return mec_role.finish(session, answer.m3, answer.analysis_handle, version)

@@ -83,7 +83,7 @@ class GroupCommitter:
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in the next batch; return once its batch is durable."""
-        if self._closed:
+        if self._closed or not self._thread.is_alive():
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -159,7 +159,8 @@ class GroupCommitter:
         for outcome in outcomes:
             by_loop.setdefault(outcome[0].loop, []).append(outcome)
         for loop, settled in by_loop.items():
-            loop.call_soon_threadsafe(_settle_all, settled)
+            with contextlib.suppress(RuntimeError):  # that caller's event loop is closed
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     @staticmethod
     def _run_jobs(

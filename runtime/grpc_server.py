@@ -41,6 +41,12 @@ class TlsOptions:
     ca: Path | None = None
     server_name: str | None = None
 
+    def __post_init__(self) -> None:
+        if (self.cert is None) != (self.key is None):
+            raise ValueError("TLS needs both a certificate and its private key")
+        if self.server_name is not None and not (self.cert or self.ca):
+            raise ValueError("a TLS server name needs TLS (a CA or a certificate)")
+
     @property
     def enabled(self) -> bool:
         return self.cert is not None or self.ca is not None

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mec5g.core.credentials import Attempt, Credential, HolderState, RecordRule
+from mec5g.core.errors import SchemeError
 from mec5g.core.primitives import counter_to_bytes
 from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
 
@@ -176,12 +177,15 @@ class EnrolmentFile:
                 for name, credential in self.credentials.items()
             ],
         }
-        path.write_text(json.dumps(document, indent=1) + "\n")
+        with path.open("w") as file:
+            file.write(json.dumps(document, indent=1) + "\n")
+            file.flush()
+            os.fsync(file.fileno())
 
     @classmethod
     def read(cls, path: Path) -> EnrolmentFile:
-        document: Any = json.loads(path.read_text())
         try:
+            document: Any = json.loads(path.read_text())
             return cls(
                 kind=str(document["kind"]),
                 rule=RecordRule.from_label(document["rule"]),
@@ -193,7 +197,7 @@ class EnrolmentFile:
                     for entry in document["holders"]
                 },
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, SchemeError) as error:
             raise ValueError(f"{path}: not an enrolment file: {error}") from error
 
     def holder_states(self) -> dict[str, HolderState]:

@@ -1,7 +1,8 @@
 """Operator enrolment: create device and MEC credentials at the TTP and hand them to holders.
 
-The enrolment file is written (to a temporary name) before the records are committed and moved
-into place after: a crash in between never leaves records whose keys nobody has.
+The enrolment file is written and synced (under a temporary name) before the records are
+committed, and moved into place after: a crash in between never leaves records whose keys nobody
+has. An existing enrolment file is never overwritten: it may hold keys not imported yet.
 
 This is the stand-in for phases 1 and 2 until the patient-driven flow exists: the operator
 creates N device records under one analysis (``default`` unless named) and K credentials for one
@@ -11,12 +12,13 @@ process imports at start-up (``--import``). Enrolment and re-provisioning set th
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
-from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
 
 DEFAULT_ANALYSIS = "default"
 
@@ -59,6 +61,8 @@ def enrol_mec(
 def _enrol(
     store_path: Path, out: Path, kind: RecordKind, labels: list[str], owner: str, rule: RecordRule
 ) -> EnrolmentFile:
+    if out.exists():
+        raise EnrolmentRefused(f"{out} exists and may hold keys not imported yet; remove it first")
     issued = {label: Credential.generate() for label in labels}
     enrolment = EnrolmentFile(kind.value, rule, owner, issued)
     pending_file = out.with_name(out.name + ".partial")
@@ -72,4 +76,14 @@ def _enrol(
     finally:
         store.close()
     pending_file.replace(out)
+    _sync_directory(out.parent)
     return enrolment
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -26,7 +26,7 @@ from mec5g.core.handle import Pseudonyms
 from mec5g.core.messages import M2
 from mec5g.core.operations import Ledger, counting
 from mec5g.core.primitives import counter_to_bytes, random_bytes
-from mec5g.core.records import CredentialRecord, RecordKind
+from mec5g.core.records import CredentialRecord, RecordKind, Slot
 from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
 from mec5g.runtime.holder_store import create_private_file
 
@@ -54,6 +54,13 @@ _RECORD_COLUMNS = (
     "pending_did, pending_dk"
 )
 _PSEUDONYM_SECRET = "analysis_pseudonym_key"  # noqa: S105 - the name of a row, not a secret
+
+
+# Rows shaped like real ones (both slots filled), decoded in place of a DID that is not on record.
+_STAND_IN_ROWS = {
+    kind: (0, kind.value, "", "", int(RecordRule.COUNTER), *(random_bytes(16) for _ in range(5)))
+    for kind in RecordKind
+}
 
 
 class EnrolmentRefused(ValueError):
@@ -230,6 +237,13 @@ class KeyStore:
                 found[stored.record.kind] = ttp_role.Resolution(
                     stored.record_id, stored.record, slot
                 )
+        for kind, did in ((RecordKind.DEVICE, did_i), (RecordKind.MEC, did_m)):
+            if kind not in found:
+                # SPEC.md "Uniform failure": decode a stand-in row, so that an unknown DID
+                # costs the same as a known one before the core checks it against its dummy.
+                stand_in = _record_from_row(_STAND_IN_ROWS[kind])
+                ttp_role.Resolution(stand_in.record_id, stand_in.record, Slot.CONFIRMED)
+                stand_in.record.slot_of(did)
         return found.get(RecordKind.DEVICE), found.get(RecordKind.MEC)
 
     @staticmethod

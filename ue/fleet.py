@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import logging
 import random
 import time
 from collections.abc import Iterator
@@ -24,12 +25,13 @@ from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
-from mec5g.runtime.group_commit import finish_durably
-from mec5g.runtime.holder_store import HolderStore
+from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
+from mec5g.runtime.holder_store import HolderConflict, HolderStore
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.status import wire_version
 from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
 
+LOG = logging.getLogger("mec5g.ue")
 PHASE = "key_agreement"
 
 
@@ -133,7 +135,15 @@ class DeviceFleet:
                 if attempts:
                     await asyncio.sleep(self._policy.delay(attempts, self._rng))
                 attempts += 1
-                outcome, session_key = await self._attempt(name)
+                try:
+                    outcome, session_key = await self._attempt(name)
+                except (StoreUnavailable, HolderConflict) as error:
+                    # The device's own state could not be written: nothing was sent, or the
+                    # answer is not adopted; the stored state is the one to go on from.
+                    LOG.error("device %s: state store failed: %s", name, error)
+                    if isinstance(error, HolderConflict):
+                        self._devices[name].state = self._store.load()[name]
+                    outcome, session_key = Outcome.UNAVAILABLE, b""
                 if outcome is Outcome.SUCCESS:
                     break
         elapsed = time.perf_counter() - started
@@ -166,6 +176,8 @@ class DeviceFleet:
             response = await self._mec.Agree(request, timeout=self._policy.rpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _OUTCOME_OF_STATUS.get(error.code(), Outcome.UNAVAILABLE), b""
+        if response.version != before.rule:
+            return Outcome.BAD_ANSWER, b""
         try:
             with counting() as ledger:
                 result = device_role.finish(session, response.m4)
@@ -196,7 +208,11 @@ async def drive_continuously(
 
     async def worker() -> None:
         while not stop.is_set():
-            await fleet.attach()
+            try:
+                await fleet.attach()
+            except Exception:
+                # One failed attach must not silently shrink the load; say so and go on.
+                LOG.exception("continuous attach failed")
             if pause:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), pause)
