@@ -18,7 +18,7 @@ from mec5g.core.primitives import (
     KEY_BYTES,
     NONCE_BYTES,
     counter_nonce,
-    fingerprint,
+    local_fingerprint,
     random_bytes,
 )
 
@@ -64,7 +64,7 @@ class Credential:
 
     def __repr__(self) -> str:
         # Keys never reach a log, not even through a debugging repr.
-        return f"Credential(did_fp={fingerprint(self.did)})"
+        return f"Credential(did_fp={local_fingerprint(self.did)})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,5 +110,15 @@ def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int) -> bytes:
 
 
 def fingerprint(secret: bytes, *, label: bytes = b"mec5g fingerprint") -> str:
-    """A short, one-way name for a secret, for logs, status and metrics: never the secret."""
+    """A short, one-way name for a high-entropy secret (a session key), the same in every process,
+    so that a device's and a MEC's logs can be matched: never the secret itself."""
     return hashlib.sha256(label + b"\x00" + secret).hexdigest()[:16]
+
+
+_LOCAL_FINGERPRINT_KEY = secrets.token_bytes(32)
+
+
+def local_fingerprint(value: bytes) -> str:
+    """A short name for a value that also travels in the clear (a DID, a pseudonym), keyed per
+    process: an observer of the wire cannot match it against what it saw."""
+    return hmac.digest(_LOCAL_FINGERPRINT_KEY, value, "sha256").hex()[:16]

@@ -23,7 +23,7 @@ from mec5g.core.credentials import Attempt
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M1
 from mec5g.core.operations import counting
-from mec5g.core.primitives import fingerprint
+from mec5g.core.primitives import fingerprint, local_fingerprint
 from mec5g.mec.credential_pool import CredentialPool, PoolExhausted
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.runtime.holder_store import HolderConflict
@@ -117,7 +117,7 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         LOG.debug(
             "session sk_fp=%s analysis_fp=%s",
             fingerprint(result.session_key),
-            fingerprint(result.analysis_pseudonym),
+            local_fingerprint(result.analysis_pseudonym),
         )
         response = mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
         self._metrics.sent("M4", len(response.m4), response.ByteSize())

@@ -250,3 +250,13 @@ def test_parse_names_the_callers_field() -> None:
     with pytest.raises(MalformedField) as raised:
         messages.M3.parse(bytes(63), field="verify_response.m3")
     assert raised.value.field == "verify_response.m3"
+
+
+def test_local_fingerprints_cannot_be_matched_against_the_wire() -> None:
+    """A DID travels in the clear; its display fingerprint is keyed per process."""
+    from mec5g.core.primitives import fingerprint, local_fingerprint
+
+    did = bytes(range(16))
+    assert local_fingerprint(did) == local_fingerprint(did)
+    assert local_fingerprint(did) != fingerprint(did)
+    assert len(local_fingerprint(did)) == 16

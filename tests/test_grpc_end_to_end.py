@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from grpc_stack import Enrolled, enrol, records_by_label, start_mec, start_ttp, start_ue
 
 from mec5g.core.credentials import HolderState, RecordRule
-from mec5g.core.primitives import fingerprint
+from mec5g.core.primitives import local_fingerprint
 from mec5g.core.records import CredentialRecord
 from mec5g.ue.fleet import Outcome, RetryPolicy
 from mec5g.v1 import ue_control_pb2
@@ -204,7 +204,7 @@ async def test_control_service_attach_and_status(tmp_path: Path) -> None:
             state = states[entry.device]
             assert entry.credential_epoch == state.epoch
             assert entry.attempt_counter == state.counter
-            assert entry.did_fingerprint == fingerprint(state.credential.did)
+            assert entry.did_fingerprint == local_fingerprint(state.credential.did)
             if state.epoch:
                 assert entry.last_outcome == ue_control_pb2.ATTACH_OUTCOME_SUCCESS
                 assert len(entry.last_sk_fingerprint) == 16

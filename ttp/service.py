@@ -16,7 +16,7 @@ import grpc
 from mec5g.core import ttp_role
 from mec5g.core.errors import MalformedField
 from mec5g.core.messages import M2
-from mec5g.core.primitives import fingerprint
+from mec5g.core.primitives import local_fingerprint
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.status import (
@@ -60,8 +60,8 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
         if isinstance(result, ttp_role.Refused):
             LOG.info(
                 "refused did_i=%s did_m=%s reason=%s",
-                fingerprint(m2.m1.did_i),
-                fingerprint(m2.did_m),
+                local_fingerprint(m2.m1.did_i),
+                local_fingerprint(m2.did_m),
                 result.reason.value,
             )
             self._metrics.refusals.labels(result.reason.value).inc()

@@ -10,7 +10,7 @@ from typing import cast
 
 import grpc
 
-from mec5g.core.primitives import fingerprint
+from mec5g.core.primitives import local_fingerprint
 from mec5g.ue.fleet import DeviceFleet, Outcome
 from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
 
@@ -53,7 +53,7 @@ class UeControlService(ue_control_pb2_grpc.UeControlServiceServicer):
                 ue_control_pb2.DeviceStatus(
                     device=view.name,
                     credential_epoch=view.state.epoch,
-                    did_fingerprint=fingerprint(view.state.credential.did),
+                    did_fingerprint=local_fingerprint(view.state.credential.did),
                     attempt_counter=view.state.counter,
                     last_outcome=wire_outcome(view.last_outcome),
                     last_sk_fingerprint=view.last_sk_fingerprint,
