@@ -593,3 +593,28 @@ async def test_ue_device_keeps_attaching_after_an_attach_cancelled_during_a_stor
         assert report.outcome is Outcome.SUCCESS
         await mec.pool.drain()
         assert holder_inconsistencies(ttp.store, ue.store, mec.store) == []
+
+
+async def test_ue_store_conflict_is_an_outcome_and_the_device_recovers(tmp_path: Path) -> None:
+    """A device whose stored state moved under the UE (a second holder, a restored file) gets a
+    clear outcome instead of an UNKNOWN status, and goes on from the stored state."""
+    enrolled = enrol(tmp_path, 1, 1)
+    async with contextlib.AsyncExitStack() as stack:
+        ttp = await start_ttp(stack, enrolled.ttp_db)
+        mec = await start_mec(stack, tmp_path / "mec.db", enrolled.mec_file, ttp.target)
+        ue = await start_ue(
+            stack, tmp_path / "ue.db", enrolled.ue_file, mec.target, policy=RetryPolicy(1)
+        )
+        moved = sqlite3.connect(tmp_path / "ue.db")
+        moved.execute(
+            "UPDATE holders SET counter = ? WHERE name = 'dev-0001'", (bytes(15) + b"\x07",)
+        )
+        moved.commit()
+        moved.close()
+
+        reply = await ue.stub.Attach(ue_control_pb2.AttachRequest(device="dev-0001"), timeout=10)
+        assert reply.outcome == ue_control_pb2.ATTACH_OUTCOME_UNAVAILABLE
+        again = await ue.stub.Attach(ue_control_pb2.AttachRequest(device="dev-0001"), timeout=10)
+        assert again.outcome == ue_control_pb2.ATTACH_OUTCOME_SUCCESS
+        await mec.pool.drain()
+        assert holder_inconsistencies(ttp.store, ue.store, mec.store) == []

@@ -355,3 +355,13 @@ async def test_files_holding_keys_are_created_mode_0600(tmp_path: Path) -> None:
     finally:
         holders.close()
         store.close()
+
+
+def test_enrolment_never_overwrites_an_enrolment_file(tmp_path: Path) -> None:
+    """An existing enrolment file may hold keys not imported yet."""
+    enrol_devices(tmp_path / "ttp.db", tmp_path / "ue.json", 2)
+    before = (tmp_path / "ue.json").read_bytes()
+    with pytest.raises(EnrolmentRefused, match="exists"):
+        enrol_devices(tmp_path / "ttp.db", tmp_path / "ue.json", 2, first=3)
+    assert (tmp_path / "ue.json").read_bytes() == before
+    assert len(KeyStore(tmp_path / "ttp.db").records()) == 2, "nothing enrolled"

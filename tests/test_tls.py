@@ -14,6 +14,7 @@ import datetime
 import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -192,3 +193,13 @@ async def test_ttp_turns_away_clients_without_a_trusted_certificate(
             )
         assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
         assert ttp.store.records() == before
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"cert": Path("server.pem")}, {"key": Path("server.key")}, {"server_name": "localhost"}],
+)
+def test_incomplete_tls_options_are_refused(fields: dict[str, Any]) -> None:
+    """A key without its certificate must not fall back to plaintext silently."""
+    with pytest.raises(ValueError, match="TLS"):
+        TlsOptions(**fields)
