@@ -14,8 +14,10 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from mec5g.core.credentials import RecordRule
+from mec5g.core.records import RecordKind
 from mec5g.runtime.grpc_server import TlsOptions
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -115,6 +117,23 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_mec.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
     enrol_mec.add_argument("--out", type=Path, required=True, help="enrolment file for the MEC")
 
+    reprovision = ttp_cmd.add_parser(
+        "reprovision",
+        help="new credentials for existing records (holders locked out by a restore or loss)",
+    )
+    _add(reprovision, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    reprovision.add_argument("--kind", choices=["device", "mec"], required=True)
+    reprovision.add_argument(
+        "--label",
+        action="append",
+        required=True,
+        help="record to re-provision, e.g. dev-0007 or mec-1/cred-003; "
+        "repeat for more (one owner at a time)",
+    )
+    reprovision.add_argument(
+        "--out", type=Path, required=True, help="file for the holder's `reprovision` command"
+    )
+
     mec = roles.add_parser("mec", help="the MEC edge app")
     mec_cmd = mec.add_subparsers(dest="action", required=True)
     serve = mec_cmd.add_parser("serve", help="run the MEC key-agreement service")
@@ -139,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
+    _add_holder_reprovision(mec_cmd, "mec.db", "MEC credentials")
 
     ue = roles.add_parser("ue", help="the UE emulator holding N devices")
     ue_cmd = ue.add_subparsers(dest="action", required=True)
@@ -166,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_tls(serve, "", "server")
     _add_tls(serve, "mec-", "client")
+    _add_holder_reprovision(ue_cmd, "ue.db", "devices")
 
     from mec5g.testbed import add_up_parser
 
@@ -174,6 +195,38 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_parser(roles)
     return parser
+
+
+def _add_holder_reprovision(actions: Any, state: str, what: str) -> None:
+    command = actions.add_parser(
+        "reprovision",
+        help=f"replace {what} with the credentials of a TTP re-provisioning file (run once, "
+        "with the process stopped)",
+    )
+    _add(command, "--state", default=Path(state), type=Path, help="SQLite holder state")
+    command.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        help="file written by `mec5g ttp reprovision`",
+    )
+
+
+def _holder_reprovision(args: argparse.Namespace, kind: str) -> int:
+    from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
+
+    enrolment = EnrolmentFile.read(args.source)
+    if enrolment.kind != kind:
+        print(f"{args.source} holds {enrolment.kind} credentials, not {kind}", file=sys.stderr)
+        return 1
+    store = HolderStore(args.state)
+    try:
+        replaced = store.import_holders(enrolment.holder_states(), replace=True)
+    finally:
+        store.close()
+    print(f"re-provisioned {replaced} {kind} credentials in {args.state}; delete {args.source}")
+    return 0
 
 
 def _vectors(args: argparse.Namespace) -> int:
@@ -235,6 +288,13 @@ def _ttp_action(args: argparse.Namespace) -> int:
             f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
             f"enrolment file {args.out}"
         )
+    elif args.action == "reprovision":
+        issued = enrolment.reprovision(args.store, args.out, RecordKind(args.kind), args.label)
+        print(
+            f"re-provisioned {len(issued.credentials)} {args.kind} records; give {args.out} to "
+            f"the holder: mec5g {'ue' if args.kind == 'device' else 'mec'} reprovision "
+            f"--from {args.out}"
+        )
     elif args.action == "enrol-mec":
         issued = enrolment.enrol_mec(
             args.store, args.out, args.node, args.count, rule=args.record_rule
@@ -247,6 +307,8 @@ def _ttp_action(args: argparse.Namespace) -> int:
 
 
 def _mec(args: argparse.Namespace) -> int:
+    if args.action == "reprovision":
+        return _holder_reprovision(args, "mec")
     from mec5g.mec.server import MecConfig, serve
 
     asyncio.run(
@@ -268,6 +330,8 @@ def _mec(args: argparse.Namespace) -> int:
 
 
 def _ue(args: argparse.Namespace) -> int:
+    if args.action == "reprovision":
+        return _holder_reprovision(args, "device")
     from mec5g.ue.fleet import RetryPolicy
     from mec5g.ue.server import UeConfig, serve
 

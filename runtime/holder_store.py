@@ -81,19 +81,21 @@ class HolderStore:
             for name, rule, did, dk, counter, epoch in rows
         }
 
-    def import_holders(self, holders: Mapping[str, HolderState]) -> int:
-        """Add holders that are not stored yet; return how many were added.
+    def import_holders(self, holders: Mapping[str, HolderState], *, replace: bool = False) -> int:
+        """Add holders that are not stored yet; return how many were written.
 
         A name that exists already keeps its stored state: importing an enrolment file twice must
-        not roll a credential back.
+        not roll a credential back. ``replace`` is for re-provisioning only (``mec5g ue|mec
+        reprovision``), run once with the file the TTP operator issued: it overwrites.
         """
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         connection = connect(self.path)
         try:
             with immediate_transaction(connection):
                 added = 0
                 for name, state in holders.items():
                     cursor = connection.execute(
-                        "INSERT OR IGNORE INTO holders (name, rule, did, dk, counter, epoch) "
+                        f"{verb} INTO holders (name, rule, did, dk, counter, epoch) "
                         "VALUES (?, ?, ?, ?, ?, ?)",
                         (
                             name,

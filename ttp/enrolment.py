@@ -43,7 +43,7 @@ def enrol_devices(
 ) -> EnrolmentFile:
     """Enrol ``count`` devices of one analysis and write their enrolment file."""
     labels = device_names(count, first, prefix)
-    return _enrol(store_path, out, RecordKind.DEVICE, labels, analysis, rule)
+    return _issue(store_path, out, RecordKind.DEVICE, labels, analysis, rule)
 
 
 def enrol_mec(
@@ -55,11 +55,35 @@ def enrol_mec(
     rule: RecordRule = RecordRule.COUNTER,
 ) -> EnrolmentFile:
     """Enrol ``count`` credentials for MEC node ``node`` and write their enrolment file."""
-    return _enrol(store_path, out, RecordKind.MEC, mec_credential_names(node, count), node, rule)
+    return _issue(store_path, out, RecordKind.MEC, mec_credential_names(node, count), node, rule)
 
 
-def _enrol(
-    store_path: Path, out: Path, kind: RecordKind, labels: list[str], owner: str, rule: RecordRule
+def reprovision(store_path: Path, out: Path, kind: RecordKind, labels: list[str]) -> EnrolmentFile:
+    """New credentials for existing records of one owner, with enrolment's file discipline."""
+    store = KeyStore(store_path)
+    try:
+        found = {stored.label: stored.record for stored in store.records(kind)}
+    finally:
+        store.close()
+    missing = [label for label in labels if label not in found]
+    if missing:
+        raise EnrolmentRefused(f"no {kind.value} records named {', '.join(missing)}")
+    owners = {found[label].owner for label in labels}
+    rules = {found[label].rule for label in labels}
+    if len(owners) != 1 or len(rules) != 1:
+        raise EnrolmentRefused("re-provision records of one owner and one record rule at a time")
+    return _issue(store_path, out, kind, labels, owners.pop(), rules.pop(), reprovisioning=True)
+
+
+def _issue(
+    store_path: Path,
+    out: Path,
+    kind: RecordKind,
+    labels: list[str],
+    owner: str,
+    rule: RecordRule,
+    *,
+    reprovisioning: bool = False,
 ) -> EnrolmentFile:
     if out.exists():
         raise EnrolmentRefused(f"{out} exists and may hold keys not imported yet; remove it first")
@@ -69,7 +93,10 @@ def _enrol(
     enrolment.write(pending_file)
     store = KeyStore(store_path)
     try:
-        store.enrol(kind, issued, owner, rule)
+        if reprovisioning:
+            store.reprovision(kind, issued)
+        else:
+            store.enrol(kind, issued, owner, rule)
     except BaseException:
         pending_file.unlink()
         raise

@@ -178,6 +178,28 @@ class KeyStore:
             connection.close()
         return issued
 
+    def reprovision(self, kind: RecordKind, issued: dict[str, Credential]) -> None:
+        """Give existing records the ``issued`` credentials, counter 0, no pending; all or nothing.
+
+        The way back for holders locked out by a restored backup or a lost holder state
+        (DESIGN.md decision 3; SPEC.md "TTP record": re-provisioning sets last_ctr = 0 and
+        pending = none).
+        """
+        connection = connect(self.path)
+        try:
+            with immediate_transaction(connection):
+                for label, credential in issued.items():
+                    cursor = connection.execute(
+                        "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, "
+                        "last_counter = ?, pending_did = NULL, pending_dk = NULL "
+                        "WHERE kind = ? AND label = ?",
+                        (credential.did, credential.dk, counter_to_bytes(0), kind.value, label),
+                    )
+                    if cursor.rowcount != 1:
+                        raise EnrolmentRefused(f"no {kind.value} record named {label!r}")
+        finally:
+            connection.close()
+
     def records(self, kind: RecordKind | None = None) -> list[StoredRecord]:
         """Every record (of one kind), by label: for operators and tests, never on the hot path."""
         connection = connect(self.path)
