@@ -16,6 +16,7 @@ from mec5g.core.handle import HANDLE_BYTES
 from mec5g.core.messages import M2_BYTES, M3_BYTES
 from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE_NAME
 from mec5g.runtime.grpc_server import channel, start_server, wait_for_termination
+from mec5g.runtime.metrics import Metrics
 from mec5g.ttp.server import SERVICE_NAME as TTP_SERVICE_NAME
 from mec5g.v1 import (
     mec_key_agreement_pb2,
@@ -53,21 +54,25 @@ class EchoMec(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceServicer):
 
 async def serve_echo_ttp(listen: str) -> None:
     service = EchoTtp()
+    metrics = Metrics("ttp")  # the same interceptors as the real servers, for a fair baseline
     server, _ = await start_server(
         listen,
         [partial(ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service)],
         [TTP_SERVICE_NAME],
+        metrics=metrics,
     )
     await wait_for_termination(server)
 
 
 async def serve_echo_mec(listen: str, ttp_target: str) -> None:
-    ttp_channel = channel(ttp_target)
+    metrics = Metrics("mec")
+    ttp_channel = channel(ttp_target, metrics=metrics)
     service = EchoMec(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel))
     server, _ = await start_server(
         listen,
         [partial(mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server, service)],
         [MEC_SERVICE_NAME],
+        metrics=metrics,
     )
     try:
         await wait_for_termination(server)

@@ -62,7 +62,7 @@ async def start(config: MecConfig) -> RunningMec:
         cleanup.callback(store.close)
         metrics = Metrics("mec")
         pool = CredentialPool(store, config.lease_wait, partial(metrics.count_operations, PHASE))
-        ttp_channel = channel(config.ttp_target, config.ttp_tls)
+        ttp_channel = channel(config.ttp_target, config.ttp_tls, metrics)
         cleanup.push_async_callback(ttp_channel.close)
         metrics.serve(config.metrics_port)
         service = MecKeyAgreementService(
@@ -80,6 +80,7 @@ async def start(config: MecConfig) -> RunningMec:
             ],
             [SERVICE_NAME],
             config.tls,
+            metrics,
         )
         cleanup.pop_all()
     return RunningMec(store, pool, ttp_channel, metrics, server, port)

@@ -23,6 +23,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from mec5g.runtime.grpc_metrics import ClientMetricsInterceptor, ServerMetricsInterceptor
+from mec5g.runtime.metrics import Metrics
+
 LOG = logging.getLogger("mec5g.runtime")
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
 
@@ -69,14 +72,20 @@ class TlsOptions:
         )
 
 
-def channel(target: str, tls: TlsOptions | None = None) -> grpc.aio.Channel:
-    """A client channel with transparent retries off (a key-agreement request is never resent)."""
+def channel(
+    target: str, tls: TlsOptions | None = None, metrics: Metrics | None = None
+) -> grpc.aio.Channel:
+    """A client channel with transparent retries off (a key-agreement request is never resent),
+    its calls counted and timed in ``metrics`` when given."""
     options: list[tuple[str, Any]] = [("grpc.enable_retries", 0)]
+    interceptors = [ClientMetricsInterceptor(metrics)] if metrics is not None else None
     if tls is not None and tls.enabled:
         if tls.server_name:
             options.append(("grpc.ssl_target_name_override", tls.server_name))
-        return grpc.aio.secure_channel(target, tls.channel_credentials(), options=options)
-    return grpc.aio.insecure_channel(target, options=options)
+        return grpc.aio.secure_channel(
+            target, tls.channel_credentials(), options=options, interceptors=interceptors
+        )
+    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
 
 
 Registration = Callable[[grpc.aio.Server], None]
@@ -87,9 +96,15 @@ async def start_server(
     registrations: Sequence[Registration],
     service_names: Sequence[str],
     tls: TlsOptions | None = None,
+    metrics: Metrics | None = None,
 ) -> tuple[grpc.aio.Server, int]:
-    """Start a server with the given services plus reflection and health; return it and its port."""
-    server = grpc.aio.server()
+    """Start a server with the given services plus reflection and health; return it and its port.
+
+    With ``metrics``, every call it handles is counted and timed there.
+    """
+    server = grpc.aio.server(
+        interceptors=[ServerMetricsInterceptor(metrics)] if metrics is not None else None
+    )
     for register in registrations:
         register(server)
     health_servicer = health.aio.HealthServicer()

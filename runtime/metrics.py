@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.metrics import MetricWrapperBase
 
@@ -58,6 +59,19 @@ class Metrics:
             ["role", "message", "origin"],
             registry=self.registry,
         )
+        self.grpc_handled = Counter(
+            "mec5g_grpc_handled",
+            "gRPC calls completed, by side (server or client), service, method and status code.",
+            ["role", "side", "service", "method", "code"],
+            registry=self.registry,
+        )
+        self.grpc_duration = Histogram(
+            "mec5g_grpc_duration_seconds",
+            "Latency of gRPC calls, by side (server or client), service and method.",
+            ["role", "side", "service", "method"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self.refusals = Counter(
             "mec5g_ttp_refusals",
             "Key-agreement requests the TTP refused, by internal reason (never sent to peers).",
@@ -86,6 +100,12 @@ class Metrics:
         """A protocol message left this role: ``paper_bytes`` of it are the paper's."""
         self._child(self.message_bytes, message, "paper").inc(paper_bytes)
         self._child(self.message_bytes, message, "ours").inc(wire_bytes - paper_bytes)
+
+    def grpc_call(
+        self, side: str, service: str, method: str, code: grpc.StatusCode, seconds: float
+    ) -> None:
+        self._child(self.grpc_handled, side, service, method, code.name).inc()
+        self._child(self.grpc_duration, side, service, method).observe(seconds)
 
     def serve(self, port: int, address: str = "0.0.0.0") -> None:  # noqa: S104 - a pod's scrape port
         """Expose /metrics over HTTP; port 0 turns it off."""

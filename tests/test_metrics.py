@@ -11,11 +11,14 @@ import socket
 import urllib.request
 from pathlib import Path
 
+import grpc
+import pytest
 from grpc_stack import enrol, start_mec, start_ttp, start_ue
 from prometheus_client import generate_latest
 
 from mec5g.runtime.metrics import Metrics
 from mec5g.ue.fleet import Outcome
+from mec5g.v1 import ue_control_pb2
 
 
 def _sample(metrics: Metrics, name: str, labels: dict[str, str]) -> float:
@@ -83,3 +86,41 @@ async def test_metrics_are_served_over_http() -> None:
     assert 'mec5g_phase_results_total{outcome="success",phase="key_agreement",role="ue"} 1.0' in (
         body
     )
+
+
+async def test_grpc_calls_are_counted_by_method_and_code_on_both_sides(tmp_path: Path) -> None:
+    enrolled = enrol(tmp_path, devices=2, mec_credentials=1)
+    async with contextlib.AsyncExitStack() as stack:
+        ttp = await start_ttp(stack, enrolled.ttp_db)
+        mec = await start_mec(stack, tmp_path / "mec.db", enrolled.mec_file, ttp.target)
+        ue = await start_ue(stack, tmp_path / "ue.db", enrolled.ue_file, mec.target)
+        for _ in range(2):
+            assert (await ue.fleet.attach()).outcome is Outcome.SUCCESS
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await ue.stub.Attach(ue_control_pb2.AttachRequest(device="nope"), timeout=10)
+        assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+
+        def handled(metrics: Metrics, side: str, service: str, method: str, code: str) -> float:
+            labels = {"role": metrics.role, "side": side, "service": service,
+                      "method": method, "code": code}  # fmt: skip
+            return _sample(metrics, "mec5g_grpc_handled_total", labels)
+
+        agree, verify = "mec5g.v1.MecKeyAgreementService", "mec5g.v1.TtpKeyAgreementService"
+        assert handled(mec.metrics, "server", agree, "Agree", "OK") == 2
+        assert handled(mec.metrics, "client", verify, "Verify", "OK") == 2
+        assert handled(ttp.metrics, "server", verify, "Verify", "OK") == 2
+        assert handled(ue.running.metrics, "client", agree, "Agree", "OK") == 2
+        assert (
+            handled(
+                ue.running.metrics, "server", "mec5g.v1.UeControlService", "Attach", "NOT_FOUND"
+            )
+            == 1
+        )
+        assert (
+            _sample(
+                mec.metrics,
+                "mec5g_grpc_duration_seconds_count",
+                {"role": "mec", "side": "server", "service": agree, "method": "Agree"},
+            )
+            == 2
+        )

@@ -60,6 +60,7 @@ async def start(config: TtpConfig) -> RunningTtp:
             ],
             [SERVICE_NAME],
             config.tls,
+            metrics,
         )
     except BaseException:
         store.close()

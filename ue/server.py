@@ -69,10 +69,10 @@ async def start(config: UeConfig) -> RunningUe:
     async with contextlib.AsyncExitStack() as cleanup:
         store = open_holder_store(config.state, config.import_file, "device")
         cleanup.callback(store.close)
-        mec_channel = channel(config.mec_target, config.mec_tls)
-        cleanup.push_async_callback(mec_channel.close)
         metrics = Metrics("ue")
         metrics.serve(config.metrics_port)
+        mec_channel = channel(config.mec_target, config.mec_tls, metrics)
+        cleanup.push_async_callback(mec_channel.close)
         fleet = DeviceFleet(
             store,
             mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel),
@@ -86,6 +86,7 @@ async def start(config: UeConfig) -> RunningUe:
             [partial(ue_control_pb2_grpc.add_UeControlServiceServicer_to_server, service)],
             [SERVICE_NAME],
             config.tls,
+            metrics,
         )
         cleanup.pop_all()
     stop_load = asyncio.Event()
