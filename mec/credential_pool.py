@@ -20,14 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
-from typing import Any
+import time
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
 
 from mec5g.core.credentials import Attempt, Credential, HolderState
-from mec5g.core.operations import Ledger, counting
+from mec5g.core.operations import counting
 from mec5g.runtime.holder_store import HolderStore
+from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 
 LOG = logging.getLogger("mec5g.mec")
+T = TypeVar("T")
 
 
 class PoolExhausted(Exception):
@@ -41,11 +44,12 @@ class CredentialPool:
         self,
         store: HolderStore,
         lease_wait: float,
-        observe_operations: Callable[[Ledger], None] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        """``observe_operations`` receives the operations of attempts prepared in the pool."""
+        """``metrics`` gets the pool's credentials busy and free, its store writes' latency and
+        the operations of the attempts it prepares."""
         self._store = store
-        self._observe_operations = observe_operations
+        self._metrics = metrics
         self._states = store.load()
         if not self._states:
             raise ValueError(f"{store.path} holds no MEC credentials: import an enrolment file")
@@ -55,6 +59,11 @@ class CredentialPool:
             self._free.put_nowait(name)
         self._reserved: dict[str, Attempt] = {}
         self._background: set[asyncio.Task[None]] = set()
+        if metrics is not None:
+            metrics.mec_credentials.labels(metrics.role, "free").set_function(lambda: self.free)
+            metrics.mec_credentials.labels(metrics.role, "busy").set_function(
+                lambda: self.size - self.free
+            )
 
     @property
     def size(self) -> int:
@@ -92,7 +101,9 @@ class CredentialPool:
             return reserved
         before = self._states[name]
         after, attempt = self._prepare(before)
-        write = asyncio.ensure_future(self._store.record_attempt(name, before, after))
+        write = asyncio.ensure_future(
+            self._timed("record_attempt", self._store.record_attempt(name, before, after))
+        )
         try:
             await asyncio.shield(write)
         except asyncio.CancelledError:
@@ -123,9 +134,16 @@ class CredentialPool:
         """The next attempt of ``state`` (its nonce costs one AES block under the counter rule)."""
         with counting() as ledger:
             prepared = state.begin_attempt()
-        if self._observe_operations is not None:
-            self._observe_operations(ledger)
+        if self._metrics is not None:
+            self._metrics.count_operations(KEY_AGREEMENT, ledger)
         return prepared
+
+    async def _timed(self, operation: str, write: Awaitable[T]) -> T:
+        started = time.perf_counter()
+        result = await write
+        if self._metrics is not None:
+            self._metrics.store_call(operation, time.perf_counter() - started)
+        return result
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -136,7 +154,7 @@ class CredentialPool:
         try:
             adopted = self._states[name].adopt(attempt, successor)
             after, next_attempt = self._prepare(adopted)
-            if await self._store.adopt(name, attempt, after):
+            if await self._timed("adopt", self._store.adopt(name, attempt, after)):
                 self._states[name] = after
                 self._reserved[name] = next_attempt
             else:
@@ -152,7 +170,7 @@ class CredentialPool:
         try:
             before = self._states[name]
             after, next_attempt = self._prepare(before)
-            await self._store.record_attempt(name, before, after)
+            await self._timed("record_attempt", self._store.record_attempt(name, before, after))
             self._states[name] = after
             self._reserved[name] = next_attempt
         except Exception:

@@ -11,7 +11,7 @@ from pathlib import Path
 import grpc
 
 from mec5g.mec.credential_pool import CredentialPool
-from mec5g.mec.service import PHASE, MecKeyAgreementService
+from mec5g.mec.service import MecKeyAgreementService
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
@@ -61,7 +61,7 @@ async def start(config: MecConfig) -> RunningMec:
         store = open_holder_store(config.state, config.import_file, "mec")
         cleanup.callback(store.close)
         metrics = Metrics("mec")
-        pool = CredentialPool(store, config.lease_wait, partial(metrics.count_operations, PHASE))
+        pool = CredentialPool(store, config.lease_wait, metrics)
         ttp_channel = channel(config.ttp_target, config.ttp_tls, metrics)
         cleanup.push_async_callback(ttp_channel.close)
         metrics.serve(config.metrics_port)

@@ -27,7 +27,7 @@ from mec5g.core.primitives import fingerprint, local_fingerprint
 from mec5g.mec.credential_pool import CredentialPool, PoolExhausted
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.runtime.holder_store import HolderConflict
-from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.status import AUTHENTICATION_FAILED, version_problem, wire_version
 from mec5g.v1 import (
     mec_key_agreement_pb2,
@@ -38,7 +38,6 @@ from mec5g.v1 import (
 )
 
 LOG = logging.getLogger("mec5g.mec")
-PHASE = "key_agreement"
 
 
 class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceServicer):
@@ -73,7 +72,7 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             await context.abort(failure.code, failure.message)
             raise  # unreachable: abort raises
         finally:
-            self._metrics.observe(PHASE, outcome, time.perf_counter() - started)
+            self._metrics.observe(KEY_AGREEMENT, outcome, time.perf_counter() - started)
 
     async def _agree(
         self,
@@ -129,7 +128,7 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         """M2 to the TTP (bounded by the TTP timeout), then M3 and the handle checked."""
         with counting() as ledger:
             session = mec_role.forward(attempt, m1)
-        self._metrics.count_operations(PHASE, ledger)
+        self._metrics.count_operations(KEY_AGREEMENT, ledger)
         request = ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes())
         self._metrics.sent("M2", len(request.m2), request.ByteSize())
         try:
@@ -157,7 +156,7 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             LOG.warning("answer from the TTP failed verification (%s)", error)
             raise _Unauthenticated("bad_answer") from None
         finally:
-            self._metrics.count_operations(PHASE, ledger)
+            self._metrics.count_operations(KEY_AGREEMENT, ledger)
 
 
 class _Failure(Exception):

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
-from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.metrics import MetricWrapperBase
 
 from mec5g.core.operations import Ledger
+
+KEY_AGREEMENT = "key_agreement"  # phase 3; the phase label of every key-agreement metric
 
 # 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
 DURATION_BUCKETS = (
@@ -59,6 +61,19 @@ class Metrics:
             ["role", "message", "origin"],
             registry=self.registry,
         )
+        self.store_duration = Histogram(
+            "mec5g_store_duration_seconds",
+            "Wall time of a durable key-store or holder-store operation, commit included.",
+            ["role", "operation"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
+        self.mec_credentials = Gauge(
+            "mec5g_mec_credentials",
+            "The MEC's credentials by state: busy (leased by a handshake) or free.",
+            ["role", "state"],
+            registry=self.registry,
+        )
         self.grpc_handled = Counter(
             "mec5g_grpc_handled",
             "gRPC calls completed, by side (server or client), service, method and status code.",
@@ -100,6 +115,9 @@ class Metrics:
         """A protocol message left this role: ``paper_bytes`` of it are the paper's."""
         self._child(self.message_bytes, message, "paper").inc(paper_bytes)
         self._child(self.message_bytes, message, "ours").inc(wire_bytes - paper_bytes)
+
+    def store_call(self, operation: str, seconds: float) -> None:
+        self._child(self.store_duration, operation).observe(seconds)
 
     def grpc_call(
         self, side: str, service: str, method: str, code: grpc.StatusCode, seconds: float

@@ -40,6 +40,15 @@ async def test_handshake_metrics_on_mec_and_ue(tmp_path: Path) -> None:
         assert _sample(mec.metrics, "mec5g_phase_duration_seconds_count", labels) == 3
         assert _sample(mec.metrics, "mec5g_phase_duration_seconds_sum", labels) > 0
 
+        await mec.pool.drain()
+        credentials = {"role": "mec", "state": "free"}
+        assert _sample(mec.metrics, "mec5g_mec_credentials", credentials) == 2
+        assert _sample(mec.metrics, "mec5g_mec_credentials", {**credentials, "state": "busy"}) == 0
+        adopt = {"role": "mec", "operation": "adopt"}
+        assert _sample(mec.metrics, "mec5g_store_duration_seconds_count", adopt) == 3
+        answer = {"role": "ttp", "operation": "answer"}
+        assert _sample(ttp.metrics, "mec5g_store_duration_seconds_count", answer) == 3
+
         exposition = generate_latest(mec.metrics.registry).decode()
         for credential in [
             *enrolled.devices.credentials.values(),

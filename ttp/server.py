@@ -10,9 +10,9 @@ from pathlib import Path
 import grpc
 
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
-from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.ttp.keystore import KeyStore
-from mec5g.ttp.service import PHASE, TtpKeyAgreementService
+from mec5g.ttp.service import TtpKeyAgreementService
 from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
 
 LOG = logging.getLogger("mec5g.ttp")
@@ -47,7 +47,7 @@ class RunningTtp:
 
 async def start(config: TtpConfig) -> RunningTtp:
     metrics = Metrics("ttp")
-    store = KeyStore(config.store, partial(metrics.count_operations, PHASE))
+    store = KeyStore(config.store, partial(metrics.count_operations, KEY_AGREEMENT))
     metrics.serve(config.metrics_port)
     service = TtpKeyAgreementService(store, metrics)
     try:

@@ -18,7 +18,7 @@ from mec5g.core.errors import MalformedField
 from mec5g.core.messages import M2
 from mec5g.core.primitives import local_fingerprint
 from mec5g.runtime.group_commit import StoreUnavailable
-from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.status import (
     abort_malformed,
     abort_unauthenticated,
@@ -29,7 +29,6 @@ from mec5g.ttp.keystore import KeyStore
 from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
 
 LOG = logging.getLogger("mec5g.ttp")
-PHASE = "key_agreement"
 
 
 class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceServicer):
@@ -49,13 +48,15 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
         try:
             m2 = M2.parse(request.m2)
         except MalformedField as error:
-            self._metrics.observe(PHASE, "malformed", time.perf_counter() - started)
+            self._metrics.observe(KEY_AGREEMENT, "malformed", time.perf_counter() - started)
             await abort_malformed(context, error)
         try:
+            store_started = time.perf_counter()
             result = await self._store.answer(m2, version)
+            self._metrics.store_call("answer", time.perf_counter() - store_started)
         except StoreUnavailable:
             LOG.exception("key store could not commit")
-            self._metrics.observe(PHASE, "store_error", time.perf_counter() - started)
+            self._metrics.observe(KEY_AGREEMENT, "store_error", time.perf_counter() - started)
             await context.abort(grpc.StatusCode.UNAVAILABLE, "key store unavailable")
         if isinstance(result, ttp_role.Refused):
             LOG.info(
@@ -65,9 +66,9 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
                 result.reason.value,
             )
             self._metrics.refusals.labels(result.reason.value).inc()
-            self._metrics.observe(PHASE, "refused", time.perf_counter() - started)
+            self._metrics.observe(KEY_AGREEMENT, "refused", time.perf_counter() - started)
             await abort_unauthenticated(context)
-        self._metrics.observe(PHASE, "accepted", time.perf_counter() - started)
+        self._metrics.observe(KEY_AGREEMENT, "accepted", time.perf_counter() - started)
         response = ttp_key_agreement_pb2.VerifyResponse(
             version=wire_version(version),
             m3=result.m3.to_bytes(),

@@ -27,12 +27,11 @@ from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
 from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
 from mec5g.runtime.holder_store import HolderConflict, HolderStore
-from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.status import wire_version
 from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
 
 LOG = logging.getLogger("mec5g.ue")
-PHASE = "key_agreement"
 
 
 class Outcome(enum.IntEnum):
@@ -155,7 +154,7 @@ class DeviceFleet:
             self.succeeded += 1
         else:
             self.failed += 1
-        self._metrics.observe(PHASE, outcome.name.lower(), elapsed)
+        self._metrics.observe(KEY_AGREEMENT, outcome.name.lower(), elapsed)
         return AttachReport(name, outcome, int(elapsed * 1e6), sk_fp, view.state.epoch, attempts)
 
     async def _attempt(self, name: str) -> tuple[Outcome, bytes]:
@@ -164,7 +163,7 @@ class DeviceFleet:
         with counting() as ledger:
             after, attempt = before.begin_attempt()
             session = device_role.start(attempt)
-        self._metrics.count_operations(PHASE, ledger)
+        self._metrics.count_operations(KEY_AGREEMENT, ledger)
         await finish_durably(
             self._store.record_attempt(name, before, after), lambda _: _set_state(view, after)
         )
@@ -184,7 +183,7 @@ class DeviceFleet:
         except (AuthenticationFailed, MalformedField):
             return Outcome.BAD_ANSWER, b""
         finally:
-            self._metrics.count_operations(PHASE, ledger)
+            self._metrics.count_operations(KEY_AGREEMENT, ledger)
         if not view.state.is_current(attempt):
             return Outcome.BAD_ANSWER, b""
         adopted = view.state.adopt(attempt, result.successor)
