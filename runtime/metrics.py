@@ -54,6 +54,13 @@ class Metrics:
             ["role", "phase", "operation", "origin"],
             registry=self.registry,
         )
+        self.computation = Counter(
+            "mec5g_computation_seconds",
+            "Time spent computing (the core's role functions), apart from waiting; divide its rate "
+            "by the phase's result rate for the computation cost per run.",
+            ["role", "phase"],
+            registry=self.registry,
+        )
         self.message_bytes = Counter(
             "mec5g_message_bytes",
             "Bytes of protocol messages this role sent: origin paper for the paper's bytes "
@@ -108,6 +115,8 @@ class Metrics:
         self._child(self.phase_results, phase, outcome).inc()
 
     def count_operations(self, phase: str, ledger: Ledger) -> None:
+        """Add a counted block's operations and computation time."""
+        self._child(self.computation, phase).inc(ledger.seconds)
         for (operation, origin), times in ledger.items():
             self._child(self.operations, phase, operation.value, origin.value).inc(times)
 

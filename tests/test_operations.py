@@ -94,6 +94,17 @@ async def test_tables_1_and_2_live_from_the_metrics(tmp_path: Path) -> None:
         assert hashes(mec.metrics, "mec") == 2 * handshakes
         assert hashes(ttp.metrics, "ttp") == 3 * handshakes
 
+        for metrics, role in ((ue.running.metrics, "ue"), (mec.metrics, "mec"),
+                              (ttp.metrics, "ttp")):  # fmt: skip
+            phase = {"role": role, "phase": "key_agreement"}
+            computing = _sample(metrics, "mec5g_computation_seconds_total", phase)
+            assert computing > 0, role
+            outcomes = "success" if role == "ue" else "accepted"
+            wall = _sample(
+                metrics, "mec5g_phase_duration_seconds_sum", {**phase, "outcome": outcomes}
+            )
+            assert computing < wall, f"{role}: computation is a part of the phase's wall time"
+
         def sent(metrics: Metrics, role: str, message: str, origin: str) -> float:
             labels = {"role": role, "message": message, "origin": origin}
             return _sample(metrics, "mec5g_message_bytes_total", labels)
