@@ -17,11 +17,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+from prometheus_client.parser import text_string_to_metric_families
 
 from mec5g.core.credentials import RecordRule
 from mec5g.mec import server as mec_server
@@ -229,6 +231,29 @@ async def ue_status(target: str) -> ue_control_pb2.StatusResponse:
         return status
 
 
+async def attach_latency(metrics_port: int) -> tuple[float, float]:
+    """(sum of seconds, count) of the UE's successful attaches, scraped from its /metrics."""
+
+    def scrape() -> str:
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return str(reply.read().decode())
+
+    totals = {"sum": 0.0, "count": 0.0}
+    for family in text_string_to_metric_families(await asyncio.to_thread(scrape)):
+        if family.name != "mec5g_phase_duration_seconds":
+            continue
+        for sample in family.samples:
+            kind = sample.name.rpartition("_")[2]
+            if kind in totals and sample.labels.get("outcome") == "success":
+                totals[kind] += sample.value
+    return totals["sum"], totals["count"]
+
+
+def _mean_ms(seconds: float, count: float) -> str:
+    return f"{1e3 * seconds / count:.1f} ms" if count else "-"
+
+
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     endpoints = Endpoints.with_offset(args.port_offset)
     enrol_testbed(state_dir, args.devices, args.mec_credentials, args.record_rule)
@@ -237,9 +262,9 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    started = time.monotonic()
     try:
         await testbed.start()
+        started = time.monotonic()  # --duration counts from when every process serves
         print(f"mec5g testbed up (record rule {args.record_rule.label}); state in {state_dir}")
         for role in ("ttp", "mec", "ue"):
             print(
@@ -258,6 +283,7 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
         )
         last_ok = 0
         last_time = time.monotonic()
+        last_latency = (0.0, 0.0)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)
@@ -267,22 +293,25 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             status = await ue_status(endpoints.grpc["ue"])
             now = time.monotonic()
             rate = (status.attaches_succeeded - last_ok) / (now - last_time)
-            last_ok, last_time = status.attaches_succeeded, now
+            latency = await attach_latency(endpoints.metrics["ue"])
+            interval = _mean_ms(latency[0] - last_latency[0], latency[1] - last_latency[1])
+            last_ok, last_time, last_latency = status.attaches_succeeded, now, latency
             print(
                 f"[{now - started:7.1f} s] handshakes ok {status.attaches_succeeded} "
-                f"failed {status.attaches_failed} rate {rate:.0f}/s",
+                f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}",
                 flush=True,
             )
             if args.duration and now - started >= args.duration:
                 stop.set()
         status = await ue_status(endpoints.grpc["ue"])
+        overall = _mean_ms(*await attach_latency(endpoints.metrics["ue"]))
     finally:
         testbed.stop()
     elapsed = time.monotonic() - started
     problems = check_agreement(state_dir)
     print(
         f"summary: {status.attaches_succeeded} handshakes ok, {status.attaches_failed} failed "
-        f"in {elapsed:.1f} s; {len(status.devices)} devices; "
+        f"in {elapsed:.1f} s (mean latency {overall}); {len(status.devices)} devices; "
         f"records agree: {'yes' if not problems else 'NO'}"
     )
     for problem in problems:
