@@ -50,3 +50,12 @@ def test_bench_handshake_measures_both_topologies_in_one_run() -> None:
         assert set(run["cpu_ms_per_op"]) == {"client", "mec", "ttp"}
     assert isinstance(report["ratio"], float)
     assert report["ratio"] > 0
+
+
+def test_bench_tls_runs_a_mutually_authenticated_tls13_handshake() -> None:
+    """The comparator itself checks the P-256 key share and that the client was verified."""
+    report = _mec5g("bench", "tls", "--handshakes", "3", timeout=120)
+    assert report["handshakes"] == 3
+    assert isinstance(report["tls_bytes"], float)
+    assert report["tls_bytes"] > 1000, "certificates and signatures travel both ways"
+    assert report["scheme_device_mec_bytes"] == 112, "M1 (64 bytes) and M4 (48 bytes)"
