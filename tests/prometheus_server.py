@@ -19,7 +19,9 @@ from typing import Any
 import pytest
 import yaml
 
-RULES = Path(__file__).resolve().parent.parent / "deploy" / "prometheus" / "rules"
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+RULES = DEPLOY / "prometheus" / "rules"
+DASHBOARD = DEPLOY / "grafana" / "mec5g-dashboard.json"
 
 
 class Prometheus:
@@ -123,3 +125,13 @@ def running_prometheus(directory: Path, targets: dict[str, str]) -> Iterator[Pro
             process.kill()
             process.wait()
         log.close()
+
+
+def dashboard_queries() -> dict[str, str]:
+    """Panel title -> PromQL of every query in the shipped Grafana dashboard."""
+    panels = json.loads(DASHBOARD.read_text())["panels"]
+    return {
+        f"{panel['title']} [{target['refId']}]": target["expr"]
+        for panel in panels
+        for target in panel.get("targets", [])
+    }

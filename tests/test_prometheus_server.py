@@ -12,8 +12,10 @@ from pathlib import Path
 
 from grpc_stack import enrol, start_mec, start_ttp, start_ue
 from prometheus_client import start_http_server
-from prometheus_server import Prometheus, running_prometheus
+from prometheus_server import Prometheus, dashboard_queries, running_prometheus
 
+from mec5g import report
+from mec5g.report_plots import write_plots
 from mec5g.ue.fleet import Outcome
 from mec5g.v1 import ue_control_pb2
 
@@ -64,6 +66,8 @@ async def test_prometheus_scrapes_the_testbed(tmp_path: Path) -> None:
         assert own_count == HANDSHAKES
 
         await asyncio.to_thread(_check_scraped_figures, prometheus, own_count)
+        await asyncio.to_thread(_check_report, prometheus, list(targets.values()), tmp_path)
+        await asyncio.to_thread(_check_dashboard_queries, prometheus)
 
 
 def _check_scraped_figures(prometheus: Prometheus, own_count: int) -> None:
@@ -112,3 +116,34 @@ def _check_scraped_figures(prometheus: Prometheus, own_count: int) -> None:
     rules = [rule for group in groups for rule in group["rules"]]
     assert len(rules) == 16
     assert {rule["health"] for rule in rules} == {"ok"}, [r for r in rules if r["health"] != "ok"]
+
+
+def _check_report(prometheus: Prometheus, targets: list[str], tmp_path: Path) -> None:
+    """``mec5g report`` reads the same figures from Prometheus and from the endpoints."""
+    from_prometheus = report.build(report.from_prometheus(prometheus.url))
+    from_endpoints = report.build(report.from_endpoints(targets))
+    assert from_prometheus.table_1 == from_endpoints.table_1
+    assert from_prometheus.table_2 == from_endpoints.table_2
+    assert from_prometheus.handshakes == HANDSHAKES
+    measured = {row.role: row.measured for row in from_prometheus.table_1}
+    assert measured == {"ue": {"Th": 2.0}, "mec": {"Th": 2.0}, "ttp": {"Th": 3.0}}
+    bits = {row.message: row.measured_bits for row in from_prometheus.table_2}
+    assert bits == {"M1": 512.0, "M2": 1024.0, "M3": 512.0, "M4": 384.0}
+    text = report.render(from_prometheus)
+    assert "| device | 2Th | 2Th | counter_nonce 1Ts |" in text
+    assert "| total | 2432 | 2432 | |" in text
+    written = write_plots(
+        from_prometheus, report.from_prometheus(prometheus.url), tmp_path / "plots"
+    )
+    assert [path.name for path in written] == ["latency.png", "cost.png"]
+    for path in written:
+        assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def _check_dashboard_queries(prometheus: Prometheus) -> None:
+    """Every panel's query parses and runs; the live tables fill once the rules have run."""
+    for title, expr in dashboard_queries().items():
+        promql = expr.replace("$phase", "key_agreement").replace("$__rate_interval", "1m")
+        prometheus.query(promql)  # raises unless Prometheus accepts the query
+        if title.startswith(("Table 1", "Table 2")):
+            prometheus.wait_for(promql, lambda result: len(result) > 0, timeout=30)
