@@ -11,6 +11,9 @@ withheld request lock a holder out.
 
 from __future__ import annotations
 
+import random
+import statistics
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +23,14 @@ import grpc
 from mec5g.attacker import codec
 from mec5g.attacker.codec import AGREE, VERIFY
 from mec5g.attacker.link import DROP, FORWARD, WITHHOLD, Action, AttackedLink, Message
-from mec5g.attacker.randomness import byte_chi_square_p, monobit_p
+from mec5g.attacker.randomness import byte_chi_square_p, ks_two_sample_p, monobit_p
 from mec5g.attacker.testbed import MEC_NODE, AttackedTestbed
-from mec5g.core.credentials import RecordRule
+from mec5g.core import device_role, mec_role
+from mec5g.core.credentials import Credential, HolderState, RecordRule
+from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.runtime.status import wire_version
 from mec5g.ue.fleet import Outcome
+from mec5g.v1 import ttp_key_agreement_pb2
 
 COUNTER, PAPER = RecordRule.COUNTER, RecordRule.PAPER
 UNAFFECTED = "holders unaffected"
@@ -397,3 +404,96 @@ async def _curious_mec(testbed: AttackedTestbed, parameters: dict[str, int]) -> 
         "linkable_retries": linkable,
     }
     return Finding(observed, details)
+
+
+# -- timing -------------------------------------------------------------------------------------
+
+
+class _Forger:
+    """Requests of each kind, made from the enrolled credentials (the measurer holds them)."""
+
+    def __init__(self, testbed: AttackedTestbed) -> None:
+        self.rule = testbed.rule
+        devices = EnrolmentFile.read(testbed.state_dir / "ue-enrolment.json").holder_states()
+        mecs = EnrolmentFile.read(testbed.state_dir / "mec-enrolment.json").holder_states()
+        self.devices = list(devices.values())
+        self.mec = next(iter(mecs.values()))
+        self.turn = 0
+        self.stale: list[bytes] = []  # requests older than one already accepted
+
+    def _m2(self, device: HolderState | None = None) -> tuple[HolderState, bytes]:
+        index = self.turn % len(self.devices)
+        self.turn += 1
+        state = device or self.devices[index]
+        state, attempt = state.begin_attempt()
+        if device is None:
+            self.devices[index] = state
+        m1 = device_role.start(attempt).m1.to_bytes()
+        self.mec, mec_attempt = self.mec.begin_attempt()
+        return state, mec_role.forward(mec_attempt, m1).m2.to_bytes()
+
+    def request(self, kind: str) -> bytes:
+        if kind == "unknown device":
+            _, m2 = self._m2(HolderState(Credential.generate(), self.rule))
+        elif kind == "wrong c1":
+            m2 = _flip_byte(self._m2()[1], 40)
+        elif kind == "wrong cm1":
+            m2 = _flip_byte(self._m2()[1], 100)
+        elif kind == "stale counter":
+            m2 = self.stale.pop()
+        else:  # success; its predecessor, never sent, becomes a stale request
+            self.stale.append(self._m2()[1])
+            m2 = self._m2()[1]
+        version = wire_version(int(self.rule))
+        request = ttp_key_agreement_pb2.VerifyRequest(version=version, m2=m2)
+        return bytes(request.SerializeToString())
+
+
+def _flip_byte(data: bytes, offset: int) -> bytes:
+    changed = bytearray(data)
+    changed[offset] ^= 0x01
+    return bytes(changed)
+
+
+@scenario(
+    "timing",
+    "An attacker on the backhaul times the TTP's refusals of an unknown identity, a wrong c1, a "
+    "wrong cm1 and (counter rule) a stale counter, in random order, and compares them pairwise "
+    "(Kolmogorov-Smirnov): uniform failure must not leak through time.",
+    "refusal times indistinguishable",
+    requests=300,
+)
+async def _timing(testbed: AttackedTestbed, parameters: dict[str, int]) -> Finding:
+    forger = _Forger(testbed)
+    kinds = ["unknown device", "wrong c1", "wrong cm1"]
+    if testbed.rule is COUNTER:
+        kinds.append("stale counter")
+    # Rounds of one request of each kind in random order, so that drift in the machine's speed
+    # falls on every kind alike; a stale request comes after the success that made it stale.
+    rng = random.Random(parameters["requests"])
+    schedule: list[str] = []
+    for _ in range(parameters["requests"]):
+        round_ = rng.sample(["success", *kinds], len(kinds) + 1)
+        if "stale counter" in round_:
+            stale, success = round_.index("stale counter"), round_.index("success")
+            if stale < success:
+                round_[stale], round_[success] = round_[success], round_[stale]
+        schedule += round_
+    times: dict[str, list[float]] = {kind: [] for kind in ["success", *kinds]}
+    for kind in schedule:
+        payload = forger.request(kind)
+        started = time.perf_counter()
+        answer = await testbed.backhaul.inject(VERIFY, payload)
+        elapsed = time.perf_counter() - started
+        wanted = grpc.StatusCode.OK if kind == "success" else grpc.StatusCode.UNAUTHENTICATED
+        if answer.code != wanted:
+            return Finding(f"{kind} answered {answer.code.name}", {})
+        times[kind].append(elapsed)
+    pairs = [(a, b) for index, a in enumerate(kinds) for b in kinds[index + 1 :]]
+    p_values = {f"{a} / {b}": ks_two_sample_p(times[a], times[b]) for a, b in pairs}
+    leaks = [pair for pair, p in p_values.items() if p < 0.001]
+    medians = {kind: round(1e6 * statistics.median(values), 1) for kind, values in times.items()}
+    details = {"median_us": medians, "ks_p": {k: round(v, 4) for k, v in p_values.items()}}
+    if leaks:
+        return Finding(f"refusal times differ: {', '.join(leaks)}", details)
+    return Finding("refusal times indistinguishable", details)

@@ -1,9 +1,10 @@
-"""Statistical tests of the identities a curious MEC collects: do they look random?
+"""The statistics the attacker runs on what it observed.
 
-Two tests from NIST SP 800-22 rev. 1a's family, small enough to carry here: the frequency
-(monobit) test of section 2.1 over every bit, and a chi-square test of byte frequencies (256
-bins). Each returns a p-value; identities from a good generator give p-values spread uniformly in
-(0, 1), so a p-value below 0.001 is strong evidence of structure.
+Do identities look random? Two tests from NIST SP 800-22 rev. 1a's family, small enough to carry
+here: the frequency (monobit) test of section 2.1 over every bit, and a chi-square test of byte
+frequencies (256 bins). Do two kinds of refusal take the same time? The two-sample
+Kolmogorov-Smirnov test. Each returns a p-value; under the hypothesis of no structure p-values
+spread uniformly in (0, 1), so a tiny one is strong evidence against it.
 """
 
 from __future__ import annotations
@@ -36,3 +37,29 @@ def byte_chi_square_p(values: Iterable[bytes]) -> float:
     dof = 255
     z = ((statistic / dof) ** (1 / 3) - (1 - 2 / (9 * dof))) / math.sqrt(2 / (9 * dof))
     return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def ks_two_sample_p(first: list[float], second: list[float]) -> float:
+    """Two-sample Kolmogorov-Smirnov test: the p-value that both samples come from one
+    distribution (asymptotic Kolmogorov distribution, with Stephens' small-sample correction)."""
+    if not first or not second:
+        raise ValueError("two non-empty samples are needed")
+    a, b = sorted(first), sorted(second)
+    i = j = 0
+    distance = 0.0
+    while i < len(a) and j < len(b):
+        value = min(a[i], b[j])
+        while i < len(a) and a[i] <= value:
+            i += 1
+        while j < len(b) and b[j] <= value:
+            j += 1
+        distance = max(distance, abs(i / len(a) - j / len(b)))
+    effective = math.sqrt(len(a) * len(b) / (len(a) + len(b)))
+    statistic = (effective + 0.12 + 0.11 / effective) * distance
+    if statistic < 0.2:
+        return 1.0
+    # Q_KS(t) = 2 * sum_{k>=1} (-1)^(k-1) exp(-2 k^2 t^2)
+    tail: float = sum(
+        2.0 * (-1) ** (k - 1) * math.exp(-2 * k * k * statistic * statistic) for k in range(1, 101)
+    )
+    return float(min(1.0, max(0.0, tail)))

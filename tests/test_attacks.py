@@ -15,19 +15,36 @@ import pytest
 
 from mec5g.attacker.catalogue import CATALOGUE
 from mec5g.attacker.cli import run_scenario
-from mec5g.attacker.randomness import byte_chi_square_p, monobit_p
+from mec5g.attacker.randomness import byte_chi_square_p, ks_two_sample_p, monobit_p
 from mec5g.attacker.transcript import Transcript, read
 from mec5g.core.credentials import RecordRule
 
 # The curious MEC's 10,000 sessions are the command's default; the tests see fewer.
-SMALL = {"sessions": 300}
+SMALL = {"sessions": 300, "requests": 40}
+
+
+# Timing is a statistical finding; the tests check its mechanics, the command its verdict.
+DETERMINISTIC = [name for name in CATALOGUE if name != "timing"]
 
 
 @pytest.mark.parametrize("rule", list(RecordRule), ids=lambda rule: rule.label)
-@pytest.mark.parametrize("name", list(CATALOGUE))
+@pytest.mark.parametrize("name", DETERMINISTIC)
 async def test_scenario_goes_as_expected(tmp_path: Path, name: str, rule: RecordRule) -> None:
     outcome = await run_scenario(CATALOGUE[name], rule, tmp_path, overrides=SMALL)
     assert outcome.finding.observed == outcome.expected, outcome.finding.details
+
+
+@pytest.mark.parametrize("rule", list(RecordRule), ids=lambda rule: rule.label)
+async def test_timing_measures_every_refusal_kind(tmp_path: Path, rule: RecordRule) -> None:
+    outcome = await run_scenario(CATALOGUE["timing"], rule, tmp_path, overrides=SMALL)
+    # Every request got the answer its kind must get, or the observed sentence would say so.
+    assert outcome.finding.observed.startswith("refusal times"), outcome.finding.observed
+    kinds = {"success", "unknown device", "wrong c1", "wrong cm1"}
+    if rule is RecordRule.COUNTER:
+        kinds.add("stale counter")
+    assert set(outcome.finding.details["median_us"]) == kinds
+    refusals = len(kinds) - 1
+    assert len(outcome.finding.details["ks_p"]) == refusals * (refusals - 1) // 2
 
 
 async def test_the_lockout_differs_between_the_rules() -> None:
@@ -67,6 +84,9 @@ async def test_transcript_records_every_message(tmp_path: Path) -> None:
 
 
 def test_randomness_tests_reject_structure() -> None:
+    same = [float(x) for x in range(50)]
+    assert ks_two_sample_p(same, same) == 1.0
+    assert ks_two_sample_p(same, [x + 100 for x in same]) < 1e-6
     random_ids = [os.urandom(16) for _ in range(400)]
     assert monobit_p(random_ids) > 1e-6
     assert byte_chi_square_p(random_ids) > 1e-6
