@@ -25,12 +25,14 @@ from mec5g.attacker.codec import AGREE, VERIFY
 from mec5g.attacker.link import DROP, FORWARD, WITHHOLD, Action, AttackedLink, Message
 from mec5g.attacker.randomness import byte_chi_square_p, ks_two_sample_p, monobit_p
 from mec5g.attacker.testbed import MEC_NODE, AttackedTestbed
-from mec5g.core import device_role, mec_role
+from mec5g.core import device_role, handshake, mec_role
 from mec5g.core.credentials import Credential, HolderState, RecordRule
-from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.core.messages import M1, M3, M4
+from mec5g.core.primitives import h1, h2, random_bytes, xor
+from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
 from mec5g.runtime.status import wire_version
 from mec5g.ue.fleet import Outcome
-from mec5g.v1 import ttp_key_agreement_pb2
+from mec5g.v1 import mec_key_agreement_pb2, ttp_key_agreement_pb2
 
 COUNTER, PAPER = RecordRule.COUNTER, RecordRule.PAPER
 UNAFFECTED = "holders unaffected"
@@ -497,3 +499,96 @@ async def _timing(testbed: AttackedTestbed, parameters: dict[str, int]) -> Findi
     if leaks:
         return Finding(f"refusal times differ: {', '.join(leaks)}", details)
     return Finding("refusal times indistinguishable", details)
+
+
+# -- captured devices and leaked session state ---------------------------------------------------
+
+
+def _captured(testbed: AttackedTestbed, device: str) -> HolderState:
+    """Captured-device mode: everything the device stores, read from its UE's state file."""
+    store = HolderStore(testbed.state_dir / "ue.db")
+    try:
+        return store.load()[device]
+    finally:
+        store.close()
+
+
+def recovered_with(key: bytes, m1: M1, m4: M4) -> bool:
+    """Try the device's derivation on a recorded session with ``key``; d3 confirms a hit."""
+    _, c2, c3, c4 = h1(m1.did_i + key + m1.r1)
+    return h2(xor(c2, c3, c4, m4.d2) + m1.r1) == m4.d3
+
+
+@scenario(
+    "capture-device",
+    "The attacker records a device's sessions on the radio link, then captures the device "
+    "(reads its stored credential and counter), tries the captured key on every recorded "
+    "session, and runs key agreement as the device (a clone).",
+    {
+        COUNTER: "0 recorded session keys recovered; clone accepted; device refused once "
+        "(stale counter) then healed",
+        PAPER: "0 recorded session keys recovered; clone accepted; device healed",
+    },
+    sessions=5,
+)
+async def _capture_device(testbed: AttackedTestbed, parameters: dict[str, int]) -> Finding:
+    device = testbed.devices[0]
+    for _ in range(parameters["sessions"]):
+        await testbed.attach(device)
+    requests = {m.call: m for m in testbed.radio.of("Agree")}
+    sessions = [
+        (
+            M1.parse(codec.field_of(AGREE, "request", requests[r.call].payload, "m1")),
+            M4.parse(codec.field_of(AGREE, "response", r.payload, "m4")),
+        )
+        for r in testbed.radio.of("Agree", "response")
+    ]
+    captured = _captured(testbed, device)
+    recovered = sum(recovered_with(captured.credential.dk, m1, m4) for m1, m4 in sessions)
+
+    # The clone: the captured state's next attempt, sent by the attacker.
+    _, attempt = captured.begin_attempt()
+    clone = device_role.start(attempt)
+    request = mec_key_agreement_pb2.AgreeRequest(
+        version=wire_version(int(testbed.rule)), m1=clone.m1.to_bytes()
+    )
+    answer = await testbed.radio.inject(AGREE, request.SerializeToString())
+    clone_verdict = _verdict(answer.code)
+    first = await testbed.attach(device)
+    if first is Outcome.SUCCESS:
+        device_story = "device healed"
+    else:
+        second = await testbed.attach(device)
+        reason = " (stale counter)" if _stale_refusals(testbed) else ""
+        healed = "healed" if second is Outcome.SUCCESS else "did not heal"
+        device_story = f"device refused once{reason} then {healed}"
+    observed = f"{recovered} recorded session keys recovered; clone {clone_verdict}; {device_story}"
+    return Finding(observed, {"recorded_sessions": len(sessions)})
+
+
+def _stale_refusals(testbed: AttackedTestbed) -> float:
+    value = testbed.ttp.metrics.registry.get_sample_value(
+        "mec5g_ttp_refusals_total", {"reason": "stale_device_counter"}
+    )
+    return value or 0.0
+
+
+@scenario(
+    "leak-r3",
+    "Session-state leakage at the TTP: R3 of a handshake leaks, and the attacker saw M1 on the "
+    "radio link and M3 on the backhaul (run on the pure core, where R3 can be handed out; "
+    "SPEC.md: the paper's section 6.1.2 calls this leak not critical).",
+    "session key recovered from R3 and M3, confirmed by d3",
+)
+async def _leak_r3(_: AttackedTestbed, parameters: dict[str, int]) -> Finding:
+    leaked_r3 = random_bytes(16)
+    run = handshake.run_with_nonces(
+        Credential.generate(), Credential.generate(), random_bytes(16), random_bytes(16), leaked_r3
+    )
+    m1, m3 = M1.parse(run.m1), M3.parse(run.m3)
+    guess = xor(m3.d1, m3.d2, leaked_r3)  # SK = d1 xor d2 xor R3
+    confirmed = h2(guess + m1.r1) == m3.d3  # the attacker's own check, from public values
+    if not confirmed:
+        return Finding("session key not recovered")
+    assert guess == run.session_key  # the ground truth agrees with the attacker's check
+    return Finding("session key recovered from R3 and M3, confirmed by d3")

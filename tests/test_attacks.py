@@ -13,11 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from mec5g.attacker.catalogue import CATALOGUE
+from mec5g.attacker.catalogue import CATALOGUE, recovered_with
 from mec5g.attacker.cli import run_scenario
 from mec5g.attacker.randomness import byte_chi_square_p, ks_two_sample_p, monobit_p
 from mec5g.attacker.transcript import Transcript, read
-from mec5g.core.credentials import RecordRule
+from mec5g.core import handshake
+from mec5g.core.credentials import Credential, RecordRule
+from mec5g.core.messages import M1, M4
+from mec5g.core.primitives import random_bytes
 
 # The curious MEC's 10,000 sessions are the command's default; the tests see fewer.
 SMALL = {"sessions": 300, "requests": 40}
@@ -121,3 +124,15 @@ def test_attack_command_lists_runs_and_refuses_unknown_names(tmp_path: Path) -> 
         ("counter", "refused; holders unaffected"),
         ("paper", "accepted; holders unaffected"),
     ]
+
+
+def test_the_capture_check_finds_a_key_that_was_used() -> None:
+    """The capture scenario's recovery attempt is a real test: with the key a session actually
+    used it recovers that session's key; with the key the device holds afterwards it cannot."""
+    device = Credential.generate()
+    run = handshake.run_with_nonces(
+        device, Credential.generate(), random_bytes(16), random_bytes(16), random_bytes(16)
+    )
+    m1, m4 = M1.parse(run.m1), M4.parse(run.m4)
+    assert recovered_with(device.dk, m1, m4)
+    assert not recovered_with(run.device_successor.dk, m1, m4)
