@@ -120,9 +120,17 @@ async def run_scenario(
         mec_credentials=scenario.mec_credentials,
         rule=rule,
         transcript=transcript,
+        **_limits(scenario),
     ) as testbed:
         finding = await scenario.run(testbed, parameters)
     return Outcome(scenario, rule, finding)
+
+
+def _limits(scenario: Scenario) -> dict[str, Any]:
+    if scenario.limits is None:
+        return {}
+    per_mec, per_device, per_source = scenario.limits
+    return {"ttp_limits": (per_mec, per_device), "mec_limit": per_source}
 
 
 async def _run_all(

@@ -19,6 +19,7 @@ from typing import Any
 from mec5g.core.credentials import RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.grpc_server import TlsOptions
+from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, PER_SOURCE, RatePolicy
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -100,6 +101,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add(serve, "--listen", default="[::]:50051", help="address to listen on")
     _add(serve, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
     _add(serve, "--metrics-port", default=9151, type=int, help="Prometheus port, 0 for none")
+    _add(
+        serve,
+        "--rate-limit-mec",
+        default=PER_MEC,
+        type=RatePolicy.parse,
+        help="requests per second per MEC (certificate name or address), RATE[:BURST]; 0 is off",
+    )
+    _add(
+        serve,
+        "--rate-limit-device",
+        default=PER_DEVICE,
+        type=RatePolicy.parse,
+        help="requests per second per device identity DIDi, RATE[:BURST]; 0 is off",
+    )
     _add_tls(serve, "", "server")
     migrate = ttp_cmd.add_parser("migrate", help="create or upgrade the key store schema")
     _add(migrate, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
@@ -155,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=3.0,
         type=float,
         help="seconds before an unanswered TTP call gives UNAVAILABLE",
+    )
+    _add(
+        serve,
+        "--rate-limit-source",
+        default=PER_SOURCE,
+        type=RatePolicy.parse,
+        help="key-agreement requests per second per caller address, RATE[:BURST]; 0 is off",
     )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
@@ -277,7 +299,15 @@ def _ttp_action(args: argparse.Namespace) -> int:
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
-        asyncio.run(serve(TtpConfig(args.listen, args.store, args.metrics_port, _tls(args, ""))))
+        config = TtpConfig(
+            args.listen,
+            args.store,
+            args.metrics_port,
+            _tls(args, ""),
+            rate_per_mec=args.rate_limit_mec,
+            rate_per_device=args.rate_limit_device,
+        )
+        asyncio.run(serve(config))
     elif args.action == "migrate":
         keystore.migrate(args.store)
         print(f"key store {args.store} is at schema version {keystore.SCHEMA_VERSION}")
@@ -329,6 +359,7 @@ def _mec(args: argparse.Namespace) -> int:
                 ttp_timeout=args.ttp_timeout,
                 tls=_tls(args, ""),
                 ttp_tls=_tls(args, "ttp-"),
+                rate_per_source=args.rate_limit_source,
             )
         )
     )

@@ -9,8 +9,11 @@ from pathlib import Path
 
 import grpc
 
+from mec5g.core.messages import M2_BYTES
+from mec5g.core.primitives import IDENTITY_BYTES
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
+from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.service import TtpKeyAgreementService
 from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
@@ -25,6 +28,17 @@ class TtpConfig:
     store: Path
     metrics_port: int = 0
     tls: TlsOptions = field(default_factory=TlsOptions)
+    # Per MEC (its certificate name under mutual TLS, else its address) and per device DIDi.
+    rate_per_mec: RatePolicy = PER_MEC
+    rate_per_device: RatePolicy = PER_DEVICE
+
+
+VERIFY_METHOD = f"/{SERVICE_NAME}/Verify"
+
+
+def _device_identity(request: ttp_key_agreement_pb2.VerifyRequest, _: object) -> bytes | None:
+    """DIDi, the first field of M2; a malformed M2 is left to the service to refuse."""
+    return bytes(request.m2[:IDENTITY_BYTES]) if len(request.m2) == M2_BYTES else None
 
 
 @dataclass
@@ -61,6 +75,13 @@ async def start(config: TtpConfig) -> RunningTtp:
             [SERVICE_NAME],
             config.tls,
             metrics,
+            limits(
+                VERIFY_METHOD,
+                [
+                    ("per_mec", config.rate_per_mec, lambda _, context: peer_identity(context)),
+                    ("per_device", config.rate_per_device, _device_identity),
+                ],
+            ),
         )
     except BaseException:
         store.close()
