@@ -219,9 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.report import add_report_parser
 
     add_report_parser(roles)
-    from mec5g.attacker.cli import add_attack_parser
+    from mec5g.attacker.cli import add_attack_parser, add_crash_parser
 
     add_attack_parser(roles)
+    add_crash_parser(roles)
     return parser
 
 
