@@ -34,6 +34,7 @@ from mec5g.core.primitives import h1, h2, random_bytes, xor
 from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
 from mec5g.runtime.rate_limit import OFF, PER_DEVICE, PER_MEC, RatePolicy
 from mec5g.runtime.status import wire_version
+from mec5g.ttp.enrolment import enrol_mec
 from mec5g.ue.fleet import Outcome
 from mec5g.v1 import mec_key_agreement_pb2, ttp_key_agreement_pb2
 
@@ -669,3 +670,62 @@ async def _flood(testbed: AttackedTestbed, parameters: dict[str, int]) -> Findin
         else f"flood: {codes}"
     )
     return Finding(f"{honest_story}; {flood_story}", details)
+
+
+# -- what analysis pseudonyms link -----------------------------------------------------------------
+
+
+async def _pseudonym_seen(
+    testbed: AttackedTestbed, device: str, mec: HolderState
+) -> tuple[HolderState, bytes]:
+    """Act as a curious MEC node holding ``mec``: take the device's next M1 off the radio link,
+    forward it with the node's own credential, and open the analysis handle the TTP returns."""
+    testbed.radio.on_request = _once(WITHHOLD, AGREE)
+    await testbed.attach(device)
+    testbed.radio.passive()
+    _, payload = testbed.radio.withheld.pop()
+    m1 = codec.field_of(AGREE, "request", payload, "m1")
+    mec, attempt = mec.begin_attempt()
+    session = mec_role.forward(attempt, m1)
+    version = int(testbed.rule)
+    request = ttp_key_agreement_pb2.VerifyRequest(
+        version=wire_version(version), m2=session.m2.to_bytes()
+    )
+    answer = await testbed.backhaul.inject(VERIFY, request.SerializeToString())
+    if answer.response is None:
+        raise RuntimeError(f"the TTP refused the curious MEC: {answer.code.name}")
+    reply = ttp_key_agreement_pb2.VerifyResponse.FromString(answer.response)
+    result = mec_role.finish(session, reply.m3, reply.analysis_handle, version)
+    return mec.adopt(attempt, result.successor), result.analysis_pseudonym
+
+
+@scenario(
+    "pseudonyms",
+    "Two curious MEC nodes (each enrolled with a credential of its own) serve two devices of one "
+    "analysis and open the analysis handles: what do the pseudonyms link?",
+    "one MEC links the analysis's devices (by design); two MECs see different pseudonyms",
+)
+async def _pseudonyms(testbed: AttackedTestbed, _: dict[str, int]) -> Finding:
+    nodes = {}
+    for node in ("curious-a", "curious-b"):
+        enrolled = enrol_mec(
+            testbed.state_dir / "ttp.db",
+            testbed.state_dir / f"{node}.json",
+            node,
+            1,
+            rule=testbed.rule,
+        )
+        nodes[node] = next(iter(enrolled.holder_states().values()))
+    first, second = testbed.devices[:2]
+    seen: dict[tuple[str, str], bytes] = {}
+    for node in nodes:
+        for device in (first, second):
+            nodes[node], seen[(node, device)] = await _pseudonym_seen(testbed, device, nodes[node])
+    one_mec = seen[("curious-a", first)] == seen[("curious-a", second)]
+    two_mecs = seen[("curious-a", first)] != seen[("curious-b", first)]
+    observed = (
+        f"{'one MEC links' if one_mec else 'one MEC does not link'} the analysis's devices "
+        "(by design); "
+        f"{'two MECs see different pseudonyms' if two_mecs else 'two MECs see the same pseudonym'}"
+    )
+    return Finding(observed)
