@@ -12,6 +12,7 @@ from typing import Any
 
 import grpc
 
+from mec5g.runtime.interceptors import Behaviour, UnaryServerInterceptor
 from mec5g.runtime.metrics import Metrics
 
 
@@ -21,21 +22,14 @@ def _split(method: str) -> tuple[str, str]:
     return service or "unknown", name
 
 
-class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
+class ServerMetricsInterceptor(UnaryServerInterceptor):
     """Times and counts every unary call a server handles."""
 
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
-            return handler
-        service, method = _split(handler_call_details.method)
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> Behaviour:
+        service, name = _split(method)
         inner = handler.unary_unary
         metrics = self._metrics
 
@@ -50,13 +44,9 @@ class ServerMetricsInterceptor(grpc.aio.ServerInterceptor):
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
             finally:
-                metrics.grpc_call("server", service, method, code, time.perf_counter() - started)
+                metrics.grpc_call("server", service, name, code, time.perf_counter() - started)
 
-        return grpc.unary_unary_rpc_method_handler(
-            measured,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return measured
 
 
 class ClientMetricsInterceptor(grpc.aio.UnaryUnaryClientInterceptor):

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 
+from mec5g.runtime.interceptors import Behaviour, UnaryServerInterceptor
 from mec5g.runtime.metrics import Metrics
 
 
@@ -114,7 +115,7 @@ def peer_identity(context: grpc.aio.ServicerContext) -> str:
     return names[0].decode() if names else peer_host(context)
 
 
-class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class RateLimitInterceptor(UnaryServerInterceptor):
     """Applies the limits of each method before its handler runs; counts refusals."""
 
     def __init__(self, limits: Sequence[Limit], metrics: Metrics | None) -> None:
@@ -123,15 +124,10 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             self._limits.setdefault(limit.method, []).append(limit)
         self._metrics = metrics
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        limits = self._limits.get(handler_call_details.method)
-        if handler is None or handler.unary_unary is None or not limits:
-            return handler
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> Behaviour | None:
+        limits = self._limits.get(method)
+        if not limits:
+            return None
         inner = handler.unary_unary
         metrics = self._metrics
 
@@ -147,11 +143,7 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                     )
             return await inner(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            limited,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return limited
 
 
 def limits(method: str, policies: Sequence[tuple[str, RatePolicy, KeyOf]]) -> list[Limit]:

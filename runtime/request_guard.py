@@ -9,10 +9,12 @@ maximum request size (``MAX_REQUEST_BYTES``; larger requests get RESOURCE_EXHAUS
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import grpc
+
+from mec5g.runtime.interceptors import Behaviour, UnaryServerInterceptor
 
 # The largest request any mec5g RPC needs is a few hundred bytes; 64 KiB leaves room for every
 # extension while keeping a flood of oversized requests cheap to refuse.
@@ -25,18 +27,15 @@ def _message_name(decode: Callable[[bytes], Any]) -> str:
     return str(getattr(descriptor, "full_name", "the method's request message"))
 
 
-class RequestGuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
+class RequestGuardInterceptor(UnaryServerInterceptor):
     """Decodes unary requests inside the handler, so undecodable bytes are the caller's error."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None or handler.request_deserializer is None:
-            return handler
+    receives_raw_requests = True
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> Behaviour | None:
         decode = handler.request_deserializer
+        if decode is None:
+            return None
         inner = handler.unary_unary
         expected = _message_name(decode)
 
@@ -49,6 +48,4 @@ class RequestGuardInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 )
             return await inner(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            guarded, response_serializer=handler.response_serializer
-        )
+        return guarded
