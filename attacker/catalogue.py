@@ -201,11 +201,7 @@ async def _replay_m2(testbed: AttackedTestbed, _: dict[str, int]) -> Finding:
     f"refused; {UNAFFECTED}",
 )
 async def _impersonate_device(testbed: AttackedTestbed, _: dict[str, int]) -> Finding:
-    fresh = await _fresh_request(testbed, testbed.radio, AGREE)
-    forged = codec.flip_bit(AGREE, "request", fresh, "m1", 40)  # inside c1 (bytes 32..63)
-    answer = await testbed.radio.inject(AGREE, forged)
-    holders = await _holders_state(testbed)
-    return Finding(f"{_verdict(answer.code)}; {holders}", {"forged": answer.code.name})
+    return await _forged(testbed, testbed.radio, AGREE, "m1", 40)  # inside c1 (bytes 32..63)
 
 
 @scenario(
@@ -214,9 +210,16 @@ async def _impersonate_device(testbed: AttackedTestbed, _: dict[str, int]) -> Fi
     f"refused; {UNAFFECTED}",
 )
 async def _impersonate_mec(testbed: AttackedTestbed, _: dict[str, int]) -> Finding:
-    fresh = await _fresh_request(testbed, testbed.backhaul, VERIFY)
-    forged = codec.flip_bit(VERIFY, "request", fresh, "m2", 100)  # inside cm1 (bytes 96..127)
-    answer = await testbed.backhaul.inject(VERIFY, forged)
+    return await _forged(testbed, testbed.backhaul, VERIFY, "m2", 100)  # inside cm1 (96..127)
+
+
+async def _forged(
+    testbed: AttackedTestbed, link: AttackedLink, method: str, field_name: str, offset: int
+) -> Finding:
+    """A fresh request of ``method``, never used, with one bit of a hash flipped, sent on."""
+    fresh = await _fresh_request(testbed, link, method)
+    forged = codec.flip_bit(method, "request", fresh, field_name, offset)
+    answer = await link.inject(method, forged)
     holders = await _holders_state(testbed)
     return Finding(f"{_verdict(answer.code)}; {holders}", {"forged": answer.code.name})
 
