@@ -21,88 +21,15 @@ import asyncio
 import contextlib
 import random
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 
-from mec5g.bench.handshake_bench import free_targets
-from mec5g.core.credentials import RecordRule
-from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE
-from mec5g.runtime.grpc_server import wait_serving
-from mec5g.testbed import check_agreement, enrol_testbed
-from mec5g.ttp.server import SERVICE_NAME as TTP_SERVICE
-from mec5g.ue.server import SERVICE_NAME as UE_SERVICE
+from mec5g.processes import ROLES, role_processes
+from mec5g.testbed import check_agreement
 from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
-
-ROLES = ("ttp", "mec", "ue")
-
-
-@dataclass
-class RoleProcess:
-    """One role's ``mec5g ... serve`` process, restartable on the same state."""
-
-    name: str
-    args: list[str]
-    target: str
-    service: str
-    state_dir: Path
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    async def start(self, extra: list[str] | None = None) -> None:
-        with (self.state_dir / f"{self.name}.log").open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "mec5g",
-                    "--log-level",
-                    "WARNING",
-                    *self.args,
-                    *(extra or []),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        await wait_serving(self.target, self.service, timeout=60)
-
-    def stop(self, signum: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signum)
-            self.process.wait(timeout=60)
-
-
-@contextlib.asynccontextmanager
-async def crash_testbed(
-    state_dir: Path, devices: int, mec_credentials: int
-) -> AsyncIterator[dict[str, RoleProcess]]:
-    """Enrolled roles (not started yet); every process is killed on exit, whatever happened."""
-    enrol_testbed(state_dir, devices, mec_credentials, RecordRule.COUNTER)
-    ttp, mec, ue = free_targets(3)
-    roles = {
-        "ttp": RoleProcess("ttp", ["ttp", "serve", "--listen", ttp, "--store",
-                           str(state_dir / "ttp.db"), "--metrics-port", "0"],
-                           ttp, TTP_SERVICE, state_dir),
-        "mec": RoleProcess("mec", ["mec", "serve", "--listen", mec, "--ttp", ttp, "--state",
-                           str(state_dir / "mec.db"), "--import",
-                           str(state_dir / "mec-enrolment.json"), "--metrics-port", "0",
-                           "--ttp-timeout", "1"], mec, MEC_SERVICE, state_dir),
-        "ue": RoleProcess("ue", ["ue", "serve", "--listen", ue, "--mec", mec, "--state",
-                          str(state_dir / "ue.db"), "--import",
-                          str(state_dir / "ue-enrolment.json"), "--metrics-port", "0",
-                          "--rpc-timeout", "1"], ue, UE_SERVICE, state_dir),
-    }  # fmt: skip
-    try:
-        yield roles
-    finally:
-        for role in roles.values():
-            if role.process is not None and role.process.poll() is None:
-                role.process.kill()
-                role.process.wait()
 
 
 @dataclass(frozen=True)
@@ -170,7 +97,7 @@ async def run(
     schedule = [role for role in ROLES for _ in range(kills)]
     rng.shuffle(schedule)
     started = time.monotonic()
-    async with crash_testbed(state_dir, devices, mec_credentials) as roles:
+    async with role_processes(state_dir, devices, mec_credentials) as roles:
         load_flags = ["--load-concurrency", str(load)]
         await roles["ttp"].start()
         await roles["mec"].start()
