@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from mec5g.core.credentials import RecordRule
@@ -37,6 +40,17 @@ def add_bench_parser(roles: Any) -> None:
     tls.add_argument("--json", action="store_true")
     tls.set_defaults(handler=_tls)
 
+    soak = kinds.add_parser(
+        "soak", help="hold a fraction of measured capacity; report errors and memory growth"
+    )
+    soak.add_argument("--duration", type=float, default=600.0, help="seconds at the held rate")
+    soak.add_argument("--fraction", type=float, default=0.8, help="of the measured capacity")
+    soak.add_argument("--devices", type=int, default=200)
+    soak.add_argument("--probe", type=float, default=15.0, help="seconds measuring capacity")
+    soak.add_argument("--state-dir", type=Path, help="keep the stores and logs here")
+    soak.add_argument("--json", action="store_true")
+    soak.set_defaults(handler=_soak)
+
     echo_ttp = kinds.add_parser("echo-ttp", help=argparse.SUPPRESS)
     echo_ttp.add_argument("--listen", required=True)
     echo_ttp.set_defaults(handler=_echo_ttp)
@@ -44,6 +58,26 @@ def add_bench_parser(roles: Any) -> None:
     echo_mec.add_argument("--listen", required=True)
     echo_mec.add_argument("--ttp", required=True)
     echo_mec.set_defaults(handler=_echo_mec)
+
+
+def _soak(args: argparse.Namespace) -> int:
+    from mec5g.bench import soak
+
+    with tempfile.TemporaryDirectory(prefix="mec5g-soak-") as scratch:
+        state_dir = args.state_dir or Path(scratch)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        report = asyncio.run(
+            soak.run(
+                state_dir,
+                seconds=args.duration,
+                fraction=args.fraction,
+                devices=args.devices,
+                probe_seconds=args.probe,
+                progress=not args.json and sys.stderr.isatty(),
+            )
+        )
+    print(json.dumps(report.as_dict(), indent=1) if args.json else report.render())
+    return 0 if report.error_count == 0 else 1
 
 
 def _handshake(args: argparse.Namespace) -> int:

@@ -59,3 +59,20 @@ def test_bench_tls_runs_a_mutually_authenticated_tls13_handshake() -> None:
     assert isinstance(report["tls_bytes"], float)
     assert report["tls_bytes"] > 1000, "certificates and signatures travel both ways"
     assert report["scheme_device_mec_bytes"] == 112, "M1 (64 bytes) and M4 (48 bytes)"
+
+
+def test_bench_soak_holds_a_rate_and_reports_memory_per_process() -> None:
+    report = _mec5g(
+        "bench", "soak", "--duration", "3", "--probe", "2", "--devices", "10", timeout=180
+    )
+    assert report["error_count"] == 0, report["errors"]
+    assert isinstance(report["attaches"], int)
+    assert report["attaches"] > 0
+    assert isinstance(report["target_per_second"], float)
+    assert isinstance(report["capacity_per_second"], float)
+    assert report["target_per_second"] == 0.8 * report["capacity_per_second"]
+    for sample in ("rss_start_mib", "rss_end_mib", "rss_peak_mib"):
+        per_process = report[sample]
+        assert isinstance(per_process, dict)
+        assert set(per_process) == {"ttp", "mec", "ue"}
+        assert all(mib > 10 for mib in per_process.values()), "a Python process is > 10 MiB"
