@@ -732,3 +732,40 @@ async def _pseudonyms(testbed: AttackedTestbed, _: dict[str, int]) -> Finding:
         f"{'two MECs see different pseudonyms' if two_mecs else 'two MECs see the same pseudonym'}"
     )
     return Finding(observed)
+
+
+@scenario(
+    "complete-with-m3",
+    "An eavesdropper on the backhaul keeps M3 from the MEC and answers the device itself with "
+    "M4 = M3[16:] (SPEC.md: M4 is a suffix of M3).",
+    f"the device completed while the MEC holds no key; {UNAFFECTED}",
+)
+async def _complete_with_m3(testbed: AttackedTestbed, _: dict[str, int]) -> Finding:
+    kept: list[bytes] = []
+
+    def keep_m3(message: Message) -> Action:
+        kept.append(codec.field_of(VERIFY, "response", message.payload, "m3"))
+        return DROP
+
+    def answer_with_suffix(message: Message) -> bytes | None:
+        if not kept:
+            return None
+        version = mec_key_agreement_pb2.AgreeRequest.FromString(message.payload).version
+        return bytes(
+            mec_key_agreement_pb2.AgreeResponse(
+                version=version, m4=kept.pop()[16:]
+            ).SerializeToString()
+        )
+
+    mec_failures = _mec_outcome(testbed, "ttp_unavailable")
+    testbed.backhaul.on_response = keep_m3
+    testbed.radio.on_failure = answer_with_suffix
+    outcome = await testbed.attach(testbed.devices[0])
+    testbed.backhaul.passive()
+    testbed.radio.passive()
+    mec_has_key = _mec_outcome(testbed, "ttp_unavailable") == mec_failures
+    holders = await _holders_state(testbed)
+    if outcome is not Outcome.SUCCESS:
+        return Finding(f"the device did not complete ({outcome.name}); {holders}")
+    where = "the MEC holds the key too" if mec_has_key else "the MEC holds no key"
+    return Finding(f"the device completed while {where}; {holders}")

@@ -89,6 +89,9 @@ class AttackedLink:
     transcript: Transcript
     on_request: Hook = field(default=lambda message: FORWARD)
     on_response: Hook = field(default=lambda message: FORWARD)
+    # When the upstream party fails a call: bytes to answer in its place, or None to pass the
+    # failure on (the attacker impersonating the upstream party).
+    on_failure: Callable[[Message], bytes | None] = field(default=lambda message: None)
     call_timeout: float = 10.0
 
     def __post_init__(self) -> None:
@@ -121,6 +124,7 @@ class AttackedLink:
     def passive(self) -> None:
         """Stop interfering: forward everything from now on (the transcript goes on)."""
         self.on_request = self.on_response = lambda message: FORWARD
+        self.on_failure = lambda message: None
 
     def of(self, method: str, direction: str = "request") -> list[Message]:
         """Captured messages of ``method`` (its last path part is enough) in one direction."""
@@ -174,7 +178,12 @@ class AttackedLink:
             )
         except grpc.aio.AioRpcError as error:
             self.transcript.status(self.name, method, call, error.code(), error.details() or "")
+            forged = self.on_failure(incoming)
+            if forged is not None:
+                self._note(Message(self.name, method, "response", forged, call), "forge")
+                return forged
             await context.abort(error.code(), error.details() or "")
+            raise  # unreachable: abort raises
         outgoing = Message(self.name, method, "response", response, call)
         action = self.on_response(outgoing)
         self._note(outgoing, action.name)

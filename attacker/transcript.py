@@ -3,7 +3,8 @@ attacker did with it, and every status the upstream party answered, as JSON Line
 
 One object per line, in the order things happened: ``{"seq", "t", "link", "call", "method",
 "direction", "action", "payload"}`` for a message (payload in hex; action ``forward``,
-``modify``, ``drop``, ``withhold``, ``inject`` or ``to-attacker``) and ``{"seq", "t", "link",
+``modify``, ``drop``, ``withhold``, ``inject``, ``to-attacker``, or ``forge`` for an answer the
+attacker gave in the upstream party's place) and ``{"seq", "t", "link",
 "call", "method", "status", "details"}`` for a refused or failed call. ``t`` is seconds since the
 transcript began. Session keys never appear: only what travels on the links does.
 """
