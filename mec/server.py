@@ -32,6 +32,7 @@ class MecConfig:
     ttp_timeout: float = 3.0
     tls: TlsOptions = field(default_factory=TlsOptions)
     ttp_tls: TlsOptions = field(default_factory=TlsOptions)
+    health_listen: str | None = None
 
 
 @dataclass
@@ -95,6 +96,8 @@ async def serve(config: MecConfig) -> None:
         config.ttp_target,
     )
     try:
-        await wait_for_termination(running.server)
+        await wait_for_termination(
+            running.server, health_listen=config.health_listen, service_names=[SERVICE_NAME]
+        )
     finally:
         await running.close()

@@ -25,6 +25,7 @@ class TtpConfig:
     store: Path
     metrics_port: int = 0
     tls: TlsOptions = field(default_factory=TlsOptions)
+    health_listen: str | None = None
 
 
 @dataclass
@@ -77,6 +78,8 @@ async def serve(config: TtpConfig) -> None:
         config.metrics_port,
     )
     try:
-        await wait_for_termination(running.server)
+        await wait_for_termination(
+            running.server, health_listen=config.health_listen, service_names=[SERVICE_NAME]
+        )
     finally:
         await running.close()
