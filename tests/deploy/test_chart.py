@@ -184,7 +184,7 @@ def test_mtls_from_cert_manager_or_existing_secrets(rendered: dict[str, str]) ->
     )
     assert not [m for m in existing if m["kind"] in ("Secret", "Certificate")]
     mec = find(existing, "Deployment", "t-mec5g-mec")["spec"]["template"]["spec"]
-    assert {"name": "tls", "secret": {"secretName": "mine-mec", "defaultMode": 0o400}} in mec[
+    assert {"name": "tls", "secret": {"secretName": "mine-mec", "defaultMode": 0o440}} in mec[
         "volumes"
     ]
     with pytest.raises(AssertionError, match="set both"):
