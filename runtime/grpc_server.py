@@ -126,12 +126,14 @@ async def start_health_server(listen: str, service_names: Sequence[str]) -> grpc
     """Start a plaintext server that carries only ``grpc.health.v1``, reporting ``service_names``.
 
     Kubernetes' native gRPC probes cannot speak TLS, so a server behind (mutual) TLS is probed
-    here instead; nothing but health status is reachable without a certificate. Start it after
-    the main server has started, so that SERVING here means the main server is up too.
+    here instead; nothing but health status (and reflection of the health service, which
+    grpcurl needs) is reachable without a certificate. Start it after the main server has
+    started, so that SERVING here means the main server is up too.
     """
     server = grpc.aio.server()
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([HEALTH_SERVICE, reflection.SERVICE_NAME], server)
     server.add_insecure_port(listen)
     await server.start()
     for name in ("", *service_names):
