@@ -232,9 +232,18 @@ def test_network_policies(defaults: list[Manifest]) -> None:
 def test_enrolment_is_a_pre_install_hook(defaults: list[Manifest]) -> None:
     job = find(defaults, "Job", "t-mec5g-enrol")
     claim = find(defaults, "Job", "t-mec5g-enrol-claim")
+    upgrade = find(defaults, "Job", "t-mec5g-enrol-upgrade")
     for hook in (job, claim):
         annotations = hook["metadata"]["annotations"]
         assert annotations["helm.sh/hook"] == "pre-install"
+    assert upgrade["metadata"]["annotations"]["helm.sh/hook"] == "pre-upgrade"
+    upgrade_pod = upgrade["spec"]["template"]["spec"]
+    assert upgrade_pod["containers"] == job["spec"]["template"]["spec"]["containers"]
+    # Beside the running TTP, which holds the ReadWriteOnce claim.
+    term = upgrade_pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert term[0]["topologyKey"] == "kubernetes.io/hostname"
+    assert term[0]["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == "ttp"
+    assert "affinity" not in job["spec"]["template"]["spec"]
     assert int(claim["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
         job["metadata"]["annotations"]["helm.sh/hook-weight"]
     )

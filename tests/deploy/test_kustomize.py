@@ -88,11 +88,13 @@ def test_base_is_the_chart_defaults(built: dict[str, list[Manifest]]) -> None:
         # The known differences: enrolment in the TTP pod instead of hook Jobs.
         if key == ("StatefulSet", "mec5g-ttp"):
             pod = actual["spec"]["template"]["spec"]
-            assert pod.pop("initContainers")[0]["args"][:2] == ["k8s", "enrol"]
-            assert pod["automountServiceAccountToken"] is True
-            pod["automountServiceAccountToken"] = False
-        if key == ("ServiceAccount", "mec5g-ttp"):
-            actual["automountServiceAccountToken"] = False
+            init = pod.pop("initContainers")[0]
+            assert init["args"][:2] == ["k8s", "enrol"]
+            # The API token goes to the init container only.
+            api_access = pod["volumes"].pop()
+            assert api_access["name"] == "api-access"
+            assert "serviceAccountToken" in api_access["projected"]["sources"][0]
+            assert init["volumeMounts"][-1]["name"] == "api-access"
         if key == ("NetworkPolicy", "mec5g-ttp"):
             assert actual["spec"]["egress"] == [
                 {"ports": [{"protocol": "TCP", "port": 443}, {"protocol": "TCP", "port": 6443}]}
