@@ -5,9 +5,11 @@ securityContext, NetworkPolicy, mutual TLS, enrolment hook) in the rendered obje
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from kube_tools import (
@@ -316,3 +318,26 @@ def test_notes_name_the_pods_and_ports() -> None:
     assert "dev-0001 to dev-0007" in text
     assert "localhost:50061 grpc.health.v1.Health/Check" in text
     assert "localhost:50051 grpc.health.v1.Health/Check" in notes("mtls.enabled=false")
+
+
+def _leaves(values: dict[str, object], prefix: str = "") -> list[str]:
+    """Value paths as the chart README names them: objects the chart passes whole are leaves."""
+    whole = {"resources", "issuerRef", "seccompProfile", "capabilities"}
+    paths = []
+    for key, value in values.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and value and key not in whole:
+            paths += _leaves(value, path)
+        else:
+            paths.append(path)
+    return paths
+
+
+def test_readme_covers_every_value() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    readme = (CHART / "README.md").read_text()
+    documented = set(re.findall(r"^\| `([^`]+)` \|", readme, flags=re.MULTILINE))
+    paths = _leaves(values)
+    assert len(paths) > 80
+    assert sorted(set(paths) - documented) == []
+    assert sorted(documented - set(paths)) == []
