@@ -126,6 +126,7 @@ class Holder:
     secret: str
     kind: RecordKind
     labels: list[str]
+    first: int = 1  # number of the first device
 
 
 def plan(args: argparse.Namespace) -> list[Holder]:
@@ -137,6 +138,7 @@ def plan(args: argparse.Namespace) -> list[Holder]:
             args.ue_secret,
             RecordKind.DEVICE,
             enrolment.device_names(per_pod, pod * per_pod + 1),
+            pod * per_pod + 1,
         )
         for pod in range(args.ue_pods)
     ]
@@ -198,9 +200,9 @@ def enrol(args: argparse.Namespace, api: Api) -> int:
 def _issue(args: argparse.Namespace, holder: Holder, file: Path) -> None:
     rule: RecordRule = args.record_rule
     if holder.kind is RecordKind.DEVICE:
-        first = int(holder.labels[0].rsplit("-", 1)[1])
+        count = len(holder.labels)
         enrolment.enrol_devices(
-            args.store, file, len(holder.labels), analysis=args.analysis, rule=rule, first=first
+            args.store, file, count, analysis=args.analysis, rule=rule, first=holder.first
         )
     else:
         enrolment.enrol_mec(args.store, file, args.mec_node, len(holder.labels), rule=rule)
