@@ -19,7 +19,6 @@ import json
 import os
 import shutil
 import subprocess
-import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -30,8 +29,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from fake_kube_api import NAMESPACE, FakeApi
 from kube_tools import CHART, ROOT, run, tool
-from test_k8s_enrol import NAMESPACE, FakeApi
 
 pytestmark = [
     pytest.mark.slow,
@@ -157,16 +156,6 @@ def state_dir(folder: Path) -> Path:
     folder.mkdir()
     os.chown(folder, UID, UID)
     return folder
-
-
-@pytest.fixture
-def api() -> Iterator[FakeApi]:
-    server = FakeApi()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -61,8 +61,6 @@ app.kubernetes.io/component: {{ .component }}
 {{/* The StatefulSet's claim for TTP pod 0; the enrolment hook creates it first. */}}
 {{- define "mec5g.ttpClaim" -}}data-{{ include "mec5g.ttp" . }}-0{{- end -}}
 
-{{- define "mec5g.sqlite" -}}{{ eq .Values.ttp.store.type "sqlite" }}{{- end -}}
-
 {{/* The TTP's key-store claim, shared by the StatefulSet template and the hook that creates it. */}}
 {{- define "mec5g.ttpClaimSpec" -}}
 accessModes: [ReadWriteOnce]
