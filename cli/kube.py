@@ -8,7 +8,8 @@ empty Secrets) and ``enrol`` enrols each holder once and publishes its enrolment
 
 Crash safety follows ``mec5g.ttp.enrolment``: a file is written and synced before its records
 are committed, so it is kept under ``enrolment-pending/`` beside the store until it is in its
-Secret; a re-run publishes what is pending and enrols only holders that have no records yet.
+Secret; a re-run publishes what is pending (finishing an enrolment that died between its commit
+and its rename) and enrols only holders that have no records yet.
 Keys never reach a log: only names and counts are printed.
 """
 
@@ -158,8 +159,7 @@ def enrol(args: argparse.Namespace, api: Api) -> int:
     store: Path = args.store
     pending = store.parent / PENDING_DIR
     pending.mkdir(mode=0o700, exist_ok=True)
-    keystore.migrate(store)
-    opened = keystore.KeyStore(store)
+    opened = keystore.KeyStore(store)  # migrates a new or old store first
     try:
         enrolled = {stored.label for stored in opened.records()}
     finally:
@@ -179,6 +179,8 @@ def enrol(args: argparse.Namespace, api: Api) -> int:
         elif len(present) != len(holder.labels):
             lost.append(f"{holder.file} (only {len(present)} of its records exist)")
             continue
+        else:
+            _finish_rename(file)
         if file.exists():
             api.add_to_secret(holder.secret, holder.file, file.read_bytes())
             file.unlink()
@@ -206,6 +208,16 @@ def _issue(args: argparse.Namespace, holder: Holder, file: Path) -> None:
         )
     else:
         enrolment.enrol_mec(args.store, file, args.mec_node, len(holder.labels), rule=rule)
+
+
+def _finish_rename(file: Path) -> None:
+    """Complete an enrolment that committed its records but died before moving its file into
+    place (``mec5g.ttp.enrolment`` writes ``<file>.partial`` first): those keys are the ones
+    the records hold. Without records, a ``.partial`` is never used: enrolment overwrites it."""
+    partial = file.with_name(file.name + ".partial")
+    if partial.exists() and not file.exists():
+        partial.replace(file)
+        _sync_directory(file.parent)
 
 
 def _sync_directory(directory: Path) -> None:

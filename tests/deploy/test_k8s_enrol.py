@@ -127,6 +127,21 @@ def test_a_failed_publication_is_finished_by_the_next_run(api: FakeApi, tmp_path
     assert len(stored) == 14
 
 
+def test_an_enrolment_that_died_before_its_rename_is_finished(api: FakeApi, tmp_path: Path) -> None:
+    store = tmp_path / "ttp.db"
+    api.fail_patches = 1
+    assert enrol(api, store).returncode != 0
+    pending = tmp_path / "enrolment-pending"
+    # As if enrolment had committed the records and died before moving its file into place.
+    (pending / "ue-0.json").rename(pending / "ue-0.json.partial")
+    finished = enrol(api, store)
+    assert finished.returncode == 0, finished.stderr
+    first = read(api.secret_files("ue-enrolment")["ue-0.json"], tmp_path)
+    stored = records(store)
+    assert all(stored[label] == cred.did for label, cred in first.credentials.items())
+    assert not list(pending.iterdir())
+
+
 def test_lost_enrolment_files_are_reported(api: FakeApi, tmp_path: Path) -> None:
     store = tmp_path / "ttp.db"
     assert enrol(api, store).returncode == 0
