@@ -131,11 +131,16 @@ def test_native_grpc_probes(
     assert container["startupProbe"]["grpc"]["service"] == service
 
 
-def test_ttp_probes_a_plaintext_health_port_only_under_mtls() -> None:
-    ttp = find(parse(helm_template(sets=("mtls.enabled=false",))), "StatefulSet", "t-mec5g-ttp")
+def test_without_mtls_everything_is_plaintext() -> None:
+    manifests = parse(helm_template(sets=("mtls.enabled=false",)))
+    ttp = find(manifests, "StatefulSet", "t-mec5g-ttp")
     container = ttp["spec"]["template"]["spec"]["containers"][0]
     assert container["readinessProbe"]["grpc"]["port"] == 50051
     assert not any(arg.startswith(("--health-listen", "--tls")) for arg in container["args"])
+    mec = find(manifests, "Deployment", "t-mec5g-mec")["spec"]["template"]["spec"]
+    assert not any(arg.startswith("--ttp-tls") for arg in mec["containers"][0]["args"])
+    assert "tls" not in {volume["name"] for volume in mec["volumes"]}
+    assert not [m for m in manifests if m["kind"] in ("Secret", "Certificate")]
 
 
 def test_mtls_between_mec_and_ttp_by_default(defaults: list[Manifest]) -> None:
