@@ -1,5 +1,6 @@
 # The two commands of the README: `make up` (set up and run the testbed) and `make test`.
-# Everything installs into .venv and node_modules inside the checkout; nothing global.
+# Everything installs into .venv, node_modules and .tools inside the checkout; nothing global.
+# `make image-test` (opt-in, needs root, podman, runc and debootstrap) builds and runs the image.
 
 PYTHON ?= python3
 VENV := .venv
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 BUF_VERSION := 1.75.0
 BUF := node_modules/.bin/buf
 
-.PHONY: setup up test lint protos clean
+.PHONY: setup up test lint protos clean kube-tools image-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +31,18 @@ lint: setup $(BUF)
 	$(BIN)/mypy
 	cd protos && ../$(BUF) lint
 
-test: lint
+# helm, kubectl and the custom-resource schemas, pinned, for the deployment tests.
+kube-tools:
+	scripts/install-kube-tools
+
+test: lint kube-tools
 	$(BIN)/python -m pytest
+
+image-test: setup kube-tools
+	MEC5G_IMAGE_TEST=1 $(BIN)/python -m pytest tests/deploy/test_image.py -s
 
 protos: setup
 	$(BIN)/python protos/generate.py
 
 clean:
-	rm -rf $(VENV) build node_modules *.egg-info .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build node_modules .tools .wheelhouse *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -22,6 +22,12 @@ from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, PER_SOURCE, RatePolicy
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+# The deployment can already name an external store; this version refuses it clearly rather
+# than falling back to a SQLite file nobody asked for.
+STORE_URL_REFUSED = (
+    "mec5g: --store-url: the PostgreSQL key store is not supported by this version; "
+    "use --store (SQLite)"
+)
 
 
 def _env(flag: str) -> str:
@@ -62,6 +68,26 @@ def _add_tls(parser: argparse.ArgumentParser, prefix: str, side: str) -> None:
         )
 
 
+def _add_health_listen(parser: argparse.ArgumentParser) -> None:
+    _add(
+        parser,
+        "--health-listen",
+        default=None,
+        help="also serve grpc.health.v1 alone, in plaintext, on this address (for probes that "
+        "cannot speak TLS)",
+    )
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    _add(parser, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add(
+        parser,
+        "--store-url",
+        default=None,
+        help="PostgreSQL key store URL instead of --store (not supported by this version yet)",
+    )
+
+
 def _tls(args: argparse.Namespace, prefix: str) -> TlsOptions:
     attribute = prefix.replace("-", "_") + "tls_"
     try:
@@ -99,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     ttp_cmd = ttp.add_subparsers(dest="action", required=True)
     serve = ttp_cmd.add_parser("serve", help="run the TTP key-agreement service")
     _add(serve, "--listen", default="[::]:50051", help="address to listen on")
-    _add(serve, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(serve)
     _add(serve, "--metrics-port", default=9151, type=int, help="Prometheus port, 0 for none")
     _add(
         serve,
@@ -116,17 +142,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="requests per second per device identity DIDi, RATE[:BURST]; 0 is off",
     )
     _add_tls(serve, "", "server")
+    _add_health_listen(serve)
     migrate = ttp_cmd.add_parser("migrate", help="create or upgrade the key store schema")
-    _add(migrate, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(migrate)
     enrol_devices = ttp_cmd.add_parser("enrol-devices", help="enrol N devices of one analysis")
-    _add(enrol_devices, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(enrol_devices)
     enrol_devices.add_argument("--count", type=int, required=True)
     enrol_devices.add_argument("--analysis", default="default")
     enrol_devices.add_argument("--first", type=int, default=1, help="number of the first device")
     enrol_devices.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
     enrol_devices.add_argument("--out", type=Path, required=True, help="enrolment file for the UE")
     enrol_mec = ttp_cmd.add_parser("enrol-mec", help="enrol K credentials for one MEC node")
-    _add(enrol_mec, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(enrol_mec)
     enrol_mec.add_argument("--node", required=True, help="MEC node identity, e.g. mec-1")
     enrol_mec.add_argument("--count", type=int, default=16)
     enrol_mec.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
@@ -136,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
         "reprovision",
         help="new credentials for existing records (holders locked out by a restore or loss)",
     )
-    _add(reprovision, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(reprovision)
     reprovision.add_argument("--kind", choices=["device", "mec"], required=True)
     reprovision.add_argument(
         "--label",
@@ -180,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
+    _add_health_listen(serve)
     _add_holder_reprovision(mec_cmd, "mec.db", "MEC credentials")
 
     ue = roles.add_parser("ue", help="the UE emulator holding N devices")
@@ -208,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_tls(serve, "", "server")
     _add_tls(serve, "mec-", "client")
+    _add_health_listen(serve)
     _add_holder_reprovision(ue_cmd, "ue.db", "devices")
 
     from mec5g.testbed import add_up_parser
@@ -223,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_attack_parser(roles)
     add_crash_parser(roles)
+    from mec5g.kube import add_k8s_parser
+
+    add_k8s_parser(roles)
     return parser
 
 
@@ -297,6 +329,9 @@ def _ttp(args: argparse.Namespace) -> int:
 def _ttp_action(args: argparse.Namespace) -> int:
     from mec5g.ttp import enrolment, keystore
 
+    if args.store_url is not None:
+        print(STORE_URL_REFUSED, file=sys.stderr)
+        return 2
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
@@ -307,6 +342,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
             _tls(args, ""),
             rate_per_mec=args.rate_limit_mec,
             rate_per_device=args.rate_limit_device,
+            health_listen=args.health_listen,
         )
         asyncio.run(serve(config))
     elif args.action == "migrate":
@@ -361,6 +397,7 @@ def _mec(args: argparse.Namespace) -> int:
                 tls=_tls(args, ""),
                 ttp_tls=_tls(args, "ttp-"),
                 rate_per_source=args.rate_limit_source,
+                health_listen=args.health_listen,
             )
         )
     )
@@ -386,6 +423,7 @@ def _ue(args: argparse.Namespace) -> int:
                 load_pause=args.load_pause,
                 tls=_tls(args, ""),
                 mec_tls=_tls(args, "mec-"),
+                health_listen=args.health_listen,
             )
         )
     )

@@ -35,6 +35,7 @@ class MecConfig:
     ttp_tls: TlsOptions = field(default_factory=TlsOptions)
     # Per caller address: one UE process or one attacker; high enough for a local UE swarm.
     rate_per_source: RatePolicy = PER_SOURCE
+    health_listen: str | None = None
 
 
 @dataclass
@@ -102,6 +103,8 @@ async def serve(config: MecConfig) -> None:
         config.ttp_target,
     )
     try:
-        await wait_for_termination(running.server)
+        await wait_for_termination(
+            running.server, health_listen=config.health_listen, service_names=[SERVICE_NAME]
+        )
     finally:
         await running.close()

@@ -134,6 +134,25 @@ async def start_server(
     return server, port
 
 
+async def start_health_server(listen: str, service_names: Sequence[str]) -> grpc.aio.Server:
+    """Start a plaintext server that carries only ``grpc.health.v1``, reporting ``service_names``.
+
+    Kubernetes' native gRPC probes cannot speak TLS, so a server behind (mutual) TLS is probed
+    here instead; nothing but health status (and reflection of the health service, which
+    grpcurl needs) is reachable without a certificate. Start it after the main server has
+    started, so that SERVING here means the main server is up too.
+    """
+    server = grpc.aio.server()
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([HEALTH_SERVICE, reflection.SERVICE_NAME], server)
+    server.add_insecure_port(listen)
+    await server.start()
+    for name in ("", *service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server
+
+
 async def wait_serving(target: str, service: str, timeout: float) -> None:
     """Poll ``grpc.health.v1`` at ``target`` until ``service`` is SERVING there.
 
@@ -157,8 +176,29 @@ async def wait_serving(target: str, service: str, timeout: float) -> None:
             await asyncio.sleep(0.1)
 
 
-async def wait_for_termination(server: grpc.aio.Server, grace_seconds: float = 2.0) -> None:
-    """Serve until SIGINT or SIGTERM, then stop with a grace period for calls in flight."""
+async def wait_for_termination(
+    server: grpc.aio.Server,
+    grace_seconds: float = 2.0,
+    *,
+    health_listen: str | None = None,
+    service_names: Sequence[str] = (),
+) -> None:
+    """Serve until SIGINT or SIGTERM, then stop with a grace period for calls in flight.
+
+    With ``health_listen``, a plaintext health-only server (``start_health_server``) reports
+    ``service_names`` meanwhile, and goes first when stopping so that probes see the end.
+    """
+    health_server = (
+        await start_health_server(health_listen, service_names) if health_listen else None
+    )
+    try:
+        await _serve_until_signal(server, grace_seconds)
+    finally:
+        if health_server is not None:
+            await health_server.stop(None)
+
+
+async def _serve_until_signal(server: grpc.aio.Server, grace_seconds: float) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

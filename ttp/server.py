@@ -31,6 +31,7 @@ class TtpConfig:
     # Per MEC (its certificate name under mutual TLS, else its address) and per device DIDi.
     rate_per_mec: RatePolicy = PER_MEC
     rate_per_device: RatePolicy = PER_DEVICE
+    health_listen: str | None = None
 
 
 VERIFY_METHOD = f"/{SERVICE_NAME}/Verify"
@@ -98,6 +99,8 @@ async def serve(config: TtpConfig) -> None:
         config.metrics_port,
     )
     try:
-        await wait_for_termination(running.server)
+        await wait_for_termination(
+            running.server, health_listen=config.health_listen, service_names=[SERVICE_NAME]
+        )
     finally:
         await running.close()

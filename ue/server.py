@@ -36,6 +36,7 @@ class UeConfig:
     tls: TlsOptions = field(default_factory=TlsOptions)
     mec_tls: TlsOptions = field(default_factory=TlsOptions)
     seed: int | None = None
+    health_listen: str | None = None
 
 
 @dataclass
@@ -107,6 +108,8 @@ async def serve(config: UeConfig) -> None:
         config.mec_target,
     )
     try:
-        await wait_for_termination(running.server)
+        await wait_for_termination(
+            running.server, health_listen=config.health_listen, service_names=[SERVICE_NAME]
+        )
     finally:
         await running.close()
