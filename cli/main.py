@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.bench.cli import add_bench_parser
 
     add_bench_parser(roles)
+    from mec5g.registration_cli import add_registration_parsers
+
+    add_registration_parsers(roles)
     return parser
 
 
