@@ -269,15 +269,17 @@ def _ttp(args: argparse.Namespace) -> int:
 
 
 def _ttp_action(args: argparse.Namespace) -> int:
-    from mec5g.ttp import enrolment, keystore
+    from mec5g.ttp import enrolment
 
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
         asyncio.run(serve(TtpConfig(args.listen, args.store, args.metrics_port, _tls(args, ""))))
     elif args.action == "migrate":
-        keystore.migrate(args.store)
-        print(f"key store {args.store} is at schema version {keystore.SCHEMA_VERSION}")
+        from mec5g.ttp import schema
+
+        before = schema.migrate(args.store)
+        print(f"key store {args.store} is at schema version {schema.SCHEMA_VERSION} (was {before})")
     elif args.action == "enrol-devices":
         issued = enrolment.enrol_devices(
             args.store,

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
-from mec5g.ttp.keystore import SCHEMA_VERSION, KeyStore
+from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.schema import SCHEMA_VERSION
 
 GRPC_PORTS = (50051, 50052, 50053)
 METRICS_PORTS = (9151, 9152, 9153)
