@@ -117,6 +117,15 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_mec.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
     enrol_mec.add_argument("--out", type=Path, required=True, help="enrolment file for the MEC")
 
+    code = ttp_cmd.add_parser(
+        "enrolment-code",
+        help="issue a one-time, expiring code with which one user registers (mec5g user register)",
+    )
+    _add(code, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    code.add_argument("--user", required=True, help="the identity the code registers")
+    code.add_argument("--role", choices=["patient", "doctor"], required=True)
+    code.add_argument("--ttl", type=float, default=86400.0, help="seconds until it expires")
+
     reprovision = ttp_cmd.add_parser(
         "reprovision",
         help="new credentials for existing records (holders locked out by a restore or loss)",
@@ -259,11 +268,12 @@ def _vectors(args: argparse.Namespace) -> int:
 
 
 def _ttp(args: argparse.Namespace) -> int:
-    from mec5g.ttp import keystore
+    from mec5g.core.errors import SchemeError
+    from mec5g.ttp import keystore, registry
 
     try:
         return _ttp_action(args)
-    except keystore.EnrolmentRefused as refusal:
+    except (keystore.EnrolmentRefused, registry.Refused, SchemeError) as refusal:
         print(f"enrolment refused: {refusal}", file=sys.stderr)
         return 1
 
@@ -293,6 +303,14 @@ def _ttp_action(args: argparse.Namespace) -> int:
             f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
             f"enrolment file {args.out}"
         )
+    elif args.action == "enrolment-code":
+        from mec5g.core.profiles import Role
+        from mec5g.ttp.registry import Registry
+
+        code = Registry(args.store).issue_enrolment_code(
+            args.user, Role[args.role.upper()], args.ttl
+        )
+        print(code)
     elif args.action == "reprovision":
         issued = enrolment.reprovision(args.store, args.out, RecordKind(args.kind), args.label)
         print(

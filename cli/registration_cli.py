@@ -7,15 +7,30 @@ ECQV key in a wallet file (mode 0600) that never leaves the user's machine.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import base64
 import json
 import sys
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from mec5g.core import ecqv_vectors
+from mec5g.core.credentials import Credential, RecordRule
+from mec5g.core.errors import SchemeError
+from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 
 
 def add_registration_parsers(roles: Any) -> None:
+    _add_ecqv(roles)
+    _add_user(roles)
+    _add_analysis(roles)
+
+
+def _add_ecqv(roles: Any) -> None:
     ecqv = roles.add_parser("ecqv", help="ECQV implicit certificates: known answers and checks")
     actions = ecqv.add_subparsers(dest="action", required=True)
     make = actions.add_parser("make-vectors", help="write N known-answer certificates")
@@ -54,3 +69,321 @@ def _verify(args: Any) -> int:
         return 1
     print(f"all {count} certificates match")
     return 0
+
+
+def _common(parser: argparse.ArgumentParser, *, wallet_must_exist: bool = True) -> None:
+    parser.add_argument("--ttp", default="localhost:50051", help="TTP target host:port")
+    parser.add_argument(
+        "--wallet",
+        type=Path,
+        required=True,
+        help="the user's wallet file" + ("" if wallet_must_exist else " to create (mode 0600)"),
+    )
+
+
+def _add_user(roles: Any) -> None:
+    user = roles.add_parser("user", help="the patient and doctor app: registration (phase 1)")
+    actions = user.add_subparsers(dest="action", required=True)
+    register = actions.add_parser(
+        "register", help="register with an operator's enrolment code; writes the wallet"
+    )
+    _common(register, wallet_must_exist=False)
+    register.add_argument("--user", required=True, help="identity, e.g. alice")
+    register.add_argument("--role", choices=["patient", "doctor"], required=True)
+    register.add_argument("--code", required=True, help="enrolment code from the operator")
+    register.add_argument("--allergy", action="append", default=[], help="patient; repeatable")
+    register.add_argument("--blood-group", default="", help="patient: A+, A-, ..., O-")
+    register.add_argument("--expertise", help="doctor: medical speciality")
+    register.add_argument("--hospital", help="doctor: hospital")
+    register.add_argument("--ca-public", help="pin the TTP's CA key (hex, SEC1 compressed)")
+    register.set_defaults(handler=_register)
+    sign = actions.add_parser(
+        "sign",
+        help="print the signed JSON request of a MonitoringService method, for grpcurl -d @",
+    )
+    sign.add_argument("--wallet", type=Path, required=True)
+    sign.add_argument("--method", choices=sorted(_body_types()), required=True)
+    sign.add_argument("--body", default="{}", help="the body as JSON, without its header")
+    sign.set_defaults(handler=_sign)
+    open_sealed = actions.add_parser(
+        "open",
+        help="open sealed_credentials from a grpcurl answer: print a Provision request",
+    )
+    open_sealed.add_argument("--wallet", type=Path, required=True)
+    open_sealed.add_argument(
+        "--method", choices=["CreateAnalysis", "AddDevices", "ReprovisionDevice"], required=True
+    )
+    open_sealed.add_argument("--analysis", required=True)
+    open_sealed.add_argument("--sealed", required=True, help="sealed_credentials, base64")
+    open_sealed.set_defaults(handler=_open)
+
+
+def _add_analysis(roles: Any) -> None:
+    analysis = roles.add_parser(
+        "analysis", help="the patient app: analyses and their devices (phase 2)"
+    )
+    actions = analysis.add_subparsers(dest="action", required=True)
+
+    def devices_command(name: str, text: str, *, issues: bool) -> argparse.ArgumentParser:
+        command: argparse.ArgumentParser = actions.add_parser(name, help=text)
+        _common(command)
+        if name != "create":
+            command.add_argument("--analysis", required=True, help="analysis identity IDa")
+        command.add_argument(
+            "--device", action="append", required=True, help="device name; repeatable"
+        )
+        if issues:
+            command.add_argument("--ue", help="UE control target to provision the devices into")
+            command.add_argument(
+                "--out", type=Path, help="or an enrolment file for mec5g ue serve --import"
+            )
+        return command
+
+    create = devices_command("create", "create an analysis and provision its devices", issues=True)
+    for flag, text in (
+        ("--doctor", "a doctor who may read results, by identity"),
+        ("--hospital", "doctors of this hospital may read results"),
+        ("--expertise", "doctors of this expertise may read results"),
+    ):
+        create.add_argument(flag, action="append", default=[], help=text + "; repeatable")
+    create.set_defaults(handler=_create)
+    devices_command("add-devices", "add devices to an analysis", issues=True).set_defaults(
+        handler=_add_devices
+    )
+    devices_command(
+        "reprovision", "fresh credentials for devices (the old ones are forgotten)", issues=True
+    ).set_defaults(handler=_reprovision)
+    devices_command("remove-devices", "remove devices", issues=False).set_defaults(handler=_remove)
+    devices_command(
+        "revoke", "revoke devices: their next key agreement fails", issues=False
+    ).set_defaults(handler=_revoke)
+    close = actions.add_parser("close", help="close an analysis and forget its credentials")
+    _common(close)
+    close.add_argument("--analysis", required=True)
+    close.set_defaults(handler=_close)
+    listing = actions.add_parser("list", help="analyses you own or may read")
+    _common(listing)
+    listing.set_defaults(handler=_list)
+
+
+def _body_types() -> dict[str, Any]:
+    from mec5g.ue.user_app import BODY_TYPES
+
+    return BODY_TYPES
+
+
+def _run(work: Callable[[], Coroutine[Any, Any, int]]) -> int:
+    """Run a client command; a refused call prints its status and exits 1."""
+    try:
+        return asyncio.run(work())
+    except grpc.aio.AioRpcError as error:
+        print(f"{error.code().name}: {error.details()}", file=sys.stderr)
+        return 1
+    except (SchemeError, ValueError, FileExistsError) as error:
+        print(f"mec5g: {error}", file=sys.stderr)
+        return 1
+
+
+def _register(args: argparse.Namespace) -> int:
+    from mec5g.runtime.grpc_server import channel
+    from mec5g.ue import user_app
+    from mec5g.v1 import registration_pb2_grpc
+
+    role = Role[args.role.upper()]
+    attributes: PatientAttributes | DoctorAttributes
+    if role is Role.PATIENT:
+        attributes = PatientAttributes.checked(args.allergy, args.blood_group)
+    else:
+        attributes = DoctorAttributes.checked(args.expertise or "", args.hospital or "")
+    if args.wallet.exists():
+        print(f"mec5g: {args.wallet} exists: a wallet is never overwritten", file=sys.stderr)
+        return 1
+
+    async def work() -> int:
+        async with channel(args.ttp) as ttp:
+            wallet = await user_app.register(
+                registration_pb2_grpc.RegistrationServiceStub(ttp),
+                args.user,
+                role,
+                args.code,
+                attributes,
+                bytes.fromhex(args.ca_public) if args.ca_public else None,
+            )
+        wallet.write(args.wallet)
+        print(f"registered {args.user} as {role.label}; public key {wallet.pair.public.hex()}")
+        print(f"wallet {args.wallet}; CA key {wallet.ca_public.hex()}")
+        return 0
+
+    return _run(work)
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    from mec5g.ue import user_app
+
+    wallet = user_app.Wallet.read(args.wallet)
+    body = json_format.Parse(args.body, _body_types()[args.method]())
+    request = user_app.signed_request(wallet, args.method, body)
+    print(json_format.MessageToJson(request, preserving_proto_field_name=True))
+    return 0
+
+
+def _open(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    from mec5g.ue import user_app
+    from mec5g.v1 import ue_provisioning_pb2
+
+    wallet = user_app.Wallet.read(args.wallet)
+    credentials = user_app.open_credentials(
+        wallet, args.method, args.analysis, base64.b64decode(args.sealed)
+    )
+    request = ue_provisioning_pb2.ProvisionRequest(
+        devices=[
+            ue_provisioning_pb2.ProvisionedDevice(device=name, did=cred.did, dk=cred.dk)
+            for name, cred in credentials.items()
+        ]
+    )
+    print(json_format.MessageToJson(request, preserving_proto_field_name=True))
+    return 0
+
+
+async def _deliver(
+    args: argparse.Namespace, analysis_id: str, issued: dict[str, Credential]
+) -> None:
+    """Install opened credentials into the UE, or write them to an enrolment file."""
+    from mec5g.runtime.grpc_server import channel
+    from mec5g.runtime.holder_store import EnrolmentFile
+    from mec5g.ue import user_app
+    from mec5g.v1 import ue_provisioning_pb2_grpc
+
+    if args.ue:
+        async with channel(args.ue) as ue:
+            answer = await user_app.provision(
+                ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue), issued
+            )
+        print(f"provisioned {answer.installed} new and {answer.replaced} replaced devices")
+    else:
+        EnrolmentFile("device", RecordRule.COUNTER, analysis_id, issued).write(args.out)
+        print(f"credentials in {args.out} (mode 0600): mec5g ue serve --import {args.out}")
+
+
+def _issuing(args: argparse.Namespace) -> None:
+    if bool(args.ue) == bool(args.out):
+        raise SystemExit("mec5g: give exactly one of --ue (provision) and --out (a file)")
+    if args.out is not None and args.out.exists():
+        raise SystemExit(f"mec5g: {args.out} exists and may hold keys not imported yet")
+
+
+def _monitoring(
+    args: argparse.Namespace, method: str, body: Any, after: Callable[[Any, Any], Awaitable[int]]
+) -> int:
+    """Sign ``body``, call ``method`` and hand the answer and the wallet to ``after``."""
+    from mec5g.runtime.grpc_server import channel
+    from mec5g.ue import user_app
+    from mec5g.v1 import monitoring_pb2_grpc
+
+    wallet = user_app.Wallet.read(args.wallet)
+
+    async def work() -> int:
+        async with channel(args.ttp) as ttp:
+            stub = monitoring_pb2_grpc.MonitoringServiceStub(ttp)
+            answer = await user_app.call(stub, wallet, method, body)
+        return await after(answer, wallet)
+
+    return _run(work)
+
+
+def _issued(
+    args: argparse.Namespace, method: str, analysis: str | None = None
+) -> Callable[[Any, Any], Awaitable[int]]:
+    async def after(answer: Any, wallet: Any) -> int:
+        from mec5g.ue import user_app
+
+        analysis_id = analysis or answer.analysis_id
+        issued = user_app.open_credentials(wallet, method, analysis_id, answer.sealed_credentials)
+        print(f"analysis {analysis_id}: devices {', '.join(sorted(issued))}")
+        await _deliver(args, analysis_id, issued)
+        return 0
+
+    return after
+
+
+def _create(args: argparse.Namespace) -> int:
+    from mec5g.runtime.user_requests import policy_to_wire
+    from mec5g.ue import user_app
+    from mec5g.v1 import monitoring_pb2
+
+    _issuing(args)
+    access = AccessPolicy.checked(args.doctor, args.hospital, args.expertise)
+    body = monitoring_pb2.CreateAnalysisBody(
+        devices=user_app.device_specs(args.device), access=policy_to_wire(access)
+    )
+    return _monitoring(args, "CreateAnalysis", body, _issued(args, "CreateAnalysis"))
+
+
+def _add_devices(args: argparse.Namespace) -> int:
+    from mec5g.ue import user_app
+    from mec5g.v1 import monitoring_pb2
+
+    _issuing(args)
+    body = monitoring_pb2.AddDevicesBody(
+        analysis_id=args.analysis, devices=user_app.device_specs(args.device)
+    )
+    return _monitoring(args, "AddDevices", body, _issued(args, "AddDevices", args.analysis))
+
+
+def _devices_body(args: argparse.Namespace) -> Any:
+    from mec5g.v1 import monitoring_pb2
+
+    return monitoring_pb2.DevicesBody(analysis_id=args.analysis, devices=args.device)
+
+
+def _reprovision(args: argparse.Namespace) -> int:
+    _issuing(args)
+    return _monitoring(
+        args,
+        "ReprovisionDevice",
+        _devices_body(args),
+        _issued(args, "ReprovisionDevice", args.analysis),
+    )
+
+
+def _printing(template: str) -> Callable[[Any, Any], Awaitable[int]]:
+    async def after(answer: Any, wallet: Any) -> int:
+        print(template.format(answer=answer))
+        return 0
+
+    return after
+
+
+def _remove(args: argparse.Namespace) -> int:
+    return _monitoring(
+        args, "RemoveDevices", _devices_body(args), _printing("removed {answer.removed} devices")
+    )
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    return _monitoring(
+        args, "RevokeDevice", _devices_body(args), _printing("revoked {answer.revoked} devices")
+    )
+
+
+def _close(args: argparse.Namespace) -> int:
+    from mec5g.v1 import monitoring_pb2
+
+    body = monitoring_pb2.AnalysisBody(analysis_id=args.analysis)
+    return _monitoring(args, "CloseAnalysis", body, _printing(f"closed {args.analysis}"))
+
+
+def _list(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    from mec5g.v1 import monitoring_pb2
+
+    async def after(answer: Any, wallet: Any) -> int:
+        print(json_format.MessageToJson(answer, preserving_proto_field_name=True))
+        return 0
+
+    return _monitoring(args, "ListAnalyses", monitoring_pb2.ListAnalysesBody(), after)

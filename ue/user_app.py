@@ -129,6 +129,31 @@ async def register(
     return Wallet(user_id, role, pair, response.certificate, authority)
 
 
+# The body message each MonitoringService method signs.
+BODY_TYPES: dict[str, Any] = {
+    "CreateAnalysis": monitoring_pb2.CreateAnalysisBody,
+    "AddDevices": monitoring_pb2.AddDevicesBody,
+    "RemoveDevices": monitoring_pb2.DevicesBody,
+    "RevokeDevice": monitoring_pb2.DevicesBody,
+    "ReprovisionDevice": monitoring_pb2.DevicesBody,
+    "CloseAnalysis": monitoring_pb2.AnalysisBody,
+    "ListAnalyses": monitoring_pb2.ListAnalysesBody,
+}
+
+
+def signed_request(wallet: Wallet, method: str, body: Any) -> Any:
+    """The request message of ``method`` carrying ``body`` signed by the wallet's user."""
+    request_type = getattr(monitoring_pb2, f"{method}Request")
+    return request_type(signed=signed(wallet, method, body))
+
+
+async def call(
+    stub: monitoring_pb2_grpc.MonitoringServiceStub, wallet: Wallet, method: str, body: Any
+) -> Any:
+    """Sign ``body`` and call ``method`` of the monitoring service with it."""
+    return await getattr(stub, method)(signed_request(wallet, method, body))
+
+
 def signed(wallet: Wallet, method: str, body: Any) -> monitoring_pb2.SignedBody:
     """Fill ``body``'s header with a fresh nonce and the time, serialize it and sign it."""
     body.header.nonce = random_bytes(NONCE_BYTES)
@@ -185,9 +210,7 @@ async def create_analysis(
     body = monitoring_pb2.CreateAnalysisBody(
         devices=device_specs(devices, device_access), access=policy_to_wire(access)
     )
-    response = await stub.CreateAnalysis(
-        monitoring_pb2.CreateAnalysisRequest(signed=signed(wallet, "CreateAnalysis", body))
-    )
+    response = await call(stub, wallet, "CreateAnalysis", body)
     credentials = open_credentials(
         wallet, "CreateAnalysis", response.analysis_id, response.sealed_credentials
     )
