@@ -407,3 +407,32 @@ async def test_listing_follows_access_attributes(stack: Stack) -> None:
     assert await listed(by_name) == {analysis_id: ["glucose"]}  # ecg has its own policy
     assert await listed(by_hospital) == {analysis_id: ["ecg"]}
     assert await listed(outsider) == {}
+
+
+def test_schema_migrates_a_version_1_store_and_refuses_a_newer_one(tmp_path: Path) -> None:
+    from mec5g.ttp import schema
+
+    path = tmp_path / "old.db"
+    connection = sqlite3.connect(path)
+    schema.current_version(connection)
+    schema.MIGRATIONS[0](connection)
+    connection.execute("INSERT INTO schema_version VALUES (1)")
+    connection.execute(
+        "INSERT INTO credential_records (kind, label, owner, rule, confirmed_did, confirmed_dk, "
+        "last_counter, enrolled_at) VALUES ('device', 'dev-1', 'a', 1, ?, ?, ?, 0)",
+        (b"\x01" * 16, b"\x02" * 16, bytes(16)),
+    )
+    connection.commit()
+    connection.close()
+    assert schema.migrate(path) == 1
+    assert schema.migrate(path) == schema.SCHEMA_VERSION  # again: nothing to do
+    registry = Registry(path)
+    assert len(registry.ca_public) == 33
+    connection = sqlite3.connect(path)
+    assert connection.execute("SELECT label FROM credential_records").fetchall() == [("dev-1",)]
+    assert connection.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    connection.execute("UPDATE schema_version SET version = 99")
+    connection.commit()
+    connection.close()
+    with pytest.raises(schema.SchemaTooNew, match="schema version 99"):
+        schema.migrate(path)
