@@ -59,3 +59,21 @@ def test_bench_tls_runs_a_mutually_authenticated_tls13_handshake() -> None:
     assert isinstance(report["tls_bytes"], float)
     assert report["tls_bytes"] > 1000, "certificates and signatures travel both ways"
     assert report["scheme_device_mec_bytes"] == 112, "M1 (64 bytes) and M4 (48 bytes)"
+
+
+def test_bench_registration_counts_each_entitys_operations() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "mec5g", "bench", "registration", "--rounds", "3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    steps = {(step["entity"], step["step"]): step for step in json.loads(completed.stdout)}
+    user = steps[("user", "d = ek + r, check Q = dG")]
+    assert (user["paper"], user["ours"]) == ("2Tm + 1Ta + 1Th", "0")
+    ttp = steps[("TTP", "check code, issue Cert and r, store Q")]
+    assert (ttp["paper"], ttp["ours"]) == ("2Tm + 2Ta + 2Th", "1Th")
+    assert steps[("anyone", "Q = eP + Q_TTP")]["paper"] == "1Tm + 1Ta + 1Th"
+    assert steps[("patient", "sign the request")]["ours"] == "1Tm + 1Th"
+    assert all(step["microseconds"] > 0 for step in steps.values())
