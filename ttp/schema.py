@@ -117,7 +117,10 @@ def current_version(connection: sqlite3.Connection) -> int:
 def migrate(path: Path | str) -> int:
     """Bring the database at ``path`` to ``SCHEMA_VERSION``; return the version it was at."""
     path = Path(path)
-    create_private_file(path)
+    if not path.exists():
+        # Only then: closing any descriptor of an open database drops every POSIX lock this
+        # process holds on it, which would pull the file from under the key store's writer.
+        create_private_file(path)
     connection = connect(path)
     try:
         with immediate_transaction(connection):
