@@ -6,8 +6,11 @@ Every refusal is checked for its status and for writing nothing (one transaction
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -436,3 +439,59 @@ def test_schema_migrates_a_version_1_store_and_refuses_a_newer_one(tmp_path: Pat
     connection.close()
     with pytest.raises(schema.SchemaTooNew, match="schema version 99"):
         schema.migrate(path)
+
+
+async def _cli(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mec5g", "--log-level", "WARNING", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_the_patient_app_from_the_command_line(stack: Stack) -> None:
+    ttp = ("--ttp", stack.ttp_target)
+    wallet = stack.directory / "yara.json"
+    code, out, err = await _cli(
+        "ttp", "enrolment-code", "--store", str(stack.registry.path), "--user", "yara",
+        "--role", "patient", "--ttl", "60",
+    )  # fmt: skip
+    assert code == 0, err
+    enrolment_code = out.strip()
+    register = ("user", "register", *ttp, "--user", "yara", "--role", "patient")
+    code, out, err = await _cli(
+        *register, "--wallet", str(wallet), "--code", enrolment_code, "--blood-group", "AB-"
+    )
+    assert code == 0, err
+    assert user_app.Wallet.read(wallet).pair.public.hex() in out
+    code, _, err = await _cli(
+        *register, "--wallet", str(stack.directory / "again.json"), "--code", enrolment_code
+    )
+    assert (code, err.strip()) == (1, "UNAUTHENTICATED: authentication failed")
+    out_file = stack.directory / "devices.json"
+    code, out, err = await _cli(
+        "analysis", "create", *ttp, "--wallet", str(wallet), "--device", "glucose",
+        "--device", "blood-pressure", "--hospital", "North", "--out", str(out_file),
+    )  # fmt: skip
+    assert code == 0, err
+    analysis_id = out.split()[1].rstrip(":")
+    assert set(json.loads(out_file.read_text())["holders"][0]) == {"name", "did", "dk"}
+    same = ("--wallet", str(wallet), "--analysis", analysis_id)
+    for command, expected in (
+        (("revoke", "--device", "glucose"), "revoked 1 devices"),
+        (("remove-devices", "--device", "blood-pressure"), "removed 1 devices"),
+        (("close",), f"closed {analysis_id}"),
+    ):
+        code, out, err = await _cli("analysis", command[0], *ttp, *same, *command[1:])
+        assert (code, out.strip()) == (0, expected), err
+    code, out, err = await _cli("analysis", "list", *ttp, "--wallet", str(wallet))
+    assert code == 0, err
+    [listed] = json.loads(out)["analyses"]
+    assert listed["access"] == {"hospitals": ["North"]}
+    assert [device["device"] for device in listed["devices"]] == ["glucose"]
+    assert listed["devices"][0]["revoked"] is True
+    code, _, err = await _cli("analysis", "close", *ttp, *same)
+    assert code == 1
+    assert "FAILED_PRECONDITION" in err
