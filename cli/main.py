@@ -116,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_mec.add_argument("--count", type=int, default=16)
     enrol_mec.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
     enrol_mec.add_argument("--out", type=Path, required=True, help="enrolment file for the MEC")
+    enrol_mec.add_argument(
+        "--identity-request",
+        type=Path,
+        help="the node's `mec5g mec identity-request` file: also issue its ECQV certificate",
+    )
+    enrol_mec.add_argument(
+        "--k8s-secret",
+        metavar="NAME",
+        help="write a Kubernetes Secret manifest named NAME (key enrolment.json) instead",
+    )
 
     code = ttp_cmd.add_parser(
         "enrolment-code",
@@ -168,6 +178,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
     _add_holder_reprovision(mec_cmd, "mec.db", "MEC credentials")
+    identity_request = mec_cmd.add_parser(
+        "identity-request", help="make the node's ECQV secret k and write R for the operator"
+    )
+    identity_request.add_argument("--node", required=True)
+    identity_request.add_argument("--key", type=Path, required=True, help="file to keep k in")
+    identity_request.add_argument("--out", type=Path, required=True, help="request for the TTP")
+    identity_install = mec_cmd.add_parser(
+        "identity-install", help="reconstruct the node's ECQV key pair from k and its enrolment"
+    )
+    identity_install.add_argument("--key", type=Path, required=True)
+    identity_install.add_argument(
+        "--from", dest="source", type=Path, required=True, help="enrolment file or Secret manifest"
+    )
+    identity_install.add_argument("--wallet", type=Path, required=True, help="wallet to write")
 
     ue = roles.add_parser("ue", help="the UE emulator holding N devices")
     ue_cmd = ue.add_subparsers(dest="action", required=True)
@@ -273,7 +297,7 @@ def _ttp(args: argparse.Namespace) -> int:
 
     try:
         return _ttp_action(args)
-    except (keystore.EnrolmentRefused, registry.Refused, SchemeError) as refusal:
+    except (keystore.EnrolmentRefused, registry.Refused, SchemeError, ValueError) as refusal:
         print(f"enrolment refused: {refusal}", file=sys.stderr)
         return 1
 
@@ -319,8 +343,18 @@ def _ttp_action(args: argparse.Namespace) -> int:
             f"--from {args.out}"
         )
     elif args.action == "enrol-mec":
+        from mec5g.mec.identity import read_request
+
         issued = enrolment.enrol_mec(
-            args.store, args.out, args.node, args.count, rule=args.record_rule
+            args.store,
+            args.out,
+            args.node,
+            args.count,
+            rule=args.record_rule,
+            identity_request=(
+                read_request(args.identity_request, args.node) if args.identity_request else None
+            ),
+            secret_name=args.k8s_secret,
         )
         print(
             f"enrolled {len(issued.credentials)} credentials for MEC node {args.node!r}; "
@@ -329,9 +363,30 @@ def _ttp_action(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mec_identity(args: argparse.Namespace) -> int:
+    from mec5g.mec import identity
+
+    try:
+        if args.action == "identity-request":
+            identity.write_request(args.node, args.key, args.out)
+            print(f"k kept in {args.key}; give {args.out} to the TTP operator")
+            return 0
+        document = json.loads(args.source.read_text())
+        if document.get("kind") == "Secret":
+            document = json.loads(document["stringData"]["enrolment.json"])
+        wallet = identity.install(args.key, document, args.wallet)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"mec5g: {error}", file=sys.stderr)
+        return 1
+    print(f"MEC node {wallet.identity}: ECQV key {wallet.pair.public.hex()} in {args.wallet}")
+    return 0
+
+
 def _mec(args: argparse.Namespace) -> int:
     if args.action == "reprovision":
         return _holder_reprovision(args, "mec")
+    if args.action.startswith("identity-"):
+        return _mec_identity(args)
     from mec5g.mec.server import MecConfig, serve
 
     asyncio.run(

@@ -222,7 +222,7 @@ def _sign(args: argparse.Namespace) -> int:
 
     from mec5g.ue import user_app
 
-    wallet = user_app.Wallet.read(args.wallet)
+    wallet = _wallet(args.wallet)
     body = json_format.Parse(args.body, _body_types()[args.method]())
     request = user_app.signed_request(wallet, args.method, body)
     print(json_format.MessageToJson(request, preserving_proto_field_name=True))
@@ -235,7 +235,7 @@ def _open(args: argparse.Namespace) -> int:
     from mec5g.ue import user_app
     from mec5g.v1 import ue_provisioning_pb2
 
-    wallet = user_app.Wallet.read(args.wallet)
+    wallet = _wallet(args.wallet)
     credentials = user_app.open_credentials(
         wallet, args.method, args.analysis, base64.b64decode(args.sealed)
     )
@@ -284,7 +284,7 @@ def _monitoring(
     from mec5g.ue import user_app
     from mec5g.v1 import monitoring_pb2_grpc
 
-    wallet = user_app.Wallet.read(args.wallet)
+    wallet = _wallet(args.wallet)
 
     async def work() -> int:
         async with channel(args.ttp) as ttp:
@@ -387,3 +387,9 @@ def _list(args: argparse.Namespace) -> int:
         return 0
 
     return _monitoring(args, "ListAnalyses", monitoring_pb2.ListAnalysesBody(), after)
+
+
+def _wallet(path: Path) -> Any:
+    from mec5g.runtime.wallet import Wallet
+
+    return Wallet.read(path)

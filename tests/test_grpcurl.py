@@ -200,10 +200,10 @@ async def test_registration_and_initialisation_through_grpcurl(
         int.from_bytes(base64.b64decode(answer["private_key_contribution"]), "big"),
     )
     pair = ecqv.reconstruct_private(k, issued, ca_public)
-    from mec5g.ue.user_app import Wallet
+    from mec5g.runtime.wallet import Wallet
 
     wallet = tmp_path / "gina.json"
-    Wallet("gina", Role.PATIENT, pair, issued.certificate.encoded, ca_public).write(wallet)
+    Wallet("gina", "patient", pair, issued.certificate.encoded, ca_public).write(wallet)
 
     async def mec5g(*args: str) -> str:
         process = await asyncio.create_subprocess_exec(

@@ -22,6 +22,7 @@ from grpc_stack import MEC_NODE, start_mec, start_ttp, start_ue
 from mec5g.core import ecqv
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.runtime.grpc_server import channel
+from mec5g.runtime.wallet import Wallet
 from mec5g.ttp.enrolment import enrol_mec
 from mec5g.ttp.registry import Refused, Registry
 from mec5g.ue import user_app
@@ -52,7 +53,7 @@ class Stack:
 
     async def register(
         self, user_id: str, role: Role = Role.PATIENT, attributes: object = None
-    ) -> user_app.Wallet:
+    ) -> Wallet:
         chosen = attributes or (PATIENT if role is Role.PATIENT else DOCTOR)
         assert isinstance(chosen, PatientAttributes | DoctorAttributes)
         return await user_app.register(
@@ -118,7 +119,7 @@ async def test_registration_gives_the_user_alone_its_key(stack: Stack) -> None:
     raw = stack.registry.path.read_bytes()
     assert ecqv.scalar_bytes(wallet.pair.private) not in raw
     wallet.write(stack.directory / "alice.json")
-    assert user_app.Wallet.read(stack.directory / "alice.json") == wallet
+    assert Wallet.read(stack.directory / "alice.json") == wallet
 
 
 async def test_enrolment_codes_are_single_use_bound_and_expiring(stack: Stack) -> None:
@@ -399,7 +400,7 @@ async def test_listing_follows_access_attributes(stack: Stack) -> None:
         {"ecg": AccessPolicy.checked([], ["South"], [])},
     )
 
-    async def listed(wallet: user_app.Wallet) -> dict[str, list[str]]:
+    async def listed(wallet: Wallet) -> dict[str, list[str]]:
         body = monitoring_pb2.ListAnalysesBody()
         answer = await stack.monitoring.ListAnalyses(
             monitoring_pb2.ListAnalysesRequest(signed=user_app.signed(wallet, "ListAnalyses", body))
@@ -465,7 +466,7 @@ async def test_the_patient_app_from_the_command_line(stack: Stack) -> None:
         *register, "--wallet", str(wallet), "--code", enrolment_code, "--blood-group", "AB-"
     )
     assert code == 0, err
-    assert user_app.Wallet.read(wallet).pair.public.hex() in out
+    assert Wallet.read(wallet).pair.public.hex() in out
     code, _, err = await _cli(
         *register, "--wallet", str(stack.directory / "again.json"), "--code", enrolment_code
     )

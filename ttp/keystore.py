@@ -157,8 +157,10 @@ class KeyStore:
         labels: list[str] | dict[str, Credential],
         owner: str,
         rule: RecordRule,
+        also: Callable[[sqlite3.Connection], None] | None = None,
     ) -> dict[str, Credential]:
-        """Create one record per label (fresh credentials unless given); all or nothing."""
+        """Create one record per label (fresh credentials unless given); all or nothing, with
+        ``also`` (e.g. storing the MEC node's ECQV identity) in the same transaction."""
         if isinstance(labels, dict):
             issued = dict(labels)
         else:
@@ -171,6 +173,8 @@ class KeyStore:
             with immediate_transaction(connection):
                 for label, credential in issued.items():
                     insert_record(connection, kind, label, owner, rule, credential)
+                if also is not None:
+                    also(connection)
         finally:
             connection.close()
         return issued

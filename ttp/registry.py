@@ -46,7 +46,7 @@ from mec5g.core.profiles import (
 from mec5g.core.records import RecordKind
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
-from mec5g.ttp.keystore import delete_record, insert_record
+from mec5g.ttp.keystore import EnrolmentRefused, delete_record, insert_record
 
 REQUEST_WINDOW_SECONDS = 300.0
 CODE_BYTES = 18
@@ -185,6 +185,26 @@ class Registry:
                 (hash_code(code), user_id, role.label, now, now + ttl_seconds),
             )
         return code
+
+    def mec_identity(
+        self, node: str, request_point: bytes
+    ) -> tuple[ecqv.Issued, Callable[[sqlite3.Connection], None]]:
+        """Issue MEC node ``node`` its ECQV certificate (phases 5 and 6 authenticate MECs with
+        it) from its R; the step returned stores it, inside the enrolment's own transaction."""
+        check_name(node, "node")
+        issued = ecqv.issue(self._ca_private, node, request_point)
+        public = ecqv.reconstruct_public(issued.certificate, self.ca_public)
+
+        def store(connection: sqlite3.Connection) -> None:
+            if connection.execute("SELECT 1 FROM mec_nodes WHERE node = ?", (node,)).fetchone():
+                raise EnrolmentRefused(f"MEC node {node!r} has an identity already")
+            connection.execute(
+                "INSERT INTO mec_nodes (node, certificate, public_key, registered_at) "
+                "VALUES (?, ?, ?, ?)",
+                (node, issued.certificate.encoded, public, self._now()),
+            )
+
+        return issued, store
 
     # -- phase 1: registration ----------------------------------------------------------------
 

@@ -7,7 +7,7 @@ at one version. A database written by a newer mec5g is refused rather than guess
 1. credential records of devices and MEC credentials (phase 3), the pseudonym key;
 2. the registration centre (phases 1 and 2): the CA key, users with their certificates and
    attributes, one-time enrolment codes (hashed), analyses, their devices, and the nonces of
-   signed user requests (replay refusal).
+   signed user requests (replay refusal), and the MEC nodes' ECQV identities.
 """
 
 from __future__ import annotations
@@ -100,6 +100,12 @@ def _version_2(connection: sqlite3.Connection) -> None:
             PRIMARY KEY (user_id, nonce)
         )""",
         "CREATE INDEX request_nonces_by_age ON request_nonces (seen_at)",
+        """CREATE TABLE mec_nodes (
+            node TEXT PRIMARY KEY,
+            certificate BLOB NOT NULL,
+            public_key BLOB NOT NULL CHECK (length(public_key) = 33),
+            registered_at REAL NOT NULL
+        )""",
     ):
         connection.execute(statement)
 

@@ -1,7 +1,7 @@
 """The patient and doctor app (phases 1 and 2), as the ``mec5g user`` and ``analysis`` commands
 and ``mec5g up`` use it.
 
-The app keeps the user's ECQV key pair in a wallet file (mode 0600, never overwritten) that never
+The app keeps the user's ECQV key pair in a wallet file (``mec5g.runtime.wallet``) that never
 leaves the user's machine: registration creates k, sends only R = kG and reconstructs d from the
 TTP's answer. Every later request is a signed body (``MonitoringService``); device credentials
 come back sealed to the user's key, are opened here and installed into the UE's devices with
@@ -14,25 +14,21 @@ answer is trusted on first use and pinned in the wallet from then on.
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mec5g.core import ecqv, user_crypto
 from mec5g.core.credentials import Credential
 from mec5g.core.primitives import random_bytes
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
-from mec5g.runtime.holder_store import create_private_file
 from mec5g.runtime.user_requests import (
     NONCE_BYTES,
     method_name,
     policy_to_wire,
     sealing_context,
 )
+from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import (
     monitoring_pb2,
     monitoring_pb2_grpc,
@@ -41,56 +37,6 @@ from mec5g.v1 import (
     ue_provisioning_pb2,
     ue_provisioning_pb2_grpc,
 )
-
-
-@dataclass(frozen=True)
-class Wallet:
-    """A registered user's identity, certificate and key pair, and the pinned CA key."""
-
-    user_id: str
-    role: Role
-    pair: ecqv.KeyPair
-    certificate: bytes
-    ca_public: bytes
-
-    def write(self, path: Path) -> None:
-        """Write the wallet once (mode 0600); an existing wallet is never overwritten."""
-        if path.exists():
-            raise FileExistsError(f"{path} exists: a wallet is never overwritten")
-        create_private_file(path)
-        document = {
-            "user_id": self.user_id,
-            "role": self.role.label,
-            "private": ecqv.scalar_bytes(self.pair.private).hex(),
-            "public": self.pair.public.hex(),
-            "certificate": self.certificate.hex(),
-            "ca_public": self.ca_public.hex(),
-        }
-        with path.open("w") as file:
-            file.write(json.dumps(document, indent=1) + "\n")
-            file.flush()
-            os.fsync(file.fileno())
-
-    @classmethod
-    def read(cls, path: Path) -> Wallet:
-        """Read a wallet and check that its key pair matches its certificate."""
-        try:
-            document: Any = json.loads(path.read_text())
-            certificate = bytes.fromhex(document["certificate"])
-            ca_public = bytes.fromhex(document["ca_public"])
-            private = ecqv.scalar_from_bytes(bytes.fromhex(document["private"]), "private")
-            public = ecqv.reconstruct_public(ecqv.Certificate.parse(certificate), ca_public)
-            if ecqv.public_key(private) != public:
-                raise ValueError("the private key does not match the certificate")
-            return cls(
-                str(document["user_id"]),
-                Role[str(document["role"]).upper()],
-                ecqv.KeyPair(private, public),
-                certificate,
-                ca_public,
-            )
-        except (KeyError, TypeError, ValueError, ecqv.CertificateRejected) as error:
-            raise ValueError(f"{path}: not a wallet: {error}") from error
 
 
 async def register(
@@ -126,7 +72,7 @@ async def register(
     if issued.certificate.identity != user_id:
         raise ecqv.CertificateRejected("the certificate names another identity")
     pair = ecqv.reconstruct_private(k, issued, authority)
-    return Wallet(user_id, role, pair, response.certificate, authority)
+    return Wallet(user_id, role.label, pair, response.certificate, authority)
 
 
 # The body message each MonitoringService method signs.
@@ -160,9 +106,9 @@ def signed(wallet: Wallet, method: str, body: Any) -> monitoring_pb2.SignedBody:
     body.header.issued_at_unix_ms = int(time.time() * 1000)
     raw = body.SerializeToString()
     return monitoring_pb2.SignedBody(
-        user_id=wallet.user_id,
+        user_id=wallet.identity,
         body=raw,
-        signature=user_crypto.sign(wallet.pair, method_name(method), wallet.user_id, raw),
+        signature=user_crypto.sign(wallet.pair, method_name(method), wallet.identity, raw),
     )
 
 
@@ -174,14 +120,14 @@ def open_credentials(
         wallet.pair,
         sealed,
         purpose=method_name(method),
-        associated_data=sealing_context(method, wallet.user_id, analysis_id),
+        associated_data=sealing_context(method, wallet.identity, analysis_id),
     )
     bundle = monitoring_pb2.DeviceCredentialBundle()
     bundle.ParseFromString(plaintext)
-    if bundle.analysis_id != analysis_id or bundle.patient_id != wallet.user_id:
+    if bundle.analysis_id != analysis_id or bundle.patient_id != wallet.identity:
         raise ValueError("sealed credentials of another analysis")
     return {
-        f"{wallet.user_id}/{device.device}": Credential(device.did, device.dk)
+        f"{wallet.identity}/{device.device}": Credential(device.did, device.dk)
         for device in bundle.devices
     }
 
