@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn, Protocol, TypeVar
@@ -24,6 +25,7 @@ from mec5g.core.errors import InvalidField, MalformedField
 from mec5g.core.operations import counting
 from mec5g.core.primitives import local_fingerprint
 from mec5g.core.profiles import DoctorAttributes, PatientAttributes, Role
+from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.status import AUTHENTICATION_FAILED
 from mec5g.runtime.user_requests import (
@@ -34,6 +36,7 @@ from mec5g.runtime.user_requests import (
     sealing_context,
 )
 from mec5g.ttp import registry
+from mec5g.ttp.keystore import EnrolmentRefused
 from mec5g.v1 import monitoring_pb2, monitoring_pb2_grpc, registration_pb2, registration_pb2_grpc
 
 LOG = logging.getLogger("mec5g.ttp")
@@ -82,6 +85,13 @@ class _Calls:
         except (MalformedField, InvalidField) as error:
             self._metrics.observe(phase, "malformed", time.perf_counter() - started)
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except (sqlite3.Error, StoreUnavailable):
+            LOG.exception("%s: the store could not commit", phase)
+            self._metrics.observe(phase, "store_error", time.perf_counter() - started)
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, "store unavailable")
+        except EnrolmentRefused as refusal:  # a device label or DID taken outside the registry
+            self._metrics.observe(phase, "failed_precondition", time.perf_counter() - started)
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(refusal))
         except registry.Refused as refusal:
             self._metrics.observe(phase, refusal.kind.value, time.perf_counter() - started)
             if refusal.kind is registry.Refusal.UNAUTHENTICATED:
