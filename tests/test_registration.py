@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -25,6 +26,7 @@ from mec5g.runtime.grpc_server import channel
 from mec5g.runtime.wallet import Wallet
 from mec5g.ttp.enrolment import enrol_mec
 from mec5g.ttp.registry import Refused, Registry
+from mec5g.ttp.server import RunningTtp
 from mec5g.ue import user_app
 from mec5g.ue.fleet import Outcome
 from mec5g.v1 import (
@@ -33,6 +35,7 @@ from mec5g.v1 import (
     registration_pb2,
     registration_pb2_grpc,
     ue_control_pb2,
+    ue_provisioning_pb2,
     ue_provisioning_pb2_grpc,
 )
 
@@ -47,6 +50,7 @@ class Stack:
     registration: registration_pb2_grpc.RegistrationServiceStub
     monitoring: monitoring_pb2_grpc.MonitoringServiceStub
     ttp_target: str
+    ttp: RunningTtp
 
     def code(self, user_id: str, role: Role, ttl: float = 600) -> str:
         return self.registry.issue_enrolment_code(user_id, role, ttl)
@@ -73,6 +77,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
             registration_pb2_grpc.RegistrationServiceStub(ttp_channel),
             monitoring_pb2_grpc.MonitoringServiceStub(ttp_channel),
             ttp.target,
+            ttp,
         )
 
 
@@ -496,3 +501,80 @@ async def test_the_patient_app_from_the_command_line(stack: Stack) -> None:
     code, _, err = await _cli("analysis", "close", *ttp, *same)
     assert code == 1
     assert "FAILED_PRECONDITION" in err
+
+
+async def test_health_attributes_reach_no_log_and_no_metric(
+    stack: Stack, caplog: pytest.LogCaptureFixture
+) -> None:
+    from prometheus_client import generate_latest
+
+    caplog.set_level(logging.DEBUG)
+    allergy = "distinctive-allergy-7731"
+    patient = await stack.register("zoe", attributes=PatientAttributes.checked([allergy], "B-"))
+    doctor = await stack.register("yann", Role.DOCTOR)
+    await user_app.create_analysis(stack.monitoring, patient, ["ecg"], AccessPolicy())
+    await user_app.call(stack.monitoring, doctor, "ListAnalyses", monitoring_pb2.ListAnalysesBody())
+    exposed = generate_latest(stack.ttp.metrics.registry).decode() + caplog.text
+    for secret in (allergy, "B-", "zoe", "yann", ecqv.scalar_bytes(patient.pair.private).hex()):
+        assert secret not in exposed
+    assert 'phase="registration"' in exposed
+    assert 'phase="initialisation"' in exposed
+    assert repr(PATIENT) == "PatientAttributes()"
+
+
+async def test_reprovisioning_forgets_the_old_credential_at_once(stack: Stack) -> None:
+    patient = await stack.register("abe")
+    analysis_id, credentials = await user_app.create_analysis(
+        stack.monitoring, patient, ["glucose"], AccessPolicy()
+    )
+    async with contextlib.AsyncExitStack() as exits:
+        enrol_mec(stack.registry.path, stack.directory / "mec.json", MEC_NODE, 1)
+        mec = await start_mec(
+            exits, stack.directory / "mec.db", stack.directory / "mec.json", stack.ttp_target
+        )
+        ue = await start_ue(exits, stack.directory / "ue.db", None, mec.target)
+        ue_channel = channel(ue.target)
+        exits.push_async_callback(ue_channel.close)
+        provisioning = ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue_channel)
+        await user_app.provision(provisioning, credentials)
+        body = monitoring_pb2.DevicesBody(analysis_id=analysis_id, devices=["glucose"])
+        answer = await user_app.call(stack.monitoring, patient, "ReprovisionDevice", body)
+        old = await ue.stub.Attach(ue_control_pb2.AttachRequest(device="abe/glucose"))
+        assert old.outcome == Outcome.REFUSED
+        fresh = user_app.open_credentials(
+            patient, "ReprovisionDevice", analysis_id, answer.sealed_credentials
+        )
+        await user_app.provision(provisioning, fresh)
+        new = await ue.stub.Attach(ue_control_pb2.AttachRequest(device="abe/glucose"))
+        assert new.outcome == Outcome.SUCCESS
+        for name, did, field in (
+            ("no-slash", bytes(16), "device"),
+            ("abe/x", bytes(15), "did must be exactly 16 bytes"),
+        ):
+            bad = ue_provisioning_pb2.ProvisionedDevice(device=name, did=did, dk=bytes(16))
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await provisioning.Provision(ue_provisioning_pb2.ProvisionRequest(devices=[bad]))
+            assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert field in (caught.value.details() or "")
+
+
+async def test_a_store_that_cannot_commit_is_unavailable_and_writes_nothing(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    patient = await stack.register("bea")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Registry, "create_analysis", broken)
+    body = monitoring_pb2.CreateAnalysisBody(devices=[monitoring_pb2.DeviceSpec(device="ecg")])
+    await _refused(
+        stack.monitoring.CreateAnalysis(
+            monitoring_pb2.CreateAnalysisRequest(
+                signed=user_app.signed(patient, "CreateAnalysis", body)
+            )
+        ),
+        grpc.StatusCode.UNAVAILABLE,
+        stack,
+        "store unavailable",
+    )
