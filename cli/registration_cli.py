@@ -12,13 +12,13 @@ import asyncio
 import base64
 import json
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from mec5g.core import ecqv_vectors
+from mec5g.core import ecqv, ecqv_vectors
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.errors import SchemeError
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
@@ -96,7 +96,7 @@ def _add_user(roles: Any) -> None:
     register.add_argument("--expertise", help="doctor: medical speciality")
     register.add_argument("--hospital", help="doctor: hospital")
     register.add_argument("--ca-public", help="pin the TTP's CA key (hex, SEC1 compressed)")
-    register.set_defaults(handler=_register)
+    register.set_defaults(handler=_guarded(_register))
     sign = actions.add_parser(
         "sign",
         help="print the signed JSON request of a MonitoringService method, for grpcurl -d @",
@@ -104,7 +104,7 @@ def _add_user(roles: Any) -> None:
     sign.add_argument("--wallet", type=Path, required=True)
     sign.add_argument("--method", choices=sorted(_body_types()), required=True)
     sign.add_argument("--body", default="{}", help="the body as JSON, without its header")
-    sign.set_defaults(handler=_sign)
+    sign.set_defaults(handler=_guarded(_sign))
     open_sealed = actions.add_parser(
         "open",
         help="open sealed_credentials from a grpcurl answer: print a Provision request",
@@ -115,7 +115,7 @@ def _add_user(roles: Any) -> None:
     )
     open_sealed.add_argument("--analysis", required=True)
     open_sealed.add_argument("--sealed", required=True, help="sealed_credentials, base64")
-    open_sealed.set_defaults(handler=_open)
+    open_sealed.set_defaults(handler=_guarded(_open))
 
 
 def _add_analysis(roles: Any) -> None:
@@ -146,24 +146,26 @@ def _add_analysis(roles: Any) -> None:
         ("--expertise", "doctors of this expertise may read results"),
     ):
         create.add_argument(flag, action="append", default=[], help=text + "; repeatable")
-    create.set_defaults(handler=_create)
+    create.set_defaults(handler=_guarded(_create))
     devices_command("add-devices", "add devices to an analysis", issues=True).set_defaults(
         handler=_add_devices
     )
     devices_command(
         "reprovision", "fresh credentials for devices (the old ones are forgotten)", issues=True
-    ).set_defaults(handler=_reprovision)
-    devices_command("remove-devices", "remove devices", issues=False).set_defaults(handler=_remove)
+    ).set_defaults(handler=_guarded(_reprovision))
+    devices_command("remove-devices", "remove devices", issues=False).set_defaults(
+        handler=_guarded(_remove)
+    )
     devices_command(
         "revoke", "revoke devices: their next key agreement fails", issues=False
-    ).set_defaults(handler=_revoke)
+    ).set_defaults(handler=_guarded(_revoke))
     close = actions.add_parser("close", help="close an analysis and forget its credentials")
     _common(close)
     close.add_argument("--analysis", required=True)
-    close.set_defaults(handler=_close)
+    close.set_defaults(handler=_guarded(_close))
     listing = actions.add_parser("list", help="analyses you own or may read")
     _common(listing)
-    listing.set_defaults(handler=_list)
+    listing.set_defaults(handler=_guarded(_list))
 
 
 def _body_types() -> dict[str, Any]:
@@ -172,16 +174,20 @@ def _body_types() -> dict[str, Any]:
     return BODY_TYPES
 
 
-def _run(work: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    """Run a client command; a refused call prints its status and exits 1."""
-    try:
-        return asyncio.run(work())
-    except grpc.aio.AioRpcError as error:
-        print(f"{error.code().name}: {error.details()}", file=sys.stderr)
+def _guarded(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A client command that reports bad input, an unusable wallet or a refused call in one
+    line and exits 1, never with a traceback."""
+
+    def guarded(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except grpc.aio.AioRpcError as error:
+            print(f"{error.code().name}: {error.details()}", file=sys.stderr)
+        except (SchemeError, OSError, ValueError, ecqv.CertificateRejected) as error:
+            print(f"mec5g: {error}", file=sys.stderr)
         return 1
-    except (SchemeError, ValueError, FileExistsError) as error:
-        print(f"mec5g: {error}", file=sys.stderr)
-        return 1
+
+    return guarded
 
 
 def _register(args: argparse.Namespace) -> int:
@@ -214,7 +220,7 @@ def _register(args: argparse.Namespace) -> int:
         print(f"wallet {args.wallet}; CA key {wallet.ca_public.hex()}")
         return 0
 
-    return _run(work)
+    return asyncio.run(work())
 
 
 def _sign(args: argparse.Namespace) -> int:
@@ -292,7 +298,7 @@ def _monitoring(
             answer = await user_app.call(stub, wallet, method, body)
         return await after(answer, wallet)
 
-    return _run(work)
+    return asyncio.run(work())
 
 
 def _issued(
