@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     code.add_argument("--role", choices=["patient", "doctor"], required=True)
     code.add_argument("--ttl", type=float, default=86400.0, help="seconds until it expires")
 
+    certificates = ttp_cmd.add_parser(
+        "certificates",
+        help="every user's and MEC node's certificate and public key, for mec5g ecqv verify",
+    )
+    _add(certificates, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+
     reprovision = ttp_cmd.add_parser(
         "reprovision",
         help="new credentials for existing records (holders locked out by a restore or loss)",
@@ -335,6 +341,10 @@ def _ttp_action(args: argparse.Namespace) -> int:
             args.user, Role[args.role.upper()], args.ttl
         )
         print(code)
+    elif args.action == "certificates":
+        from mec5g.ttp.registry import Registry
+
+        print(json.dumps(Registry(args.store).certificates(), indent=1))
     elif args.action == "reprovision":
         issued = enrolment.reprovision(args.store, args.out, RecordKind(args.kind), args.label)
         print(

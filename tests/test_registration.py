@@ -501,6 +501,20 @@ async def test_the_patient_app_from_the_command_line(stack: Stack) -> None:
     code, _, err = await _cli("analysis", "close", *ttp, *same)
     assert code == 1
     assert "FAILED_PRECONDITION" in err
+    # Anyone checks every registered key against its certificate and the CA key.
+    certificates = stack.directory / "certificates.json"
+    code, out, err = await _cli("ttp", "certificates", "--store", str(stack.registry.path))
+    assert code == 0, err
+    certificates.write_text(out)
+    assert [entry["identity"] for entry in json.loads(out)["certs"]] == ["yara"]
+    code, out, err = await _cli("ecqv", "verify", str(certificates))
+    assert (code, out.strip()) == (0, "all 1 certificates match"), err
+    tampered = json.loads(certificates.read_text())
+    tampered["ca_public"] = ecqv.public_key(2).hex()
+    certificates.write_text(json.dumps(tampered))
+    code, out, err = await _cli("ecqv", "verify", str(certificates))
+    assert code == 1
+    assert out.startswith("certs[0]: public key")
 
 
 async def test_health_attributes_reach_no_log_and_no_metric(

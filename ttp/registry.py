@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mec5g.core import ecqv, user_crypto
 from mec5g.core.credentials import Credential, RecordRule
@@ -261,6 +262,22 @@ class Registry:
                 "UPDATE enrolment_codes SET used_at = ? WHERE code_hash = ?", (now, code_hash)
             )
         return Registered(issued.certificate.encoded, issued.r, now)
+
+    def certificates(self) -> dict[str, Any]:
+        """Every user's and MEC node's certificate and stored Q, as a ``mec5g ecqv verify``
+        file: anyone can check that each Q is the one its certificate and Q_TTP give."""
+        with _reading(self.path) as connection:
+            rows = connection.execute(
+                "SELECT user_id, certificate, public_key FROM users UNION ALL "
+                "SELECT node, certificate, public_key FROM mec_nodes ORDER BY 1"
+            ).fetchall()
+        return {
+            "ca_public": self.ca_public.hex(),
+            "certs": [
+                {"identity": identity, "cert": cert.hex(), "public": public.hex()}
+                for identity, cert, public in rows
+            ],
+        }
 
     def user(self, user_id: str) -> User | None:
         with _reading(self.path) as connection:
