@@ -233,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.bench.cli import add_bench_parser
 
     add_bench_parser(roles)
+    from mec5g.report import add_report_parser
+
+    add_report_parser(roles)
+    from mec5g.attacker.cli import add_attack_parser
+
+    add_attack_parser(roles)
     from mec5g.registration_cli import add_registration_parsers
 
     add_registration_parsers(roles)

@@ -21,21 +21,20 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
+from mec5g.runtime.scrape import scrape
 from mec5g.ttp import server as ttp_server
-from mec5g.ttp.enrolment import enrol_mec
+from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.registry import Registry
 from mec5g.ue import server as ue_server
@@ -112,13 +111,22 @@ class Endpoints:
         )
 
 
-def enrol_testbed(state_dir: Path, mec_credentials: int, rule: RecordRule) -> None:
+def enrol_mec_node(state_dir: Path, mec_credentials: int, rule: RecordRule) -> None:
     """Enrol the MEC credentials unless this state directory has them already."""
     if (state_dir / "ttp.db").exists():
         return
     enrol_mec(
         state_dir / "ttp.db", state_dir / "mec-enrolment.json", MEC_NODE, mec_credentials, rule=rule
     )
+
+
+def enrol_testbed(state_dir: Path, devices: int, mec_credentials: int, rule: RecordRule) -> None:
+    """Operator enrolment of devices and MEC credentials, without patients (the attacker's
+    testbed, which needs devices under either record rule), unless the directory has them."""
+    if (state_dir / "ttp.db").exists():
+        return
+    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
+    enrol_mec_node(state_dir, mec_credentials, rule)
 
 
 def device_names(count: int) -> list[str]:
@@ -293,20 +301,13 @@ async def ue_status(target: str) -> ue_control_pb2.StatusResponse:
 
 async def attach_latency(metrics_port: int) -> tuple[float, float]:
     """(sum of seconds, count) of the UE's successful attaches, scraped from its /metrics."""
-
-    def scrape() -> str:
-        url = f"http://127.0.0.1:{metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            return str(reply.read().decode())
-
+    samples = await asyncio.to_thread(lambda: list(scrape(f"127.0.0.1:{metrics_port}")))
     totals = {"sum": 0.0, "count": 0.0}
-    for family in text_string_to_metric_families(await asyncio.to_thread(scrape)):
-        if family.name != "mec5g_phase_duration_seconds":
-            continue
-        for sample in family.samples:
-            kind = sample.name.rpartition("_")[2]
-            if kind in totals and sample.labels.get("outcome") == "success":
-                totals[kind] += sample.value
+    for sample in samples:
+        family, _, kind = sample.name.rpartition("_")
+        wanted = family == "mec5g_phase_duration_seconds" and kind in totals
+        if wanted and sample.labels.get("outcome") == "success":
+            totals[kind] += sample.value
     return totals["sum"], totals["count"]
 
 
@@ -316,7 +317,7 @@ def _mean_ms(seconds: float, count: float) -> str:
 
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     endpoints = Endpoints.with_offset(args.port_offset)
-    enrol_testbed(state_dir, args.mec_credentials, args.record_rule)
+    enrol_mec_node(state_dir, args.mec_credentials, args.record_rule)
     story = not (state_dir / f"{PATIENT}.wallet.json").exists()
     testbed = Testbed(state_dir, endpoints, args)
     stop = asyncio.Event()

@@ -35,7 +35,7 @@ _ZERO_NONCE = bytes(12)
 
 def analysis_pseudonym(pseudonym_key: bytes, analysis_id: str, mec_node: str) -> bytes:
     """The name under which ``mec_node`` sees analysis ``analysis_id``; unlinkable across MECs."""
-    record(Operation.HASH, Origin.OURS)
+    record(Operation.HASH, Origin.PSEUDONYM)
     analysis = analysis_id.encode()
     node = mec_node.encode()
     message = struct.pack(">H", len(analysis)) + analysis + struct.pack(">H", len(node)) + node
@@ -61,7 +61,13 @@ class Pseudonyms:
 
 
 def _key(c3_m: bytes, c4_m: bytes, version: int) -> bytes:
-    return hkdf_sha256(c3_m + c4_m, salt=b"", info=_HANDLE_INFO + bytes([version]), length=32)
+    return hkdf_sha256(
+        c3_m + c4_m,
+        salt=b"",
+        info=_HANDLE_INFO + bytes([version]),
+        length=32,
+        origin=Origin.HANDLE_KEY,
+    )
 
 
 def _associated_data(version: int, m2: M2, m3: M3) -> bytes:
@@ -73,7 +79,7 @@ def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3
     if len(pseudonym) != PSEUDONYM_BYTES:
         raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
     aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
-    record(Operation.SYMMETRIC, Origin.OURS)
+    record(Operation.SYMMETRIC, Origin.HANDLE_AEAD)
     return aead.encrypt(_ZERO_NONCE, pseudonym, _associated_data(version, m2, m3))
 
 
@@ -82,7 +88,7 @@ def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2
     if len(handle) != HANDLE_BYTES:
         raise MalformedField("analysis_handle", HANDLE_BYTES, len(handle))
     aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
-    record(Operation.SYMMETRIC, Origin.OURS)
+    record(Operation.SYMMETRIC, Origin.HANDLE_AEAD)
     try:
         return aead.decrypt(_ZERO_NONCE, handle, _associated_data(version, m2, m3))
     except InvalidTag:
