@@ -100,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add(serve, "--listen", default="[::]:50051", help="address to listen on")
     _add(serve, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
     _add(serve, "--metrics-port", default=9151, type=int, help="Prometheus port, 0 for none")
+    _add(
+        serve,
+        "--record-rule",
+        default=RecordRule.COUNTER,
+        type=_rule,
+        help="record rule of the device records patients' analyses create",
+    )
     _add_tls(serve, "", "server")
     migrate = ttp_cmd.add_parser("migrate", help="create or upgrade the key store schema")
     _add(migrate, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
@@ -320,7 +327,13 @@ def _ttp_action(args: argparse.Namespace) -> int:
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
-        asyncio.run(serve(TtpConfig(args.listen, args.store, args.metrics_port, _tls(args, ""))))
+        asyncio.run(
+            serve(
+                TtpConfig(
+                    args.listen, args.store, args.metrics_port, _tls(args, ""), args.record_rule
+                )
+            )
+        )
     elif args.action == "migrate":
         from mec5g.ttp import schema
 

@@ -19,7 +19,7 @@ from typing import Any
 import grpc
 
 from mec5g.core import ecqv, ecqv_vectors
-from mec5g.core.credentials import Credential, RecordRule
+from mec5g.core.credentials import HolderState
 from mec5g.core.errors import SchemeError
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 
@@ -239,24 +239,18 @@ def _open(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
     from mec5g.ue import user_app
-    from mec5g.v1 import ue_provisioning_pb2
 
     wallet = _wallet(args.wallet)
-    credentials = user_app.open_credentials(
+    states = user_app.open_credentials(
         wallet, args.method, args.analysis, base64.b64decode(args.sealed)
     )
-    request = ue_provisioning_pb2.ProvisionRequest(
-        devices=[
-            ue_provisioning_pb2.ProvisionedDevice(device=name, did=cred.did, dk=cred.dk)
-            for name, cred in credentials.items()
-        ]
-    )
+    request = user_app.provision_request(states)
     print(json_format.MessageToJson(request, preserving_proto_field_name=True))
     return 0
 
 
 async def _deliver(
-    args: argparse.Namespace, analysis_id: str, issued: dict[str, Credential]
+    args: argparse.Namespace, analysis_id: str, issued: dict[str, HolderState]
 ) -> None:
     """Install opened credentials into the UE, or write them to an enrolment file."""
     from mec5g.runtime.grpc_server import channel
@@ -271,7 +265,11 @@ async def _deliver(
             )
         print(f"provisioned {answer.installed} new and {answer.replaced} replaced devices")
     else:
-        EnrolmentFile("device", RecordRule.COUNTER, analysis_id, issued).write(args.out)
+        rules = {state.rule for state in issued.values()}
+        if len(rules) != 1:
+            raise ValueError("credentials of several record rules: provision them with --ue")
+        credentials = {name: state.credential for name, state in issued.items()}
+        EnrolmentFile("device", rules.pop(), analysis_id, credentials).write(args.out)
         print(f"credentials in {args.out} (mode 0600): mec5g ue serve --import {args.out}")
 
 

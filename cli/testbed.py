@@ -189,6 +189,8 @@ def role_commands(
             endpoints.grpc["ttp"],
             "--store",
             str(state_dir / "ttp.db"),
+            "--record-rule",
+            args.record_rule.label,
             "--metrics-port",
             str(endpoints.metrics["ttp"]),
         ],

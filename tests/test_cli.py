@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 from mec5g.core import ecqv
+from mec5g.core.credentials import RecordRule
 from mec5g.core.records import RecordKind
-from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
 from mec5g.runtime.wallet import Wallet
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.schema import SCHEMA_VERSION
@@ -364,3 +365,25 @@ def test_report_names_an_unreachable_source() -> None:
         report = mec5g("report", "--targets", target, "--no-plots")
     assert report.returncode == 2
     assert f"cannot read http://{target}/metrics" in report.stderr
+
+
+def test_mec5g_up_tells_the_paper_rule_to_every_record(tmp_path: Path) -> None:
+    """The story's devices take the testbed's record rule, as the MEC credentials do: under the
+    paper's rule too, the handshakes succeed."""
+    state = tmp_path / "up"
+    offset = _free_offset()
+    up = mec5g(
+        "up", "--duration", "3", "--devices", "2", "--record-rule", "paper",
+        "--port-offset", str(offset), "--state-dir", str(state),
+        timeout=90,
+    )  # fmt: skip
+    logs = {path.name: path.read_text()[-2000:] for path in state.glob("*.log")}
+    assert up.returncode == 0, (up.stdout, up.stderr, logs)
+    summary = next(line for line in up.stdout.splitlines() if line.startswith("summary:"))
+    assert int(summary.split()[1]) > 0, summary
+    assert " 0 failed" in summary
+    devices = HolderStore(state / "ue.db")
+    try:
+        assert devices.load()["alice/glucose-01"].rule is RecordRule.PAPER
+    finally:
+        devices.close()

@@ -561,11 +561,14 @@ async def test_reprovisioning_forgets_the_old_credential_at_once(stack: Stack) -
         await user_app.provision(provisioning, fresh)
         new = await ue.stub.Attach(ue_control_pb2.AttachRequest(device="abe/glucose"))
         assert new.outcome == Outcome.SUCCESS
-        for name, did, field in (
-            ("no-slash", bytes(16), "device"),
-            ("abe/x", bytes(15), "did must be exactly 16 bytes"),
+        for name, did, version, field in (
+            ("no-slash", bytes(16), 1, "device"),
+            ("abe/x", bytes(15), 1, "did must be exactly 16 bytes"),
+            ("abe/x", bytes(16), 0, "version must be one of"),
         ):
-            bad = ue_provisioning_pb2.ProvisionedDevice(device=name, did=did, dk=bytes(16))
+            bad = ue_provisioning_pb2.ProvisionedDevice(
+                device=name, did=did, dk=bytes(16), version=version
+            )
             with pytest.raises(grpc.aio.AioRpcError) as caught:
                 await provisioning.Provision(ue_provisioning_pb2.ProvisionRequest(devices=[bad]))
             assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT

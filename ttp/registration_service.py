@@ -27,7 +27,7 @@ from mec5g.core.primitives import local_fingerprint
 from mec5g.core.profiles import DoctorAttributes, PatientAttributes, Role
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.runtime.metrics import Metrics
-from mec5g.runtime.status import AUTHENTICATION_FAILED
+from mec5g.runtime.status import AUTHENTICATION_FAILED, wire_version
 from mec5g.runtime.user_requests import (
     NONCE_BYTES,
     method_name,
@@ -219,6 +219,7 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
                     did=device.credential.did,
                     dk=device.credential.dk,
                     installed_at_unix_ms=_unix_ms(device.installed_at),
+                    version=wire_version(device.rule),
                 )
                 for device in issued
             ],

@@ -115,6 +115,7 @@ class IssuedDevice:
     name: str
     credential: Credential
     installed_at: float
+    rule: RecordRule
 
 
 @dataclass(frozen=True)
@@ -156,9 +157,17 @@ def _policy(text: str | None) -> AccessPolicy | None:
 class Registry:
     """Users, enrolment codes and analyses in the TTP's database (migrated on open)."""
 
-    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
-        """Open (and migrate) the database; ``clock`` lets tests move time (code expiry)."""
+    def __init__(
+        self,
+        path: Path | str,
+        clock: Callable[[], float] = time.time,
+        device_rule: RecordRule = RecordRule.COUNTER,
+    ) -> None:
+        """Open (and migrate) the database; ``clock`` lets tests move time (code expiry);
+        ``device_rule`` is the record rule of the device records it creates (the paper's rule
+        only to demonstrate its attack)."""
         self.path = Path(path)
+        self.device_rule = device_rule
         schema.migrate(self.path)
         self._now = clock
         with _reading(self.path) as connection:
@@ -407,10 +416,10 @@ class Registry:
                 RecordKind.DEVICE,
                 device_label(patient_id, device.name),
                 analysis_id,
-                RecordRule.COUNTER,
+                self.device_rule,
                 credential,
             )
-            issued.append(IssuedDevice(device.name, credential, now))
+            issued.append(IssuedDevice(device.name, credential, now, self.device_rule))
         return issued
 
     def remove_devices(
@@ -469,7 +478,7 @@ class Registry:
                     RecordKind.DEVICE,
                     label,
                     analysis_id,
-                    RecordRule.COUNTER,
+                    self.device_rule,
                     credential,
                 )
                 connection.execute(
@@ -477,7 +486,7 @@ class Registry:
                     "WHERE analysis_id = ? AND device = ?",
                     (now, analysis_id, name),
                 )
-                issued.append(IssuedDevice(name, credential, now))
+                issued.append(IssuedDevice(name, credential, now, self.device_rule))
         return issued
 
     def close_analysis(self, request: SignedRequest, analysis_id: str) -> float:

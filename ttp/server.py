@@ -13,6 +13,7 @@ from pathlib import Path
 
 import grpc
 
+from mec5g.core.credentials import RecordRule
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.ttp.keystore import KeyStore
@@ -42,6 +43,7 @@ class TtpConfig:
     store: Path
     metrics_port: int = 0
     tls: TlsOptions = field(default_factory=TlsOptions)
+    device_rule: RecordRule = RecordRule.COUNTER
 
 
 @dataclass
@@ -68,7 +70,7 @@ async def start(config: TtpConfig) -> RunningTtp:
     metrics.serve(config.metrics_port)
     service = TtpKeyAgreementService(store, metrics)
     try:
-        registry = Registry(config.store)
+        registry = Registry(config.store, device_rule=config.device_rule)
         server, port = await start_server(
             config.listen,
             [

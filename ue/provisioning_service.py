@@ -13,7 +13,7 @@ import grpc
 from mec5g.core.credentials import Credential, HolderState, RecordRule
 from mec5g.core.errors import MalformedField
 from mec5g.core.profiles import NAME_PATTERN
-from mec5g.runtime.status import abort_malformed
+from mec5g.runtime.status import abort_malformed, version_problem
 from mec5g.ue.fleet import DeviceFleet
 from mec5g.v1 import ue_provisioning_pb2, ue_provisioning_pb2_grpc
 
@@ -39,7 +39,10 @@ class UeProvisioningService(ue_provisioning_pb2_grpc.UeProvisioningServiceServic
                 credential = Credential(device.did, device.dk)
             except MalformedField as error:
                 await abort_malformed(context, error)
-            states[device.device] = HolderState(credential, RecordRule.COUNTER)
+            problem = version_problem(device.version)
+            if problem is not None:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+            states[device.device] = HolderState(credential, RecordRule(device.version))
         if not states:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "devices must name at least one")
         installed, replaced = await self._fleet.install(states)

@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from mec5g.core import ecqv, user_crypto
-from mec5g.core.credentials import Credential
+from mec5g.core.credentials import Credential, HolderState, RecordRule
 from mec5g.core.primitives import random_bytes
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
+from mec5g.runtime.status import wire_version
 from mec5g.runtime.user_requests import (
     NONCE_BYTES,
     method_name,
@@ -114,8 +115,9 @@ def signed(wallet: Wallet, method: str, body: Any) -> monitoring_pb2.SignedBody:
 
 def open_credentials(
     wallet: Wallet, method: str, analysis_id: str, sealed: bytes
-) -> dict[str, Credential]:
-    """Open sealed device credentials; keys are the UE's device names, ``patient/device``."""
+) -> dict[str, HolderState]:
+    """Open sealed device credentials, each with the record rule the TTP fixed for it; keys are
+    the UE's device names, ``patient/device``."""
     plaintext = user_crypto.open_sealed(
         wallet.pair,
         sealed,
@@ -127,7 +129,9 @@ def open_credentials(
     if bundle.analysis_id != analysis_id or bundle.patient_id != wallet.identity:
         raise ValueError("sealed credentials of another analysis")
     return {
-        f"{wallet.identity}/{device.device}": Credential(device.did, device.dk)
+        f"{wallet.identity}/{device.device}": HolderState(
+            Credential(device.did, device.dk), RecordRule(device.version)
+        )
         for device in bundle.devices
     }
 
@@ -151,7 +155,7 @@ async def create_analysis(
     devices: Sequence[str],
     access: AccessPolicy,
     device_access: dict[str, AccessPolicy] | None = None,
-) -> tuple[str, dict[str, Credential]]:
+) -> tuple[str, dict[str, HolderState]]:
     """Phase 2: a new analysis; returns its IDa and the opened device credentials."""
     body = monitoring_pb2.CreateAnalysisBody(
         devices=device_specs(devices, device_access), access=policy_to_wire(access)
@@ -163,16 +167,26 @@ async def create_analysis(
     return response.analysis_id, credentials
 
 
+def provision_request(states: dict[str, HolderState]) -> ue_provisioning_pb2.ProvisionRequest:
+    """The Provision request installing opened credentials."""
+    return ue_provisioning_pb2.ProvisionRequest(
+        devices=[
+            ue_provisioning_pb2.ProvisionedDevice(
+                device=name,
+                did=state.credential.did,
+                dk=state.credential.dk,
+                version=wire_version(state.rule),
+            )
+            for name, state in states.items()
+        ]
+    )
+
+
 async def provision(
-    stub: ue_provisioning_pb2_grpc.UeProvisioningServiceStub, credentials: dict[str, Credential]
+    stub: ue_provisioning_pb2_grpc.UeProvisioningServiceStub, states: dict[str, HolderState]
 ) -> ue_provisioning_pb2.ProvisionResponse:
     """Install opened credentials into the UE's devices."""
     response: ue_provisioning_pb2.ProvisionResponse = await stub.Provision(
-        ue_provisioning_pb2.ProvisionRequest(
-            devices=[
-                ue_provisioning_pb2.ProvisionedDevice(device=name, did=cred.did, dk=cred.dk)
-                for name, cred in credentials.items()
-            ]
-        )
+        provision_request(states)
     )
     return response

@@ -22,69 +22,70 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from mec5g.v1 import scheme_pb2 as mec5g_dot_v1_dot_scheme__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mec5g/v1/monitoring.proto\x12\x08mec5g.v1\">\n\nSignedBody\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"9\n\rRequestHeader\x12\r\n\x05nonce\x18\x01 \x01(\x0c\x12\x19\n\x11issued_at_unix_ms\x18\x02 \x01(\x03\"E\n\x0c\x41\x63\x63\x65ssPolicy\x12\x0f\n\x07\x64octors\x18\x01 \x03(\t\x12\x11\n\thospitals\x18\x02 \x03(\t\x12\x11\n\texpertise\x18\x03 \x03(\t\"D\n\nDeviceSpec\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12&\n\x06\x61\x63\x63\x65ss\x18\x02 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\"\x8c\x01\n\x12\x43reateAnalysisBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12%\n\x07\x64\x65vices\x18\x02 \x03(\x0b\x32\x14.mec5g.v1.DeviceSpec\x12&\n\x06\x61\x63\x63\x65ss\x18\x03 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\"=\n\x15\x43reateAnalysisRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"Y\n\x10\x44\x65viceCredential\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0b\n\x03\x64id\x18\x02 \x01(\x0c\x12\n\n\x02\x64k\x18\x03 \x01(\x0c\x12\x1c\n\x14installed_at_unix_ms\x18\x04 \x01(\x03\"n\n\x16\x44\x65viceCredentialBundle\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12+\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x1a.mec5g.v1.DeviceCredential\"e\n\x16\x43reateAnalysisResponse\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63reated_at_unix_ms\x18\x02 \x01(\x03\x12\x1a\n\x12sealed_credentials\x18\x03 \x01(\x0c\"u\n\x0e\x41\x64\x64\x44\x65vicesBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\x12%\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x14.mec5g.v1.DeviceSpec\"9\n\x11\x41\x64\x64\x44\x65vicesRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"0\n\x12\x41\x64\x64\x44\x65vicesResponse\x12\x1a\n\x12sealed_credentials\x18\x01 \x01(\x0c\"\\\n\x0b\x44\x65vicesBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x03 \x03(\t\"<\n\x14RemoveDevicesRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"(\n\x15RemoveDevicesResponse\x12\x0f\n\x07removed\x18\x01 \x01(\r\";\n\x13RevokeDeviceRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"\'\n\x14RevokeDeviceResponse\x12\x0f\n\x07revoked\x18\x01 \x01(\r\"@\n\x18ReprovisionDeviceRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"7\n\x19ReprovisionDeviceResponse\x12\x1a\n\x12sealed_credentials\x18\x01 \x01(\x0c\"L\n\x0c\x41nalysisBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\"<\n\x14\x43loseAnalysisRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"2\n\x15\x43loseAnalysisResponse\x12\x19\n\x11\x63losed_at_unix_ms\x18\x01 \x01(\x03\";\n\x10ListAnalysesBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\";\n\x13ListAnalysesRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"v\n\rDeviceSummary\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x1c\n\x14installed_at_unix_ms\x18\x02 \x01(\x03\x12\x0f\n\x07revoked\x18\x03 \x01(\x08\x12&\n\x06\x61\x63\x63\x65ss\x18\x04 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\"\xc3\x01\n\x0f\x41nalysisSummary\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x1a\n\x12\x63reated_at_unix_ms\x18\x03 \x01(\x03\x12\x19\n\x11\x63losed_at_unix_ms\x18\x04 \x01(\x03\x12&\n\x06\x61\x63\x63\x65ss\x18\x05 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\x12(\n\x07\x64\x65vices\x18\x06 \x03(\x0b\x32\x17.mec5g.v1.DeviceSummary\"C\n\x14ListAnalysesResponse\x12+\n\x08\x61nalyses\x18\x01 \x03(\x0b\x32\x19.mec5g.v1.AnalysisSummary2\xd1\x04\n\x11MonitoringService\x12S\n\x0e\x43reateAnalysis\x12\x1f.mec5g.v1.CreateAnalysisRequest\x1a .mec5g.v1.CreateAnalysisResponse\x12G\n\nAddDevices\x12\x1b.mec5g.v1.AddDevicesRequest\x1a\x1c.mec5g.v1.AddDevicesResponse\x12P\n\rRemoveDevices\x12\x1e.mec5g.v1.RemoveDevicesRequest\x1a\x1f.mec5g.v1.RemoveDevicesResponse\x12M\n\x0cRevokeDevice\x12\x1d.mec5g.v1.RevokeDeviceRequest\x1a\x1e.mec5g.v1.RevokeDeviceResponse\x12\\\n\x11ReprovisionDevice\x12\".mec5g.v1.ReprovisionDeviceRequest\x1a#.mec5g.v1.ReprovisionDeviceResponse\x12P\n\rCloseAnalysis\x12\x1e.mec5g.v1.CloseAnalysisRequest\x1a\x1f.mec5g.v1.CloseAnalysisResponse\x12M\n\x0cListAnalyses\x12\x1d.mec5g.v1.ListAnalysesRequest\x1a\x1e.mec5g.v1.ListAnalysesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mec5g/v1/monitoring.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/scheme.proto\">\n\nSignedBody\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"9\n\rRequestHeader\x12\r\n\x05nonce\x18\x01 \x01(\x0c\x12\x19\n\x11issued_at_unix_ms\x18\x02 \x01(\x03\"E\n\x0c\x41\x63\x63\x65ssPolicy\x12\x0f\n\x07\x64octors\x18\x01 \x03(\t\x12\x11\n\thospitals\x18\x02 \x03(\t\x12\x11\n\texpertise\x18\x03 \x03(\t\"D\n\nDeviceSpec\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12&\n\x06\x61\x63\x63\x65ss\x18\x02 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\"\x8c\x01\n\x12\x43reateAnalysisBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12%\n\x07\x64\x65vices\x18\x02 \x03(\x0b\x32\x14.mec5g.v1.DeviceSpec\x12&\n\x06\x61\x63\x63\x65ss\x18\x03 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\"=\n\x15\x43reateAnalysisRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"\x83\x01\n\x10\x44\x65viceCredential\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0b\n\x03\x64id\x18\x02 \x01(\x0c\x12\n\n\x02\x64k\x18\x03 \x01(\x0c\x12\x1c\n\x14installed_at_unix_ms\x18\x04 \x01(\x03\x12(\n\x07version\x18\x05 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\"n\n\x16\x44\x65viceCredentialBundle\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12+\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x1a.mec5g.v1.DeviceCredential\"e\n\x16\x43reateAnalysisResponse\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x1a\n\x12\x63reated_at_unix_ms\x18\x02 \x01(\x03\x12\x1a\n\x12sealed_credentials\x18\x03 \x01(\x0c\"u\n\x0e\x41\x64\x64\x44\x65vicesBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\x12%\n\x07\x64\x65vices\x18\x03 \x03(\x0b\x32\x14.mec5g.v1.DeviceSpec\"9\n\x11\x41\x64\x64\x44\x65vicesRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"0\n\x12\x41\x64\x64\x44\x65vicesResponse\x12\x1a\n\x12sealed_credentials\x18\x01 \x01(\x0c\"\\\n\x0b\x44\x65vicesBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65vices\x18\x03 \x03(\t\"<\n\x14RemoveDevicesRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"(\n\x15RemoveDevicesResponse\x12\x0f\n\x07removed\x18\x01 \x01(\r\";\n\x13RevokeDeviceRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"\'\n\x14RevokeDeviceResponse\x12\x0f\n\x07revoked\x18\x01 \x01(\r\"@\n\x18ReprovisionDeviceRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"7\n\x19ReprovisionDeviceResponse\x12\x1a\n\x12sealed_credentials\x18\x01 \x01(\x0c\"L\n\x0c\x41nalysisBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\"<\n\x14\x43loseAnalysisRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"2\n\x15\x43loseAnalysisResponse\x12\x19\n\x11\x63losed_at_unix_ms\x18\x01 \x01(\x03\";\n\x10ListAnalysesBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\";\n\x13ListAnalysesRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"v\n\rDeviceSummary\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x1c\n\x14installed_at_unix_ms\x18\x02 \x01(\x03\x12\x0f\n\x07revoked\x18\x03 \x01(\x08\x12&\n\x06\x61\x63\x63\x65ss\x18\x04 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\"\xc3\x01\n\x0f\x41nalysisSummary\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x1a\n\x12\x63reated_at_unix_ms\x18\x03 \x01(\x03\x12\x19\n\x11\x63losed_at_unix_ms\x18\x04 \x01(\x03\x12&\n\x06\x61\x63\x63\x65ss\x18\x05 \x01(\x0b\x32\x16.mec5g.v1.AccessPolicy\x12(\n\x07\x64\x65vices\x18\x06 \x03(\x0b\x32\x17.mec5g.v1.DeviceSummary\"C\n\x14ListAnalysesResponse\x12+\n\x08\x61nalyses\x18\x01 \x03(\x0b\x32\x19.mec5g.v1.AnalysisSummary2\xd1\x04\n\x11MonitoringService\x12S\n\x0e\x43reateAnalysis\x12\x1f.mec5g.v1.CreateAnalysisRequest\x1a .mec5g.v1.CreateAnalysisResponse\x12G\n\nAddDevices\x12\x1b.mec5g.v1.AddDevicesRequest\x1a\x1c.mec5g.v1.AddDevicesResponse\x12P\n\rRemoveDevices\x12\x1e.mec5g.v1.RemoveDevicesRequest\x1a\x1f.mec5g.v1.RemoveDevicesResponse\x12M\n\x0cRevokeDevice\x12\x1d.mec5g.v1.RevokeDeviceRequest\x1a\x1e.mec5g.v1.RevokeDeviceResponse\x12\\\n\x11ReprovisionDevice\x12\".mec5g.v1.ReprovisionDeviceRequest\x1a#.mec5g.v1.ReprovisionDeviceResponse\x12P\n\rCloseAnalysis\x12\x1e.mec5g.v1.CloseAnalysisRequest\x1a\x1f.mec5g.v1.CloseAnalysisResponse\x12M\n\x0cListAnalyses\x12\x1d.mec5g.v1.ListAnalysesRequest\x1a\x1e.mec5g.v1.ListAnalysesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.monitoring_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SIGNEDBODY']._serialized_start=39
-  _globals['_SIGNEDBODY']._serialized_end=101
-  _globals['_REQUESTHEADER']._serialized_start=103
-  _globals['_REQUESTHEADER']._serialized_end=160
-  _globals['_ACCESSPOLICY']._serialized_start=162
-  _globals['_ACCESSPOLICY']._serialized_end=231
-  _globals['_DEVICESPEC']._serialized_start=233
-  _globals['_DEVICESPEC']._serialized_end=301
-  _globals['_CREATEANALYSISBODY']._serialized_start=304
-  _globals['_CREATEANALYSISBODY']._serialized_end=444
-  _globals['_CREATEANALYSISREQUEST']._serialized_start=446
-  _globals['_CREATEANALYSISREQUEST']._serialized_end=507
-  _globals['_DEVICECREDENTIAL']._serialized_start=509
-  _globals['_DEVICECREDENTIAL']._serialized_end=598
-  _globals['_DEVICECREDENTIALBUNDLE']._serialized_start=600
-  _globals['_DEVICECREDENTIALBUNDLE']._serialized_end=710
-  _globals['_CREATEANALYSISRESPONSE']._serialized_start=712
-  _globals['_CREATEANALYSISRESPONSE']._serialized_end=813
-  _globals['_ADDDEVICESBODY']._serialized_start=815
-  _globals['_ADDDEVICESBODY']._serialized_end=932
-  _globals['_ADDDEVICESREQUEST']._serialized_start=934
-  _globals['_ADDDEVICESREQUEST']._serialized_end=991
-  _globals['_ADDDEVICESRESPONSE']._serialized_start=993
-  _globals['_ADDDEVICESRESPONSE']._serialized_end=1041
-  _globals['_DEVICESBODY']._serialized_start=1043
-  _globals['_DEVICESBODY']._serialized_end=1135
-  _globals['_REMOVEDEVICESREQUEST']._serialized_start=1137
-  _globals['_REMOVEDEVICESREQUEST']._serialized_end=1197
-  _globals['_REMOVEDEVICESRESPONSE']._serialized_start=1199
-  _globals['_REMOVEDEVICESRESPONSE']._serialized_end=1239
-  _globals['_REVOKEDEVICEREQUEST']._serialized_start=1241
-  _globals['_REVOKEDEVICEREQUEST']._serialized_end=1300
-  _globals['_REVOKEDEVICERESPONSE']._serialized_start=1302
-  _globals['_REVOKEDEVICERESPONSE']._serialized_end=1341
-  _globals['_REPROVISIONDEVICEREQUEST']._serialized_start=1343
-  _globals['_REPROVISIONDEVICEREQUEST']._serialized_end=1407
-  _globals['_REPROVISIONDEVICERESPONSE']._serialized_start=1409
-  _globals['_REPROVISIONDEVICERESPONSE']._serialized_end=1464
-  _globals['_ANALYSISBODY']._serialized_start=1466
-  _globals['_ANALYSISBODY']._serialized_end=1542
-  _globals['_CLOSEANALYSISREQUEST']._serialized_start=1544
-  _globals['_CLOSEANALYSISREQUEST']._serialized_end=1604
-  _globals['_CLOSEANALYSISRESPONSE']._serialized_start=1606
-  _globals['_CLOSEANALYSISRESPONSE']._serialized_end=1656
-  _globals['_LISTANALYSESBODY']._serialized_start=1658
-  _globals['_LISTANALYSESBODY']._serialized_end=1717
-  _globals['_LISTANALYSESREQUEST']._serialized_start=1719
-  _globals['_LISTANALYSESREQUEST']._serialized_end=1778
-  _globals['_DEVICESUMMARY']._serialized_start=1780
-  _globals['_DEVICESUMMARY']._serialized_end=1898
-  _globals['_ANALYSISSUMMARY']._serialized_start=1901
-  _globals['_ANALYSISSUMMARY']._serialized_end=2096
-  _globals['_LISTANALYSESRESPONSE']._serialized_start=2098
-  _globals['_LISTANALYSESRESPONSE']._serialized_end=2165
-  _globals['_MONITORINGSERVICE']._serialized_start=2168
-  _globals['_MONITORINGSERVICE']._serialized_end=2761
+  _globals['_SIGNEDBODY']._serialized_start=62
+  _globals['_SIGNEDBODY']._serialized_end=124
+  _globals['_REQUESTHEADER']._serialized_start=126
+  _globals['_REQUESTHEADER']._serialized_end=183
+  _globals['_ACCESSPOLICY']._serialized_start=185
+  _globals['_ACCESSPOLICY']._serialized_end=254
+  _globals['_DEVICESPEC']._serialized_start=256
+  _globals['_DEVICESPEC']._serialized_end=324
+  _globals['_CREATEANALYSISBODY']._serialized_start=327
+  _globals['_CREATEANALYSISBODY']._serialized_end=467
+  _globals['_CREATEANALYSISREQUEST']._serialized_start=469
+  _globals['_CREATEANALYSISREQUEST']._serialized_end=530
+  _globals['_DEVICECREDENTIAL']._serialized_start=533
+  _globals['_DEVICECREDENTIAL']._serialized_end=664
+  _globals['_DEVICECREDENTIALBUNDLE']._serialized_start=666
+  _globals['_DEVICECREDENTIALBUNDLE']._serialized_end=776
+  _globals['_CREATEANALYSISRESPONSE']._serialized_start=778
+  _globals['_CREATEANALYSISRESPONSE']._serialized_end=879
+  _globals['_ADDDEVICESBODY']._serialized_start=881
+  _globals['_ADDDEVICESBODY']._serialized_end=998
+  _globals['_ADDDEVICESREQUEST']._serialized_start=1000
+  _globals['_ADDDEVICESREQUEST']._serialized_end=1057
+  _globals['_ADDDEVICESRESPONSE']._serialized_start=1059
+  _globals['_ADDDEVICESRESPONSE']._serialized_end=1107
+  _globals['_DEVICESBODY']._serialized_start=1109
+  _globals['_DEVICESBODY']._serialized_end=1201
+  _globals['_REMOVEDEVICESREQUEST']._serialized_start=1203
+  _globals['_REMOVEDEVICESREQUEST']._serialized_end=1263
+  _globals['_REMOVEDEVICESRESPONSE']._serialized_start=1265
+  _globals['_REMOVEDEVICESRESPONSE']._serialized_end=1305
+  _globals['_REVOKEDEVICEREQUEST']._serialized_start=1307
+  _globals['_REVOKEDEVICEREQUEST']._serialized_end=1366
+  _globals['_REVOKEDEVICERESPONSE']._serialized_start=1368
+  _globals['_REVOKEDEVICERESPONSE']._serialized_end=1407
+  _globals['_REPROVISIONDEVICEREQUEST']._serialized_start=1409
+  _globals['_REPROVISIONDEVICEREQUEST']._serialized_end=1473
+  _globals['_REPROVISIONDEVICERESPONSE']._serialized_start=1475
+  _globals['_REPROVISIONDEVICERESPONSE']._serialized_end=1530
+  _globals['_ANALYSISBODY']._serialized_start=1532
+  _globals['_ANALYSISBODY']._serialized_end=1608
+  _globals['_CLOSEANALYSISREQUEST']._serialized_start=1610
+  _globals['_CLOSEANALYSISREQUEST']._serialized_end=1670
+  _globals['_CLOSEANALYSISRESPONSE']._serialized_start=1672
+  _globals['_CLOSEANALYSISRESPONSE']._serialized_end=1722
+  _globals['_LISTANALYSESBODY']._serialized_start=1724
+  _globals['_LISTANALYSESBODY']._serialized_end=1783
+  _globals['_LISTANALYSESREQUEST']._serialized_start=1785
+  _globals['_LISTANALYSESREQUEST']._serialized_end=1844
+  _globals['_DEVICESUMMARY']._serialized_start=1846
+  _globals['_DEVICESUMMARY']._serialized_end=1964
+  _globals['_ANALYSISSUMMARY']._serialized_start=1967
+  _globals['_ANALYSISSUMMARY']._serialized_end=2162
+  _globals['_LISTANALYSESRESPONSE']._serialized_start=2164
+  _globals['_LISTANALYSESRESPONSE']._serialized_end=2231
+  _globals['_MONITORINGSERVICE']._serialized_start=2234
+  _globals['_MONITORINGSERVICE']._serialized_end=2827
 # @@protoc_insertion_point(module_scope)

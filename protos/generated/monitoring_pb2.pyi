@@ -1,3 +1,4 @@
+from mec5g.v1 import scheme_pb2 as _scheme_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -59,16 +60,18 @@ class CreateAnalysisRequest(_message.Message):
     def __init__(self, signed: _Optional[_Union[SignedBody, _Mapping]] = ...) -> None: ...
 
 class DeviceCredential(_message.Message):
-    __slots__ = ("device", "did", "dk", "installed_at_unix_ms")
+    __slots__ = ("device", "did", "dk", "installed_at_unix_ms", "version")
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     DID_FIELD_NUMBER: _ClassVar[int]
     DK_FIELD_NUMBER: _ClassVar[int]
     INSTALLED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     device: str
     did: bytes
     dk: bytes
     installed_at_unix_ms: int
-    def __init__(self, device: _Optional[str] = ..., did: _Optional[bytes] = ..., dk: _Optional[bytes] = ..., installed_at_unix_ms: _Optional[int] = ...) -> None: ...
+    version: _scheme_pb2.SchemeVersion
+    def __init__(self, device: _Optional[str] = ..., did: _Optional[bytes] = ..., dk: _Optional[bytes] = ..., installed_at_unix_ms: _Optional[int] = ..., version: _Optional[_Union[_scheme_pb2.SchemeVersion, str]] = ...) -> None: ...
 
 class DeviceCredentialBundle(_message.Message):
     __slots__ = ("analysis_id", "patient_id", "devices")

@@ -22,21 +22,22 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from mec5g.v1 import scheme_pb2 as mec5g_dot_v1_dot_scheme__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emec5g/v1/ue_provisioning.proto\x12\x08mec5g.v1\"<\n\x11ProvisionedDevice\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0b\n\x03\x64id\x18\x02 \x01(\x0c\x12\n\n\x02\x64k\x18\x03 \x01(\x0c\"@\n\x10ProvisionRequest\x12,\n\x07\x64\x65vices\x18\x01 \x03(\x0b\x32\x1b.mec5g.v1.ProvisionedDevice\"8\n\x11ProvisionResponse\x12\x11\n\tinstalled\x18\x01 \x01(\r\x12\x10\n\x08replaced\x18\x02 \x01(\r2]\n\x15UeProvisioningService\x12\x44\n\tProvision\x12\x1a.mec5g.v1.ProvisionRequest\x1a\x1b.mec5g.v1.ProvisionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1emec5g/v1/ue_provisioning.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/scheme.proto\"f\n\x11ProvisionedDevice\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x0b\n\x03\x64id\x18\x02 \x01(\x0c\x12\n\n\x02\x64k\x18\x03 \x01(\x0c\x12(\n\x07version\x18\x04 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\"@\n\x10ProvisionRequest\x12,\n\x07\x64\x65vices\x18\x01 \x03(\x0b\x32\x1b.mec5g.v1.ProvisionedDevice\"8\n\x11ProvisionResponse\x12\x11\n\tinstalled\x18\x01 \x01(\r\x12\x10\n\x08replaced\x18\x02 \x01(\r2]\n\x15UeProvisioningService\x12\x44\n\tProvision\x12\x1a.mec5g.v1.ProvisionRequest\x1a\x1b.mec5g.v1.ProvisionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.ue_provisioning_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROVISIONEDDEVICE']._serialized_start=44
-  _globals['_PROVISIONEDDEVICE']._serialized_end=104
-  _globals['_PROVISIONREQUEST']._serialized_start=106
-  _globals['_PROVISIONREQUEST']._serialized_end=170
-  _globals['_PROVISIONRESPONSE']._serialized_start=172
-  _globals['_PROVISIONRESPONSE']._serialized_end=228
-  _globals['_UEPROVISIONINGSERVICE']._serialized_start=230
-  _globals['_UEPROVISIONINGSERVICE']._serialized_end=323
+  _globals['_PROVISIONEDDEVICE']._serialized_start=67
+  _globals['_PROVISIONEDDEVICE']._serialized_end=169
+  _globals['_PROVISIONREQUEST']._serialized_start=171
+  _globals['_PROVISIONREQUEST']._serialized_end=235
+  _globals['_PROVISIONRESPONSE']._serialized_start=237
+  _globals['_PROVISIONRESPONSE']._serialized_end=293
+  _globals['_UEPROVISIONINGSERVICE']._serialized_start=295
+  _globals['_UEPROVISIONINGSERVICE']._serialized_end=388
 # @@protoc_insertion_point(module_scope)

@@ -31,7 +31,8 @@ class UeProvisioningServiceStub:
     each device's (DIDi, DKi) with Provision, as a patient would into a
     device's tamper-proof memory.
 
-    Failures: INVALID_ARGUMENT names the malformed field and its expected size.
+    Failures: INVALID_ARGUMENT names the malformed field and its expected size
+    or values.
     """
 
     def __init__(self, channel):
@@ -53,7 +54,8 @@ class UeProvisioningServiceServicer:
     each device's (DIDi, DKi) with Provision, as a patient would into a
     device's tamper-proof memory.
 
-    Failures: INVALID_ARGUMENT names the malformed field and its expected size.
+    Failures: INVALID_ARGUMENT names the malformed field and its expected size
+    or values.
     """
 
     def Provision(self, request, context):
@@ -85,7 +87,8 @@ class UeProvisioningService:
     each device's (DIDi, DKi) with Provision, as a patient would into a
     device's tamper-proof memory.
 
-    Failures: INVALID_ARGUMENT names the malformed field and its expected size.
+    Failures: INVALID_ARGUMENT names the malformed field and its expected size
+    or values.
     """
 
     @staticmethod
