@@ -125,8 +125,8 @@ def enrol_testbed(state_dir: Path, devices: int, mec_credentials: int, rule: Rec
     testbed, which needs devices under either record rule), unless the directory has them."""
     if (state_dir / "ttp.db").exists():
         return
-    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
     enrol_mec_node(state_dir, mec_credentials, rule)
+    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
 
 
 def device_names(count: int) -> list[str]:
