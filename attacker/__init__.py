@@ -6,6 +6,8 @@
 - ``codec``       reading and rewriting the key-agreement fields in the links' protobuf bytes.
 - ``testbed``     TTP, MEC and UE with the radio link and the backhaul attacked.
 - ``catalogue``   the named scenarios and what must happen under each record rule.
-- ``randomness``  the statistical tests a curious MEC runs on the identities it saw.
+- ``randomness``  the statistics the attacker runs (identities, timings).
+- ``source``      a second host on the loopback network, for floods.
+- ``crash``       ``mec5g crash``: SIGKILLs at random moments under load, then the checks.
 - ``cli``         ``mec5g attack``.
 """

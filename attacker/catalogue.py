@@ -11,6 +11,7 @@ withheld request lock a holder out.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import statistics
 import time
@@ -24,12 +25,14 @@ from mec5g.attacker import codec
 from mec5g.attacker.codec import AGREE, VERIFY
 from mec5g.attacker.link import DROP, FORWARD, WITHHOLD, Action, AttackedLink, Message
 from mec5g.attacker.randomness import byte_chi_square_p, ks_two_sample_p, monobit_p
+from mec5g.attacker.source import foreign_source
 from mec5g.attacker.testbed import MEC_NODE, AttackedTestbed
 from mec5g.core import device_role, handshake, mec_role
 from mec5g.core.credentials import Credential, HolderState, RecordRule
 from mec5g.core.messages import M1, M3, M4
 from mec5g.core.primitives import h1, h2, random_bytes, xor
 from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
+from mec5g.runtime.rate_limit import OFF, PER_DEVICE, PER_MEC, RatePolicy
 from mec5g.runtime.status import wire_version
 from mec5g.ue.fleet import Outcome
 from mec5g.v1 import mec_key_agreement_pb2, ttp_key_agreement_pb2
@@ -58,6 +61,8 @@ class Scenario:
     devices: int = 4
     mec_credentials: int = 2
     parameters: dict[str, int] = field(default_factory=dict)  # defaults, overridable
+    # Rate limits (TTP per MEC, TTP per device, MEC per source); None: the servers' defaults.
+    limits: tuple[RatePolicy, RatePolicy, RatePolicy] | None = None
 
 
 CATALOGUE: dict[str, Scenario] = {}
@@ -70,6 +75,7 @@ def scenario(
     *,
     devices: int = 4,
     mec_credentials: int = 2,
+    limits: tuple[RatePolicy, RatePolicy, RatePolicy] | None = None,
     **parameters: int,
 ) -> Callable[[Run], Run]:
     """Register a scenario; a single expected sentence holds under both rules."""
@@ -77,7 +83,7 @@ def scenario(
     def register(run: Run) -> Run:
         both = expected if isinstance(expected, dict) else dict.fromkeys(RecordRule, expected)
         CATALOGUE[name] = Scenario(
-            name, summary, both, run, devices, mec_credentials, dict(parameters)
+            name, summary, both, run, devices, mec_credentials, dict(parameters), limits
         )
         return run
 
@@ -463,6 +469,7 @@ def _flip_byte(data: bytes, offset: int) -> bytes:
     "wrong cm1 and (counter rule) a stale counter, in random order, and compares them pairwise "
     "(Kolmogorov-Smirnov): uniform failure must not leak through time.",
     "refusal times indistinguishable",
+    limits=(OFF, OFF, OFF),  # they would refuse repeated identities before the work is timed
     requests=300,
 )
 async def _timing(testbed: AttackedTestbed, parameters: dict[str, int]) -> Finding:
@@ -592,3 +599,73 @@ async def _leak_r3(_: AttackedTestbed, parameters: dict[str, int]) -> Finding:
         return Finding("session key not recovered")
     assert guess == run.session_key  # the ground truth agrees with the attacker's check
     return Finding("session key recovered from R3 and M3, confirmed by d3")
+
+
+# -- floods ----------------------------------------------------------------------------------------
+
+FLOOD_LIMIT = RatePolicy(50, 50)  # the MEC's per-source limit in this scenario
+
+
+@scenario(
+    "flood",
+    "A second host floods the MEC with forged M1s (random identities) from many concurrent "
+    "calls while every honest device keeps attaching; the MEC's per-source limit (50/s here) "
+    "refuses most of the flood before any work, and the TTP refuses the rest.",
+    "honest attaches all succeeded; flood refused (rate limit and authentication)",
+    limits=(PER_MEC, PER_DEVICE, FLOOD_LIMIT),
+    forged=1500,
+    concurrency=32,
+    honest=5,
+)
+async def _flood(testbed: AttackedTestbed, parameters: dict[str, int]) -> Finding:
+    codes: dict[str, int] = {}
+    version = wire_version(int(testbed.rule))
+
+    async def forged(stub: Any) -> None:
+        stranger = HolderState(Credential.generate(), testbed.rule)
+        _, attempt = stranger.begin_attempt()
+        request = mec_key_agreement_pb2.AgreeRequest(
+            version=version, m1=device_role.start(attempt).m1.to_bytes()
+        )
+        try:
+            await stub(request.SerializeToString(), timeout=10)
+            name = "OK"
+        except grpc.aio.AioRpcError as error:
+            name = error.code().name
+        codes[name] = codes.get(name, 0) + 1
+
+    async def flood(target: str) -> None:
+        async with grpc.aio.insecure_channel(target) as channel:
+            stub = channel.unary_unary(AGREE)
+            pending = parameters["forged"]
+            while pending:
+                batch = min(pending, parameters["concurrency"])
+                await asyncio.gather(*(forged(stub) for _ in range(batch)))
+                pending -= batch
+
+    async def honest() -> list[Outcome]:
+        return [
+            await testbed.attach(device)
+            for _ in range(parameters["honest"])
+            for device in testbed.devices
+        ]
+
+    async with foreign_source(testbed.mec.port) as target:
+        _, outcomes = await asyncio.gather(flood(target), honest())
+    succeeded = sum(outcome is Outcome.SUCCESS for outcome in outcomes)
+    limited = codes.get("RESOURCE_EXHAUSTED", 0)
+    refused = codes.get("UNAUTHENTICATED", 0)
+    details = {"flood": codes, "honest": f"{succeeded}/{len(outcomes)}"}
+    if codes.get("OK"):
+        return Finding("a forged request was accepted", details)
+    honest_story = (
+        "honest attaches all succeeded"
+        if succeeded == len(outcomes)
+        else f"honest attaches {succeeded}/{len(outcomes)}"
+    )
+    flood_story = (
+        "flood refused (rate limit and authentication)"
+        if limited and refused and limited + refused == parameters["forged"]
+        else f"flood: {codes}"
+    )
+    return Finding(f"{honest_story}; {flood_story}", details)

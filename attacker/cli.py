@@ -69,6 +69,37 @@ def add_attack_parser(commands: Any) -> None:
     attack.set_defaults(handler=_run)
 
 
+def add_crash_parser(commands: Any) -> None:
+    crash = commands.add_parser(
+        "crash", help="kill -9 the TTP, MEC and UE at random moments under load; check consistency"
+    )
+    crash.add_argument("--kills", type=int, default=20, help="SIGKILLs per role")
+    crash.add_argument("--seed", type=int, default=1, help="the order and moments of the kills")
+    crash.add_argument("--devices", type=int, default=12)
+    crash.add_argument("--mec-credentials", type=int, default=3)
+    crash.add_argument("--state-dir", type=Path, help="keep the stores and logs here")
+    crash.set_defaults(handler=_crash)
+
+
+def _crash(args: argparse.Namespace) -> int:
+    from mec5g.attacker import crash
+
+    with tempfile.TemporaryDirectory(prefix="mec5g-crash-") as scratch:
+        state_dir = args.state_dir or Path(scratch)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        report = asyncio.run(
+            crash.run(
+                state_dir,
+                kills=args.kills,
+                seed=args.seed,
+                devices=args.devices,
+                mec_credentials=args.mec_credentials,
+            )
+        )
+    print(report.render())
+    return 0 if report.consistent else 1
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.names == ["list"]:
         for scenario in CATALOGUE.values():
@@ -120,9 +151,17 @@ async def run_scenario(
         mec_credentials=scenario.mec_credentials,
         rule=rule,
         transcript=transcript,
+        **_limits(scenario),
     ) as testbed:
         finding = await scenario.run(testbed, parameters)
     return Outcome(scenario, rule, finding)
+
+
+def _limits(scenario: Scenario) -> dict[str, Any]:
+    if scenario.limits is None:
+        return {}
+    per_mec, per_device, per_source = scenario.limits
+    return {"ttp_limits": (per_mec, per_device), "mec_limit": per_source}
 
 
 async def _run_all(

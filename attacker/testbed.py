@@ -15,6 +15,7 @@ from mec5g.attacker.transcript import Transcript
 from mec5g.core.credentials import RecordRule
 from mec5g.mec import server as mec_server
 from mec5g.mec.server import MecConfig, RunningMec
+from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, PER_SOURCE, RatePolicy
 from mec5g.testbed import MEC_NODE, check_agreement, enrol_testbed
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.server import RunningTtp, TtpConfig
@@ -61,12 +62,23 @@ async def attacked_testbed(
     mec_credentials: int = 2,
     rule: RecordRule = RecordRule.COUNTER,
     transcript: Transcript | None = None,
+    ttp_limits: tuple[RatePolicy, RatePolicy] = (PER_MEC, PER_DEVICE),
+    mec_limit: RatePolicy = PER_SOURCE,
 ) -> AsyncIterator[AttackedTestbed]:
-    """Enrol and start everything in ``state_dir``; stop it all on exit."""
+    """Enrol and start everything in ``state_dir``; stop it all on exit. The rate limits are
+    the servers' defaults unless given (per MEC and per device at the TTP, per source at the
+    MEC)."""
     enrol_testbed(state_dir, devices, mec_credentials, rule)
     transcript = transcript or Transcript()
     async with contextlib.AsyncExitStack() as stack:
-        ttp = await ttp_server.start(TtpConfig("127.0.0.1:0", state_dir / "ttp.db"))
+        ttp = await ttp_server.start(
+            TtpConfig(
+                "127.0.0.1:0",
+                state_dir / "ttp.db",
+                rate_per_mec=ttp_limits[0],
+                rate_per_device=ttp_limits[1],
+            )
+        )
         stack.push_async_callback(ttp.close)
         backhaul = AttackedLink("backhaul", f"127.0.0.1:{ttp.port}", transcript)
         await backhaul.start()
@@ -77,6 +89,7 @@ async def attacked_testbed(
                 backhaul.target,
                 state_dir / "mec.db",
                 state_dir / "mec-enrolment.json",
+                rate_per_source=mec_limit,
             )
         )
         stack.push_async_callback(mec.close)

@@ -19,6 +19,7 @@ from typing import Any
 from mec5g.core.credentials import RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.grpc_server import TlsOptions
+from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, PER_SOURCE, RatePolicy
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
@@ -107,6 +108,20 @@ def build_parser() -> argparse.ArgumentParser:
         type=_rule,
         help="record rule of the device records patients' analyses create",
     )
+    _add(
+        serve,
+        "--rate-limit-mec",
+        default=PER_MEC,
+        type=RatePolicy.parse,
+        help="requests per second per MEC (certificate name or address), RATE[:BURST]; 0 is off",
+    )
+    _add(
+        serve,
+        "--rate-limit-device",
+        default=PER_DEVICE,
+        type=RatePolicy.parse,
+        help="requests per second per device identity DIDi, RATE[:BURST]; 0 is off",
+    )
     _add_tls(serve, "", "server")
     migrate = ttp_cmd.add_parser("migrate", help="create or upgrade the key store schema")
     _add(migrate, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
@@ -188,6 +203,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds before an unanswered TTP call gives UNAVAILABLE",
     )
+    _add(
+        serve,
+        "--rate-limit-source",
+        default=PER_SOURCE,
+        type=RatePolicy.parse,
+        help="key-agreement requests per second per caller address, RATE[:BURST]; 0 is off",
+    )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
     _add_holder_reprovision(mec_cmd, "mec.db", "MEC credentials")
@@ -243,9 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.report import add_report_parser
 
     add_report_parser(roles)
-    from mec5g.attacker.cli import add_attack_parser
+    from mec5g.attacker.cli import add_attack_parser, add_crash_parser
 
     add_attack_parser(roles)
+    add_crash_parser(roles)
     from mec5g.registration_cli import add_registration_parsers
 
     add_registration_parsers(roles)
@@ -327,13 +350,16 @@ def _ttp_action(args: argparse.Namespace) -> int:
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
-        asyncio.run(
-            serve(
-                TtpConfig(
-                    args.listen, args.store, args.metrics_port, _tls(args, ""), args.record_rule
-                )
-            )
+        config = TtpConfig(
+            args.listen,
+            args.store,
+            args.metrics_port,
+            _tls(args, ""),
+            rate_per_mec=args.rate_limit_mec,
+            rate_per_device=args.rate_limit_device,
+            device_rule=args.record_rule,
         )
+        asyncio.run(serve(config))
     elif args.action == "migrate":
         from mec5g.ttp import schema
 
@@ -430,6 +456,7 @@ def _mec(args: argparse.Namespace) -> int:
                 ttp_timeout=args.ttp_timeout,
                 tls=_tls(args, ""),
                 ttp_tls=_tls(args, "ttp-"),
+                rate_per_source=args.rate_limit_source,
             )
         )
     )

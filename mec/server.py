@@ -15,6 +15,7 @@ from mec5g.mec.service import MecKeyAgreementService
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.rate_limit import PER_SOURCE, RatePolicy, limits, peer_host
 from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc, ttp_key_agreement_pb2_grpc
 
 LOG = logging.getLogger("mec5g.mec")
@@ -32,6 +33,8 @@ class MecConfig:
     ttp_timeout: float = 3.0
     tls: TlsOptions = field(default_factory=TlsOptions)
     ttp_tls: TlsOptions = field(default_factory=TlsOptions)
+    # Per caller address: one UE process or one attacker; high enough for a local UE swarm.
+    rate_per_source: RatePolicy = PER_SOURCE
 
 
 @dataclass
@@ -81,6 +84,10 @@ async def start(config: MecConfig) -> RunningMec:
             [SERVICE_NAME],
             config.tls,
             metrics,
+            limits(
+                f"/{SERVICE_NAME}/Agree",
+                [("per_source", config.rate_per_source, lambda _, context: peer_host(context))],
+            ),
         )
         cleanup.pop_all()
     return RunningMec(store, pool, ttp_channel, metrics, server, port)

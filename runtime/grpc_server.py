@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 
 from mec5g.runtime.grpc_metrics import ClientMetricsInterceptor, ServerMetricsInterceptor
 from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.rate_limit import Limit, RateLimitInterceptor
 from mec5g.runtime.request_guard import MAX_REQUEST_BYTES, RequestGuardInterceptor
 
 LOG = logging.getLogger("mec5g.runtime")
@@ -98,13 +99,18 @@ async def start_server(
     service_names: Sequence[str],
     tls: TlsOptions | None = None,
     metrics: Metrics | None = None,
+    limits: Sequence[Limit] = (),
 ) -> tuple[grpc.aio.Server, int]:
     """Start a server with the given services plus reflection and health; return it and its port.
 
-    With ``metrics``, every call it handles is counted and timed there.
+    With ``metrics``, every call it handles is counted and timed there; ``limits`` are checked
+    on every decoded request before its handler runs.
     """
-    # Metrics first, so that they also count what the request guard refuses.
-    interceptors: list[grpc.aio.ServerInterceptor] = [RequestGuardInterceptor()]
+    # Metrics first, so that they also count what the guard and the limits refuse.
+    interceptors: list[grpc.aio.ServerInterceptor] = [
+        RequestGuardInterceptor(),
+        RateLimitInterceptor(limits, metrics),
+    ]
     if metrics is not None:
         interceptors.insert(0, ServerMetricsInterceptor(metrics))
     server = grpc.aio.server(

@@ -100,6 +100,13 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "mec5g_rate_limited",
+            "Requests refused with RESOURCE_EXHAUSTED by a rate limit, by limit (per_source, "
+            "per_mec, per_device); the key itself (an address, a DID) is never a label.",
+            ["role", "limit"],
+            registry=self.registry,
+        )
         self.stale_counters = Counter(
             "mec5g_ttp_stale_counters",
             "Requests the TTP refused for a stale counter, per credential: a replay or a cloned "

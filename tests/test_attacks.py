@@ -23,7 +23,7 @@ from mec5g.core.messages import M1, M4
 from mec5g.core.primitives import random_bytes
 
 # The curious MEC's 10,000 sessions are the command's default; the tests see fewer.
-SMALL = {"sessions": 300, "requests": 40}
+SMALL = {"sessions": 300, "requests": 40, "forged": 400}
 
 
 # Timing is a statistical finding; the tests check its mechanics, the command its verdict.

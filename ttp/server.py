@@ -14,8 +14,11 @@ from pathlib import Path
 import grpc
 
 from mec5g.core.credentials import RecordRule
+from mec5g.core.messages import M2_BYTES
+from mec5g.core.primitives import IDENTITY_BYTES
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
+from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.registration_service import MonitoringService, RegistrationService
 from mec5g.ttp.registry import Registry
@@ -44,6 +47,17 @@ class TtpConfig:
     metrics_port: int = 0
     tls: TlsOptions = field(default_factory=TlsOptions)
     device_rule: RecordRule = RecordRule.COUNTER
+    # Per MEC (its certificate name under mutual TLS, else its address) and per device DIDi.
+    rate_per_mec: RatePolicy = PER_MEC
+    rate_per_device: RatePolicy = PER_DEVICE
+
+
+VERIFY_METHOD = f"/{SERVICE_NAME}/Verify"
+
+
+def _device_identity(request: ttp_key_agreement_pb2.VerifyRequest, _: object) -> bytes | None:
+    """DIDi, the first field of M2; a malformed M2 is left to the service to refuse."""
+    return bytes(request.m2[:IDENTITY_BYTES]) if len(request.m2) == M2_BYTES else None
 
 
 @dataclass
@@ -89,6 +103,13 @@ async def start(config: TtpConfig) -> RunningTtp:
             [SERVICE_NAME, REGISTRATION_SERVICE_NAME, MONITORING_SERVICE_NAME],
             config.tls,
             metrics,
+            limits(
+                VERIFY_METHOD,
+                [
+                    ("per_mec", config.rate_per_mec, lambda _, context: peer_identity(context)),
+                    ("per_device", config.rate_per_device, _device_identity),
+                ],
+            ),
         )
     except BaseException:
         store.close()
