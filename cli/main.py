@@ -129,6 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add(serve, "--metrics-port", default=9151, type=int, help="Prometheus port, 0 for none")
     _add(
         serve,
+        "--record-rule",
+        default=RecordRule.COUNTER,
+        type=_rule,
+        help="record rule of the device records patients' analyses create",
+    )
+    _add(
+        serve,
         "--rate-limit-mec",
         default=PER_MEC,
         type=RatePolicy.parse,
@@ -158,6 +165,31 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_mec.add_argument("--count", type=int, default=16)
     enrol_mec.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
     enrol_mec.add_argument("--out", type=Path, required=True, help="enrolment file for the MEC")
+    enrol_mec.add_argument(
+        "--identity-request",
+        type=Path,
+        help="the node's `mec5g mec identity-request` file: also issue its ECQV certificate",
+    )
+    enrol_mec.add_argument(
+        "--k8s-secret",
+        metavar="NAME",
+        help="write a Kubernetes Secret manifest named NAME (key enrolment.json) instead",
+    )
+
+    code = ttp_cmd.add_parser(
+        "enrolment-code",
+        help="issue a one-time, expiring code with which one user registers (mec5g user register)",
+    )
+    _add(code, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    code.add_argument("--user", required=True, help="the identity the code registers")
+    code.add_argument("--role", choices=["patient", "doctor"], required=True)
+    code.add_argument("--ttl", type=float, default=86400.0, help="seconds until it expires")
+
+    certificates = ttp_cmd.add_parser(
+        "certificates",
+        help="every user's and MEC node's certificate and public key, for mec5g ecqv verify",
+    )
+    _add(certificates, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
 
     reprovision = ttp_cmd.add_parser(
         "reprovision",
@@ -209,6 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tls(serve, "ttp-", "client")
     _add_health_listen(serve)
     _add_holder_reprovision(mec_cmd, "mec.db", "MEC credentials")
+    identity_request = mec_cmd.add_parser(
+        "identity-request", help="make the node's ECQV secret k and write R for the operator"
+    )
+    identity_request.add_argument("--node", required=True)
+    identity_request.add_argument("--key", type=Path, required=True, help="file to keep k in")
+    identity_request.add_argument("--out", type=Path, required=True, help="request for the TTP")
+    identity_install = mec_cmd.add_parser(
+        "identity-install", help="reconstruct the node's ECQV key pair from k and its enrolment"
+    )
+    identity_install.add_argument("--key", type=Path, required=True)
+    identity_install.add_argument(
+        "--from", dest="source", type=Path, required=True, help="enrolment file or Secret manifest"
+    )
+    identity_install.add_argument("--wallet", type=Path, required=True, help="wallet to write")
 
     ue = roles.add_parser("ue", help="the UE emulator holding N devices")
     ue_cmd = ue.add_subparsers(dest="action", required=True)
@@ -255,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.kube import add_k8s_parser
 
     add_k8s_parser(roles)
+    from mec5g.registration_cli import add_registration_parsers
+
+    add_registration_parsers(roles)
     return parser
 
 
@@ -317,17 +366,18 @@ def _vectors(args: argparse.Namespace) -> int:
 
 
 def _ttp(args: argparse.Namespace) -> int:
-    from mec5g.ttp import keystore
+    from mec5g.core.errors import SchemeError
+    from mec5g.ttp import keystore, registry
 
     try:
         return _ttp_action(args)
-    except keystore.EnrolmentRefused as refusal:
+    except (keystore.EnrolmentRefused, registry.Refused, SchemeError, ValueError) as refusal:
         print(f"enrolment refused: {refusal}", file=sys.stderr)
         return 1
 
 
 def _ttp_action(args: argparse.Namespace) -> int:
-    from mec5g.ttp import enrolment, keystore
+    from mec5g.ttp import enrolment
 
     if args.store_url is not None:
         print(STORE_URL_REFUSED, file=sys.stderr)
@@ -343,11 +393,14 @@ def _ttp_action(args: argparse.Namespace) -> int:
             rate_per_mec=args.rate_limit_mec,
             rate_per_device=args.rate_limit_device,
             health_listen=args.health_listen,
+            device_rule=args.record_rule,
         )
         asyncio.run(serve(config))
     elif args.action == "migrate":
-        keystore.migrate(args.store)
-        print(f"key store {args.store} is at schema version {keystore.SCHEMA_VERSION}")
+        from mec5g.ttp import schema
+
+        before = schema.migrate(args.store)
+        print(f"key store {args.store} is at schema version {schema.SCHEMA_VERSION} (was {before})")
     elif args.action == "enrol-devices":
         issued = enrolment.enrol_devices(
             args.store,
@@ -361,6 +414,18 @@ def _ttp_action(args: argparse.Namespace) -> int:
             f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
             f"enrolment file {args.out}"
         )
+    elif args.action == "enrolment-code":
+        from mec5g.core.profiles import Role
+        from mec5g.ttp.registry import Registry
+
+        code = Registry(args.store).issue_enrolment_code(
+            args.user, Role[args.role.upper()], args.ttl
+        )
+        print(code)
+    elif args.action == "certificates":
+        from mec5g.ttp.registry import Registry
+
+        print(json.dumps(Registry(args.store).certificates(), indent=1))
     elif args.action == "reprovision":
         issued = enrolment.reprovision(args.store, args.out, RecordKind(args.kind), args.label)
         print(
@@ -369,8 +434,18 @@ def _ttp_action(args: argparse.Namespace) -> int:
             f"--from {args.out}"
         )
     elif args.action == "enrol-mec":
+        from mec5g.mec.identity import read_request
+
         issued = enrolment.enrol_mec(
-            args.store, args.out, args.node, args.count, rule=args.record_rule
+            args.store,
+            args.out,
+            args.node,
+            args.count,
+            rule=args.record_rule,
+            identity_request=(
+                read_request(args.identity_request, args.node) if args.identity_request else None
+            ),
+            secret_name=args.k8s_secret,
         )
         print(
             f"enrolled {len(issued.credentials)} credentials for MEC node {args.node!r}; "
@@ -379,9 +454,30 @@ def _ttp_action(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mec_identity(args: argparse.Namespace) -> int:
+    from mec5g.mec import identity
+
+    try:
+        if args.action == "identity-request":
+            identity.write_request(args.node, args.key, args.out)
+            print(f"k kept in {args.key}; give {args.out} to the TTP operator")
+            return 0
+        document = json.loads(args.source.read_text())
+        if document.get("kind") == "Secret":
+            document = json.loads(document["stringData"]["enrolment.json"])
+        wallet = identity.install(args.key, document, args.wallet)
+    except (OSError, ValueError, KeyError) as error:
+        print(f"mec5g: {error}", file=sys.stderr)
+        return 1
+    print(f"MEC node {wallet.identity}: ECQV key {wallet.pair.public.hex()} in {args.wallet}")
+    return 0
+
+
 def _mec(args: argparse.Namespace) -> int:
     if args.action == "reprovision":
         return _holder_reprovision(args, "mec")
+    if args.action.startswith("identity-"):
+        return _mec_identity(args)
     from mec5g.mec.server import MecConfig, serve
 
     asyncio.run(

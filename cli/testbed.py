@@ -1,9 +1,13 @@
 """``mec5g up``: the whole testbed on one machine, as separate OS processes on localhost.
 
-It enrols N devices and K MEC credentials at a fresh SQLite key store (the embedded default),
-starts the TTP, the MEC and a UE process that runs handshakes continuously, prints the endpoints
-and a live summary line, and on Ctrl-C (or after ``--duration``) stops every process, then checks
-that every device and MEC credential still authenticates against its TTP record.
+It enrols K MEC credentials at a fresh SQLite key store (the embedded default), starts the TTP,
+the MEC and an empty UE, and then runs the paper's story: the operator issues enrolment codes, a
+patient and a doctor register (phase 1, ECQV), the patient creates an analysis for N devices
+readable by the doctor and provisions the devices through the UE (phase 2), and the UE runs key
+agreement continuously (phase 3). It prints the endpoints and a live summary line, and on Ctrl-C
+(or after ``--duration``) stops every process, then checks that every device and MEC credential
+still authenticates against its TTP record. A reused state directory keeps its users and
+analysis and skips the story.
 """
 
 from __future__ import annotations
@@ -24,19 +28,31 @@ from typing import Any
 import grpc
 
 from mec5g.core.credentials import RecordRule
+from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.mec import server as mec_server
-from mec5g.runtime.grpc_server import wait_serving
+from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.scrape import scrape
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.registry import Registry
 from mec5g.ue import server as ue_server
-from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
+from mec5g.ue import user_app
+from mec5g.v1 import (
+    monitoring_pb2_grpc,
+    registration_pb2_grpc,
+    ue_control_pb2,
+    ue_control_pb2_grpc,
+    ue_provisioning_pb2_grpc,
+)
 
 GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
 METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
 MEC_NODE = "mec-1"
+PATIENT = "alice"
+DOCTOR = "bob"
+DEVICE_KINDS = ("glucose", "blood-pressure", "spo2", "heart-rate")
 ROLE_SERVICES = {
     "ttp": ttp_server.SERVICE_NAME,
     "mec": mec_server.SERVICE_NAME,
@@ -95,14 +111,69 @@ class Endpoints:
         )
 
 
-def enrol_testbed(state_dir: Path, devices: int, mec_credentials: int, rule: RecordRule) -> None:
-    """Enrol the devices and MEC credentials unless this state directory has them already."""
+def enrol_mec_node(state_dir: Path, mec_credentials: int, rule: RecordRule) -> None:
+    """Enrol the MEC credentials unless this state directory has them already."""
     if (state_dir / "ttp.db").exists():
         return
-    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
     enrol_mec(
         state_dir / "ttp.db", state_dir / "mec-enrolment.json", MEC_NODE, mec_credentials, rule=rule
     )
+
+
+def enrol_testbed(state_dir: Path, devices: int, mec_credentials: int, rule: RecordRule) -> None:
+    """Operator enrolment of devices and MEC credentials, without patients (the attacker's
+    testbed, which needs devices under either record rule), unless the directory has them."""
+    if (state_dir / "ttp.db").exists():
+        return
+    enrol_mec_node(state_dir, mec_credentials, rule)
+    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
+
+
+def device_names(count: int) -> list[str]:
+    """The story's devices: the paper's sensors in turn, numbered."""
+    return [f"{DEVICE_KINDS[index % len(DEVICE_KINDS)]}-{index + 1:02d}" for index in range(count)]
+
+
+async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
+    """Phases 1 and 2 as a patient and a doctor would run them; returns the analysis identity.
+
+    The operator issues the enrolment codes straight into the TTP's database (as ``mec5g ttp
+    enrolment-code`` does); everything else goes over gRPC, as the apps would.
+    """
+    registry = Registry(state_dir / "ttp.db")
+    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["ue"]) as ue:
+        registration = registration_pb2_grpc.RegistrationServiceStub(ttp)
+        patient = await user_app.register(
+            registration,
+            PATIENT,
+            Role.PATIENT,
+            registry.issue_enrolment_code(PATIENT, Role.PATIENT, 600),
+            PatientAttributes.checked(["penicillin"], "O+"),
+        )
+        patient.write(state_dir / f"{PATIENT}.wallet.json")
+        print(f"  registered patient {PATIENT} (ECQV key {patient.pair.public.hex()[:16]}...)")
+        doctor = await user_app.register(
+            registration,
+            DOCTOR,
+            Role.DOCTOR,
+            registry.issue_enrolment_code(DOCTOR, Role.DOCTOR, 600),
+            DoctorAttributes.checked("endocrinology", "General Hospital"),
+            patient.ca_public,
+        )
+        doctor.write(state_dir / f"{DOCTOR}.wallet.json")
+        print(f"  registered doctor {DOCTOR} (ECQV key {doctor.pair.public.hex()[:16]}...)")
+        analysis_id, credentials = await user_app.create_analysis(
+            monitoring_pb2_grpc.MonitoringServiceStub(ttp),
+            patient,
+            device_names(devices),
+            AccessPolicy.checked([DOCTOR], [], []),
+        )
+        print(f"  analysis {analysis_id} of {PATIENT} with {devices} devices, readable by {DOCTOR}")
+        provisioned = await user_app.provision(
+            ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue), credentials
+        )
+        print(f"  provisioned {provisioned.installed} devices into the UE", flush=True)
+    return analysis_id
 
 
 def role_commands(
@@ -118,6 +189,8 @@ def role_commands(
             endpoints.grpc["ttp"],
             "--store",
             str(state_dir / "ttp.db"),
+            "--record-rule",
+            args.record_rule.label,
             "--metrics-port",
             str(endpoints.metrics["ttp"]),
         ],
@@ -146,8 +219,6 @@ def role_commands(
             endpoints.grpc["mec"],
             "--state",
             str(state_dir / "ue.db"),
-            "--import",
-            str(state_dir / "ue-enrolment.json"),
             "--metrics-port",
             str(endpoints.metrics["ue"]),
             "--load-concurrency",
@@ -248,7 +319,8 @@ def _mean_ms(seconds: float, count: float) -> str:
 
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     endpoints = Endpoints.with_offset(args.port_offset)
-    enrol_testbed(state_dir, args.devices, args.mec_credentials, args.record_rule)
+    enrol_mec_node(state_dir, args.mec_credentials, args.record_rule)
+    story = not (state_dir / f"{PATIENT}.wallet.json").exists()
     testbed = Testbed(state_dir, endpoints, args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -263,6 +335,8 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                 f"  {role.upper():4} gRPC {endpoints.grpc[role]:18} "
                 f"metrics http://127.0.0.1:{endpoints.metrics[role]}/metrics"
             )
+        if story:
+            await run_story(state_dir, endpoints, args.devices)
         print(
             f"  try: grpcurl -plaintext -d '{{}}' {endpoints.grpc['ue']} "
             "mec5g.v1.UeControlService/Attach"

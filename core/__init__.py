@@ -1,4 +1,4 @@
-"""The key-agreement scheme of Braeken & Liyanage (2021), phase 3, as pure functions and state.
+"""The scheme of Braeken & Liyanage (2021), phases 1 to 3, as pure functions and state.
 
 Nothing in this package performs I/O: no sockets, no event loop, no database. Every module takes
 bytes and immutable state in and gives bytes and new state out, in the manner of h11 and wsproto,
@@ -18,4 +18,8 @@ Modules, one concept each:
 - ``operations``   counting Table 1's operations (Th, Ts, Tm, Ta), ours apart from the paper's.
 - ``handshake``    one whole handshake over in-memory parties, for vectors, tests and benchmarks.
 - ``vectors``      the JSON test-vector interchange format of SPEC.md.
+- ``ecqv``         ECQV implicit certificates (SEC 4, P-256): phase 1.
+- ``ecqv_vectors`` certificate files (``mec5g ecqv verify``) and their known answers.
+- ``user_crypto``  signed user requests and answers sealed to a user's key: phase 2.
+- ``profiles``     roles, attributes and access policies, and who may read what.
 """

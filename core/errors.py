@@ -47,3 +47,12 @@ class AuthenticationFailed(SchemeError):
     def __init__(self, reason: RefusalReason | str) -> None:
         super().__init__("authentication failed")
         self.reason = reason.value if isinstance(reason, RefusalReason) else reason
+
+
+class InvalidField(SchemeError):
+    """A field has the right size but a value that cannot be used (not a point, not UTF-8)."""
+
+    def __init__(self, field: str, expected: str) -> None:
+        super().__init__(f"{field} must be {expected}")
+        self.field = field
+        self.expected = expected

@@ -168,9 +168,9 @@ class EnrolmentFile:
     owner: str
     credentials: dict[str, Credential]
 
-    def write(self, path: Path) -> None:
-        create_private_file(path)
-        document = {
+    def document(self) -> dict[str, Any]:
+        """The file's JSON document; a reader ignores keys it does not know."""
+        return {
             "kind": self.kind,
             "rule": self.rule.label,
             "owner": self.owner,
@@ -179,8 +179,12 @@ class EnrolmentFile:
                 for name, credential in self.credentials.items()
             ],
         }
+
+    def write(self, path: Path, text: str | None = None) -> None:
+        """Write the file (mode 0600, synced): the document, or ``text`` that embeds it."""
+        create_private_file(path)
         with path.open("w") as file:
-            file.write(json.dumps(document, indent=1) + "\n")
+            file.write(text if text is not None else json.dumps(self.document(), indent=1) + "\n")
             file.flush()
             os.fsync(file.fileno())
 

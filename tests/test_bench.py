@@ -76,3 +76,21 @@ def test_bench_soak_holds_a_rate_and_reports_memory_per_process() -> None:
         assert isinstance(per_process, dict)
         assert set(per_process) == {"ttp", "mec", "ue"}
         assert all(mib > 10 for mib in per_process.values()), "a Python process is > 10 MiB"
+
+
+def test_bench_registration_counts_each_entitys_operations() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "mec5g", "bench", "registration", "--rounds", "3", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    steps = {(step["entity"], step["step"]): step for step in json.loads(completed.stdout)}
+    user = steps[("user", "d = ek + r, check Q = dG")]
+    assert (user["paper"], user["ours"]) == ("2Tm + 1Ta + 1Th", "0")
+    ttp = steps[("TTP", "check code, issue Cert and r, store Q")]
+    assert (ttp["paper"], ttp["ours"]) == ("2Tm + 2Ta + 2Th", "1Th")
+    assert steps[("anyone", "Q = eP + Q_TTP")]["paper"] == "1Tm + 1Ta + 1Th"
+    assert steps[("patient", "sign the request")]["ours"] == "1Tm + 1Th"
+    assert all(step["microseconds"] > 0 for step in steps.values())

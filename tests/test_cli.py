@@ -14,15 +14,20 @@ import os
 import random
 import signal
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from mec5g.core import ecqv
+from mec5g.core.credentials import RecordRule
 from mec5g.core.records import RecordKind
-from mec5g.runtime.holder_store import EnrolmentFile
-from mec5g.ttp.keystore import SCHEMA_VERSION, KeyStore
+from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
+from mec5g.runtime.wallet import Wallet
+from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.schema import SCHEMA_VERSION
 
 GRPC_PORTS = (50051, 50052, 50053)
 METRICS_PORTS = (9151, 9152, 9153)
@@ -255,6 +260,77 @@ def test_duplicate_enrolment_is_refused_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "b.json.partial").exists()
 
 
+def test_mec_enrolment_with_its_own_ecqv_identity_as_a_kubernetes_secret(tmp_path: Path) -> None:
+    store, key, request = tmp_path / "ttp.db", tmp_path / "mec-1.key", tmp_path / "mec-1.req"
+    wallet, secret = tmp_path / "mec-1.wallet", tmp_path / "secret.json"
+    made = mec5g(
+        "mec", "identity-request", "--node", "mec-1", "--key", str(key), "--out", str(request)
+    )
+    assert made.returncode == 0, made.stderr
+    enrolled = mec5g(
+        "ttp", "enrol-mec", "--store", str(store), "--node", "mec-1", "--count", "3",
+        "--identity-request", str(request), "--k8s-secret", "mec-1-credentials",
+        "--out", str(secret),
+    )  # fmt: skip
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    manifest = json.loads(secret.read_text())
+    assert (manifest["apiVersion"], manifest["kind"], manifest["type"]) == (
+        "v1",
+        "Secret",
+        "Opaque",
+    )
+    assert manifest["metadata"]["name"] == "mec-1-credentials"
+    inner = tmp_path / "enrolment.json"
+    inner.write_text(manifest["stringData"]["enrolment.json"])
+    assert len(EnrolmentFile.read(inner).credentials) == 3  # what --import reads from the volume
+    installed = mec5g(
+        "mec", "identity-install", "--key", str(key), "--from", str(secret), "--wallet", str(wallet)
+    )
+    assert installed.returncode == 0, installed.stderr
+    held = Wallet.read(wallet)
+    assert (held.identity, held.role) == ("mec-1", "mec")
+    # The TTP stored the node's public key, never its private key.
+    connection = sqlite3.connect(store)
+    [(public,)] = connection.execute("SELECT public_key FROM mec_nodes WHERE node = 'mec-1'")
+    connection.close()
+    assert public == held.pair.public
+    assert ecqv.scalar_bytes(held.pair.private) not in store.read_bytes()
+    # Anyone checks the node's certificate with `mec5g ecqv verify`.
+    certs = tmp_path / "certs.json"
+    certs.write_text(
+        json.dumps(
+            {
+                "ca_public": held.ca_public.hex(),
+                "certs": [{"cert": held.certificate.hex(), "public": held.pair.public.hex()}],
+            }
+        )
+    )
+    assert mec5g("ecqv", "verify", str(certs)).returncode == 0
+    again = mec5g(
+        "ttp", "enrol-mec", "--store", str(store), "--node", "mec-1", "--count", "1",
+        "--identity-request", str(request), "--out", str(tmp_path / "again.json"),
+    )  # fmt: skip
+    assert again.returncode == 1
+    assert "already" in again.stderr
+    assert not (tmp_path / "again.json").exists()
+
+
+def test_ecqv_verify_exit_codes(tmp_path: Path) -> None:
+    vectors = tmp_path / "certs.json"
+    assert mec5g("ecqv", "make-vectors", "--count", "2", "--out", str(vectors)).returncode == 0
+    assert mec5g("ecqv", "verify", str(vectors)).returncode == 0
+    document = json.loads(vectors.read_text())
+    public = document["certs"][1]["public"]
+    document["certs"][1]["public"] = public[:-1] + format(int(public[-1], 16) ^ 1, "x")
+    vectors.write_text(json.dumps(document))
+    checked = mec5g("ecqv", "verify", str(vectors))
+    assert checked.returncode == 1
+    assert checked.stdout.startswith("certs[1]")
+    vectors.write_text("[]")
+    assert mec5g("ecqv", "verify", str(vectors)).returncode == 2
+
+
 def test_report_reads_the_running_testbed(tmp_path: Path) -> None:
     offset = _free_offset()
     command = [sys.executable, "-m", "mec5g", "--log-level", "WARNING", "up", "--duration", "60"]
@@ -289,3 +365,25 @@ def test_report_names_an_unreachable_source() -> None:
         report = mec5g("report", "--targets", target, "--no-plots")
     assert report.returncode == 2
     assert f"cannot read http://{target}/metrics" in report.stderr
+
+
+def test_mec5g_up_tells_the_paper_rule_to_every_record(tmp_path: Path) -> None:
+    """The story's devices take the testbed's record rule, as the MEC credentials do: under the
+    paper's rule too, the handshakes succeed."""
+    state = tmp_path / "up"
+    offset = _free_offset()
+    up = mec5g(
+        "up", "--duration", "3", "--devices", "2", "--record-rule", "paper",
+        "--port-offset", str(offset), "--state-dir", str(state),
+        timeout=90,
+    )  # fmt: skip
+    logs = {path.name: path.read_text()[-2000:] for path in state.glob("*.log")}
+    assert up.returncode == 0, (up.stdout, up.stderr, logs)
+    summary = next(line for line in up.stdout.splitlines() if line.startswith("summary:"))
+    assert int(summary.split()[1]) > 0, summary
+    assert " 0 failed" in summary
+    devices = HolderStore(state / "ue.db")
+    try:
+        assert devices.load()["alice/glucose-01"].rule is RecordRule.PAPER
+    finally:
+        devices.close()

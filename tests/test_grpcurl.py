@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,3 +162,85 @@ async def test_health_check_reports_serving(stack: Stack, role: str) -> None:
     )
     assert code == 0, err
     assert json.loads(out) == {"status": "SERVING"}
+
+
+async def test_registration_and_initialisation_through_grpcurl(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Phases 1 and 2 reachable with grpcurl alone, plus ``mec5g user sign|open`` for the
+    signature and the sealed answer, which a shell cannot compute."""
+    import base64
+
+    from mec5g.core import ecqv
+    from mec5g.core.profiles import Role
+    from mec5g.ttp.registry import Registry
+
+    code, out, err = await grpcurl(
+        "-plaintext", stack.ttp.target, "mec5g.v1.RegistrationService/GetAuthority"
+    )
+    assert code == 0, err
+    ca_public = base64.b64decode(json.loads(out)["ca_public_key"])
+    enrolment_code = Registry(stack.ttp.store.path).issue_enrolment_code("gina", Role.PATIENT, 60)
+    k, point = ecqv.request("gina")
+    register = {
+        "enrolment_code": enrolment_code,
+        "user_id": "gina",
+        "role": "USER_ROLE_PATIENT",
+        "request_point": base64.b64encode(point).decode(),
+        "patient": {"allergies": ["latex"], "blood_group": "B+"},
+    }
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", json.dumps(register), stack.ttp.target,
+        "mec5g.v1.RegistrationService/Register",
+    )  # fmt: skip
+    assert code == 0, err
+    answer = json.loads(out)
+    issued = ecqv.Issued(
+        ecqv.Certificate.parse(base64.b64decode(answer["certificate"])),
+        int.from_bytes(base64.b64decode(answer["private_key_contribution"]), "big"),
+    )
+    pair = ecqv.reconstruct_private(k, issued, ca_public)
+    from mec5g.runtime.wallet import Wallet
+
+    wallet = tmp_path / "gina.json"
+    Wallet("gina", "patient", pair, issued.certificate.encoded, ca_public).write(wallet)
+
+    async def mec5g(*args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "mec5g", *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+        assert process.returncode == 0, err.decode()
+        return out.decode()
+
+    body = json.dumps({"devices": [{"device": "ecg"}]})
+    request = await mec5g(
+        "user", "sign", "--wallet", str(wallet), "--method", "CreateAnalysis", "--body", body
+    )
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", request, stack.ttp.target, "mec5g.v1.MonitoringService/CreateAnalysis"
+    )
+    assert code == 0, err
+    created = json.loads(out)
+    provision = await mec5g(
+        "user", "open", "--wallet", str(wallet), "--method", "CreateAnalysis",
+        "--analysis", created["analysis_id"], "--sealed", created["sealed_credentials"],
+    )  # fmt: skip
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", provision, stack.ue.target, "mec5g.v1.UeProvisioningService/Provision"
+    )
+    assert code == 0, err
+    assert json.loads(out) == {"installed": 1}
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", '{"device": "gina/ecg"}', stack.ue.target, f"{UE_SERVICE}/Attach"
+    )
+    assert code == 0, err
+    assert json.loads(out)["outcome"] == "ATTACH_OUTCOME_SUCCESS"
+    # Replaying the signed request is refused, without saying why.
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", request, stack.ttp.target, "mec5g.v1.MonitoringService/CreateAnalysis"
+    )
+    assert code != 0
+    assert "Unauthenticated" in err
+    assert "authentication failed" in err

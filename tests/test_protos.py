@@ -55,6 +55,21 @@ def test_buf_lint_is_clean() -> None:
         ("ttp_key_agreement", "TtpKeyAgreementService", ["Verify"]),
         ("mec_key_agreement", "MecKeyAgreementService", ["Agree"]),
         ("ue_control", "UeControlService", ["Attach", "Status"]),
+        ("registration", "RegistrationService", ["GetAuthority", "Register"]),
+        (
+            "monitoring",
+            "MonitoringService",
+            [
+                "CreateAnalysis",
+                "AddDevices",
+                "RemoveDevices",
+                "RevokeDevice",
+                "ReprovisionDevice",
+                "CloseAnalysis",
+                "ListAnalyses",
+            ],
+        ),
+        ("ue_provisioning", "UeProvisioningService", ["Provision"]),
     ],
 )
 def test_stubs_expose_service(module: str, service: str, methods: list[str]) -> None:

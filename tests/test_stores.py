@@ -25,7 +25,7 @@ from mec5g.core.credentials import Credential, HolderState, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.group_commit import GroupCommitter, StoreUnavailable
 from mec5g.runtime.holder_store import EnrolmentFile, HolderConflict, HolderStore
-from mec5g.ttp import keystore
+from mec5g.ttp import schema
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
 
@@ -333,7 +333,7 @@ def _mode(path: Path) -> int:
 async def test_files_holding_keys_are_created_mode_0600(tmp_path: Path) -> None:
     enrol_devices(tmp_path / "ttp.db", tmp_path / "ue.json", 2)
     enrol_mec(tmp_path / "ttp.db", tmp_path / "mec.json", "mec-1", 2)
-    keystore.migrate(tmp_path / "migrated.db")
+    schema.migrate(tmp_path / "migrated.db")
     store = KeyStore(tmp_path / "ttp.db")
     holders = HolderStore(tmp_path / "nested" / "ue.db")
     try:

@@ -12,13 +12,19 @@ process imports at start-up (``--import``). Enrolment and re-provisioning set th
 
 from __future__ import annotations
 
+import json
 import os
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from mec5g.core import ecqv
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
+from mec5g.ttp.registry import Registry
 
 DEFAULT_ANALYSIS = "default"
 
@@ -53,9 +59,55 @@ def enrol_mec(
     count: int,
     *,
     rule: RecordRule = RecordRule.COUNTER,
+    identity_request: bytes | None = None,
+    secret_name: str | None = None,
 ) -> EnrolmentFile:
-    """Enrol ``count`` credentials for MEC node ``node`` and write their enrolment file."""
-    return _issue(store_path, out, RecordKind.MEC, mec_credential_names(node, count), node, rule)
+    """Enrol ``count`` credentials for MEC node ``node`` and write their enrolment file.
+
+    With ``identity_request`` (the node's R = kG, from ``mec5g mec identity-request``), the node
+    also gets its ECQV certificate, in the same transaction; the file then carries the
+    certificate, r and the CA key under ``"identity"`` (the node alone holds k, so the TTP never
+    learns its private key). With ``secret_name``, the file is a Kubernetes Secret manifest
+    whose ``enrolment.json`` key holds the enrolment document.
+    """
+    also = None
+    identity: dict[str, str] | None = None
+    if identity_request is not None:
+        registry = Registry(store_path)
+        issued, also = registry.mec_identity(node, identity_request)
+        identity = {
+            "node": node,
+            "certificate": issued.certificate.encoded.hex(),
+            "private_key_contribution": ecqv.scalar_bytes(issued.r).hex(),
+            "ca_public": registry.ca_public.hex(),
+        }
+
+    def render(enrolment: EnrolmentFile) -> str:
+        document = enrolment.document()
+        if identity is not None:
+            document["identity"] = identity
+        text = json.dumps(document, indent=1) + "\n"
+        if secret_name is None:
+            return text
+        return json.dumps(kubernetes_secret(secret_name, {"enrolment.json": text}), indent=1) + "\n"
+
+    labels = mec_credential_names(node, count)
+    return _issue(store_path, out, RecordKind.MEC, labels, node, rule, render=render, also=also)
+
+
+def kubernetes_secret(name: str, files: dict[str, str]) -> dict[str, Any]:
+    """A Secret manifest (JSON is YAML too, so kubectl apply -f takes it) holding ``files``;
+    mounted as a volume, each becomes a file the MEC imports with --import."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/name": "mec5g", "app.kubernetes.io/component": "mec"},
+        },
+        "type": "Opaque",
+        "stringData": files,
+    }
 
 
 def reprovision(store_path: Path, out: Path, kind: RecordKind, labels: list[str]) -> EnrolmentFile:
@@ -84,19 +136,21 @@ def _issue(
     rule: RecordRule,
     *,
     reprovisioning: bool = False,
+    render: Callable[[EnrolmentFile], str] | None = None,
+    also: Callable[[sqlite3.Connection], None] | None = None,
 ) -> EnrolmentFile:
     if out.exists():
         raise EnrolmentRefused(f"{out} exists and may hold keys not imported yet; remove it first")
     issued = {label: Credential.generate() for label in labels}
     enrolment = EnrolmentFile(kind.value, rule, owner, issued)
     pending_file = out.with_name(out.name + ".partial")
-    enrolment.write(pending_file)
+    enrolment.write(pending_file, render(enrolment) if render is not None else None)
     store = KeyStore(store_path)
     try:
         if reprovisioning:
             store.reprovision(kind, issued)
         else:
-            store.enrol(kind, issued, owner, rule)
+            store.enrol(kind, issued, owner, rule, also=also)
     except BaseException:
         pending_file.unlink()
         raise

@@ -28,27 +28,8 @@ from mec5g.core.operations import Ledger, counting
 from mec5g.core.primitives import counter_to_bytes, random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind, Slot
 from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
-from mec5g.runtime.holder_store import create_private_file
+from mec5g.ttp import schema
 
-SCHEMA_VERSION = 1
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ttp_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS credential_records (
-        record_id INTEGER PRIMARY KEY,
-        kind TEXT NOT NULL CHECK (kind IN ('device', 'mec')),
-        label TEXT NOT NULL,
-        owner TEXT NOT NULL,
-        rule INTEGER NOT NULL,
-        confirmed_did BLOB NOT NULL UNIQUE CHECK (length(confirmed_did) = 16),
-        confirmed_dk BLOB NOT NULL CHECK (length(confirmed_dk) = 16),
-        last_counter BLOB NOT NULL CHECK (length(last_counter) = 16),
-        pending_did BLOB UNIQUE CHECK (pending_did IS NULL OR length(pending_did) = 16),
-        pending_dk BLOB CHECK ((pending_dk IS NULL) = (pending_did IS NULL)),
-        enrolled_at REAL NOT NULL,
-        UNIQUE (kind, label)
-    )""",
-)
 _RECORD_COLUMNS = (
     "record_id, kind, label, owner, rule, confirmed_did, confirmed_dk, last_counter, "
     "pending_did, pending_dk"
@@ -64,7 +45,6 @@ RESOLVE_QUERY = (
     f"SELECT {_RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
     "WHERE confirmed_did IN (?1, ?2) OR pending_did IN (?1, ?2)"
 )
-_PSEUDONYM_SECRET = "analysis_pseudonym_key"  # noqa: S105 - the name of a row, not a secret
 
 
 # Rows shaped like real ones (both slots filled), decoded in place of a DID that is not on record.
@@ -101,23 +81,56 @@ def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
     return StoredRecord(record_id, label, record)
 
 
-def migrate(path: Path | str) -> None:
-    """Create or upgrade the schema (``mec5g ttp migrate``); safe to run again."""
-    path = Path(path)
-    create_private_file(path)
-    connection = connect(path)
-    try:
-        with immediate_transaction(connection):
-            for statement in _SCHEMA:
-                connection.execute(statement)
-            if connection.execute("SELECT count(*) FROM schema_version").fetchone()[0] == 0:
-                connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
-            connection.execute(
-                "INSERT OR IGNORE INTO ttp_secrets VALUES (?, ?)",
-                (_PSEUDONYM_SECRET, random_bytes(32)),
-            )
-    finally:
-        connection.close()
+def insert_record(
+    connection: sqlite3.Connection,
+    kind: RecordKind,
+    label: str,
+    owner: str,
+    rule: RecordRule,
+    credential: Credential,
+) -> None:
+    """Enrol one record with counter 0 inside the caller's transaction; refuse a label or DID
+    that exists already (in either namespace)."""
+    taken = connection.execute(TAKEN_QUERY, (kind.value, label, credential.did)).fetchone()
+    if taken:
+        raise EnrolmentRefused(f"{kind.value} {label!r} is enrolled already")
+    connection.execute(
+        "INSERT INTO credential_records (kind, label, owner, rule, confirmed_did, "
+        "confirmed_dk, last_counter, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            kind.value,
+            label,
+            owner,
+            int(rule),
+            credential.did,
+            credential.dk,
+            counter_to_bytes(0),
+            time.time(),
+        ),
+    )
+
+
+def reprovision_record(
+    connection: sqlite3.Connection, kind: RecordKind, label: str, credential: Credential
+) -> None:
+    """Give an existing record a fresh credential, counter 0, no pending, in the caller's
+    transaction; the old credential is forgotten."""
+    cursor = connection.execute(
+        "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, "
+        "last_counter = ?, pending_did = NULL, pending_dk = NULL "
+        "WHERE kind = ? AND label = ?",
+        (credential.did, credential.dk, counter_to_bytes(0), kind.value, label),
+    )
+    if cursor.rowcount != 1:
+        raise EnrolmentRefused(f"no {kind.value} record named {label!r}")
+
+
+def delete_record(connection: sqlite3.Connection, kind: RecordKind, label: str) -> bool:
+    """Forget a record (a revoked or removed device): its next key agreement fails."""
+    cursor = connection.execute(
+        "DELETE FROM credential_records WHERE kind = ? AND label = ?", (kind.value, label)
+    )
+    return cursor.rowcount == 1
 
 
 class KeyStore:
@@ -129,11 +142,11 @@ class KeyStore:
         """Open (and migrate) the store; ``observe_operations`` receives each answer's ledger."""
         self.path = Path(path)
         self._observe_operations = observe_operations
-        migrate(self.path)
+        schema.migrate(self.path)
         connection = connect(self.path)
         try:
             row = connection.execute(
-                "SELECT value FROM ttp_secrets WHERE name = ?", (_PSEUDONYM_SECRET,)
+                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.PSEUDONYM_SECRET,)
             ).fetchone()
         finally:
             connection.close()
@@ -151,8 +164,10 @@ class KeyStore:
         labels: list[str] | dict[str, Credential],
         owner: str,
         rule: RecordRule,
+        also: Callable[[sqlite3.Connection], None] | None = None,
     ) -> dict[str, Credential]:
-        """Create one record per label (fresh credentials unless given); all or nothing."""
+        """Create one record per label (fresh credentials unless given); all or nothing, with
+        ``also`` (e.g. storing the MEC node's ECQV identity) in the same transaction."""
         if isinstance(labels, dict):
             issued = dict(labels)
         else:
@@ -164,25 +179,9 @@ class KeyStore:
         try:
             with immediate_transaction(connection):
                 for label, credential in issued.items():
-                    taken = connection.execute(
-                        TAKEN_QUERY, (kind.value, label, credential.did)
-                    ).fetchone()
-                    if taken:
-                        raise EnrolmentRefused(f"{kind.value} {label!r} is enrolled already")
-                    connection.execute(
-                        "INSERT INTO credential_records (kind, label, owner, rule, confirmed_did, "
-                        "confirmed_dk, last_counter, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            kind.value,
-                            label,
-                            owner,
-                            int(rule),
-                            credential.did,
-                            credential.dk,
-                            counter_to_bytes(0),
-                            time.time(),
-                        ),
-                    )
+                    insert_record(connection, kind, label, owner, rule, credential)
+                if also is not None:
+                    also(connection)
         finally:
             connection.close()
         return issued
@@ -198,14 +197,7 @@ class KeyStore:
         try:
             with immediate_transaction(connection):
                 for label, credential in issued.items():
-                    cursor = connection.execute(
-                        "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, "
-                        "last_counter = ?, pending_did = NULL, pending_dk = NULL "
-                        "WHERE kind = ? AND label = ?",
-                        (credential.did, credential.dk, counter_to_bytes(0), kind.value, label),
-                    )
-                    if cursor.rowcount != 1:
-                        raise EnrolmentRefused(f"no {kind.value} record named {label!r}")
+                    reprovision_record(connection, kind, label, credential)
         finally:
             connection.close()
 

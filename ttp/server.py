@@ -1,4 +1,8 @@
-"""``mec5g ttp serve``: the TTP process, and ``start`` for whoever embeds it (tests, tools)."""
+"""``mec5g ttp serve``: the TTP process, and ``start`` for whoever embeds it (tests, tools).
+
+It serves key agreement (phase 3), registration (phase 1) and monitoring initialisation with
+the analyses' life cycle (phase 2), all on one port and one database.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,31 @@ from pathlib import Path
 
 import grpc
 
+from mec5g.core.credentials import RecordRule
 from mec5g.core.messages import M2_BYTES
 from mec5g.core.primitives import IDENTITY_BYTES
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
 from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.registration_service import MonitoringService, RegistrationService
+from mec5g.ttp.registry import Registry
 from mec5g.ttp.service import TtpKeyAgreementService
-from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
+from mec5g.v1 import (
+    monitoring_pb2,
+    monitoring_pb2_grpc,
+    registration_pb2,
+    registration_pb2_grpc,
+    ttp_key_agreement_pb2,
+    ttp_key_agreement_pb2_grpc,
+)
 
 LOG = logging.getLogger("mec5g.ttp")
 SERVICE_NAME = ttp_key_agreement_pb2.DESCRIPTOR.services_by_name["TtpKeyAgreementService"].full_name
+REGISTRATION_SERVICE_NAME = registration_pb2.DESCRIPTOR.services_by_name[
+    "RegistrationService"
+].full_name
+MONITORING_SERVICE_NAME = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"].full_name
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,7 @@ class TtpConfig:
     store: Path
     metrics_port: int = 0
     tls: TlsOptions = field(default_factory=TlsOptions)
+    device_rule: RecordRule = RecordRule.COUNTER
     # Per MEC (its certificate name under mutual TLS, else its address) and per device DIDi.
     rate_per_mec: RatePolicy = PER_MEC
     rate_per_device: RatePolicy = PER_DEVICE
@@ -66,14 +85,23 @@ async def start(config: TtpConfig) -> RunningTtp:
     metrics.serve(config.metrics_port)
     service = TtpKeyAgreementService(store, metrics)
     try:
+        registry = Registry(config.store, device_rule=config.device_rule)
         server, port = await start_server(
             config.listen,
             [
                 partial(
                     ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service
-                )
+                ),
+                partial(
+                    registration_pb2_grpc.add_RegistrationServiceServicer_to_server,
+                    RegistrationService(registry, metrics),
+                ),
+                partial(
+                    monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
+                    MonitoringService(registry, metrics),
+                ),
             ],
-            [SERVICE_NAME],
+            [SERVICE_NAME, REGISTRATION_SERVICE_NAME, MONITORING_SERVICE_NAME],
             config.tls,
             metrics,
             limits(

@@ -1,7 +1,8 @@
 """``mec5g.v1.UeControlService``: operators drive the UE emulator with grpcurl.
 
 ``Attach`` runs one key agreement for a named device, or the next in turn; ``Status`` lists every
-device by name with fingerprints only. An unknown device name gets NOT_FOUND naming it.
+device by name with fingerprints only. An unknown device name gets NOT_FOUND naming it; a UE
+that holds no device yet answers FAILED_PRECONDITION.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import cast
 import grpc
 
 from mec5g.core.primitives import local_fingerprint
-from mec5g.ue.fleet import DeviceFleet, Outcome
+from mec5g.ue.fleet import DeviceFleet, NoDevices, Outcome
 from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
 
 
@@ -34,7 +35,10 @@ class UeControlService(ue_control_pb2_grpc.UeControlServiceServicer):
             await context.abort(
                 grpc.StatusCode.NOT_FOUND, f"device {request.device!r} is not on this UE"
             )
-        report = await self._fleet.attach(request.device or None)
+        try:
+            report = await self._fleet.attach(request.device or None)
+        except NoDevices as error:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(error))
         return ue_control_pb2.AttachResponse(
             device=report.device,
             outcome=wire_outcome(report.outcome),

@@ -15,7 +15,7 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -49,6 +49,10 @@ _OUTCOME_OF_STATUS = {
     grpc.StatusCode.UNAUTHENTICATED: Outcome.REFUSED,
     grpc.StatusCode.RESOURCE_EXHAUSTED: Outcome.BUSY,
 }
+
+
+class NoDevices(LookupError):
+    """The UE holds no device yet (none imported, none provisioned)."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,6 @@ class DeviceFleet:
         self._policy = policy
         self._rng = rng or random.Random()
         self._devices = {name: DeviceView(name, state) for name, state in store.load().items()}
-        if not self._devices:
-            raise ValueError(f"{store.path} holds no devices: import an enrolment file")
         self._locks = {name: asyncio.Lock() for name in self._devices}
         self._turn = self._round_robin()
         self.succeeded = 0
@@ -122,8 +124,26 @@ class DeviceFleet:
     def __contains__(self, name: str) -> bool:
         return name in self._devices
 
+    async def install(self, states: Mapping[str, HolderState]) -> tuple[int, int]:
+        """Install devices (the patient app's Provision): new names join the round robin; a
+        device held already is replaced once any attach of it in flight has ended, and starts
+        over with counter 0. Returns (installed, replaced)."""
+        replaced = sorted(name for name in states if name in self._devices)
+        async with contextlib.AsyncExitStack() as held:
+            for name in replaced:  # one lock at a time in a fixed order: attaches hold one
+                await held.enter_async_context(self._locks[name])
+            await asyncio.to_thread(self._store.import_holders, states, replace=True)
+            for name, state in states.items():
+                self._locks.setdefault(name, asyncio.Lock())
+                self._devices[name] = DeviceView(name, state)
+        return len(states) - len(replaced), len(replaced)
+
     async def attach(self, name: str | None = None) -> AttachReport:
-        """Run key agreement for ``name`` (the next in turn if None) until success or the limit."""
+        """Run key agreement for ``name`` (the next in turn if None) until success or the limit.
+
+        Raises NoDevices when asked for the next device of a UE that holds none yet."""
+        if name is None and not self._devices:
+            raise NoDevices("this UE holds no devices yet: provision some")
         name = name or next(self._turn)
         started = time.perf_counter()
         async with self._locks[name]:
@@ -209,6 +229,10 @@ async def drive_continuously(
         while not stop.is_set():
             try:
                 await fleet.attach()
+            except NoDevices:
+                # Nothing provisioned yet: wait for the patient app, without spinning.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), max(pause, 0.5))
             except Exception:
                 # One failed attach must not silently shrink the load; say so and go on.
                 LOG.exception("continuous attach failed")

@@ -17,10 +17,20 @@ from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.ue.control_service import UeControlService
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy, drive_continuously
-from mec5g.v1 import mec_key_agreement_pb2_grpc, ue_control_pb2, ue_control_pb2_grpc
+from mec5g.ue.provisioning_service import UeProvisioningService
+from mec5g.v1 import (
+    mec_key_agreement_pb2_grpc,
+    ue_control_pb2,
+    ue_control_pb2_grpc,
+    ue_provisioning_pb2,
+    ue_provisioning_pb2_grpc,
+)
 
 LOG = logging.getLogger("mec5g.ue")
 SERVICE_NAME = ue_control_pb2.DESCRIPTOR.services_by_name["UeControlService"].full_name
+PROVISIONING_SERVICE_NAME = ue_provisioning_pb2.DESCRIPTOR.services_by_name[
+    "UeProvisioningService"
+].full_name
 
 
 @dataclass(frozen=True)
@@ -82,10 +92,17 @@ async def start(config: UeConfig) -> RunningUe:
             random.Random(config.seed),
         )
         service = UeControlService(fleet, config.mec_target)
+        provisioning = UeProvisioningService(fleet)
         server, port = await start_server(
             config.listen,
-            [partial(ue_control_pb2_grpc.add_UeControlServiceServicer_to_server, service)],
-            [SERVICE_NAME],
+            [
+                partial(ue_control_pb2_grpc.add_UeControlServiceServicer_to_server, service),
+                partial(
+                    ue_provisioning_pb2_grpc.add_UeProvisioningServiceServicer_to_server,
+                    provisioning,
+                ),
+            ],
+            [SERVICE_NAME, PROVISIONING_SERVICE_NAME],
             config.tls,
             metrics,
         )

@@ -1,0 +1,34 @@
+"""What the TTP and the user app share about signed user requests and sealed answers.
+
+Both ends must agree byte for byte on the name a signature covers (the full gRPC method name)
+and on the associated data of sealed credentials; both convert access policies to and from the
+wire. Kept here so that the TTP and the UE side never import each other.
+"""
+
+from __future__ import annotations
+
+from mec5g.core.profiles import AccessPolicy
+from mec5g.v1 import monitoring_pb2
+
+NONCE_BYTES = 16
+_MONITORING = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"]
+
+
+def method_name(method: str) -> str:
+    """The full gRPC method name a signature covers, e.g. /mec5g.v1.MonitoringService/AddDevices."""
+    return f"/{_MONITORING.full_name}/{_MONITORING.methods_by_name[method].name}"
+
+
+def sealing_context(method: str, patient_id: str, analysis_id: str) -> bytes:
+    """The associated data of sealed credentials: they belong to this answer only."""
+    return b"\x00".join((method_name(method).encode(), patient_id.encode(), analysis_id.encode()))
+
+
+def policy_from_wire(access: monitoring_pb2.AccessPolicy) -> AccessPolicy:
+    return AccessPolicy.checked(access.doctors, access.hospitals, access.expertise)
+
+
+def policy_to_wire(policy: AccessPolicy) -> monitoring_pb2.AccessPolicy:
+    return monitoring_pb2.AccessPolicy(
+        doctors=policy.doctors, hospitals=policy.hospitals, expertise=policy.expertise
+    )

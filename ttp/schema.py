@@ -1,0 +1,144 @@
+"""The TTP database schema and its migrations (``mec5g ttp migrate``).
+
+``schema_version`` holds the version of the database; ``migrate`` applies every later migration
+in order, each in the same transaction as the version update, so a database is always exactly
+at one version. A database written by a newer mec5g is refused rather than guessed at.
+
+1. credential records of devices and MEC credentials (phase 3), the pseudonym key;
+2. the registration centre (phases 1 and 2): the CA key, users with their certificates and
+   attributes, one-time enrolment codes (hashed), analyses, their devices, and the nonces of
+   signed user requests (replay refusal), and the MEC nodes' ECQV identities.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from mec5g.core import ecqv
+from mec5g.core.primitives import random_bytes
+from mec5g.runtime.group_commit import connect, immediate_transaction
+from mec5g.runtime.holder_store import create_private_file
+
+PSEUDONYM_SECRET = "analysis_pseudonym_key"  # noqa: S105 - the name of a row, not a secret
+CA_SECRET = "ca_private_key"  # noqa: S105 - the name of a row, not a secret
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer mec5g than this one."""
+
+
+def _version_1(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS ttp_secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)"
+    )
+    connection.execute(
+        """CREATE TABLE IF NOT EXISTS credential_records (
+        record_id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('device', 'mec')),
+        label TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        rule INTEGER NOT NULL,
+        confirmed_did BLOB NOT NULL UNIQUE CHECK (length(confirmed_did) = 16),
+        confirmed_dk BLOB NOT NULL CHECK (length(confirmed_dk) = 16),
+        last_counter BLOB NOT NULL CHECK (length(last_counter) = 16),
+        pending_did BLOB UNIQUE CHECK (pending_did IS NULL OR length(pending_did) = 16),
+        pending_dk BLOB CHECK ((pending_dk IS NULL) = (pending_did IS NULL)),
+        enrolled_at REAL NOT NULL,
+        UNIQUE (kind, label)
+    )"""
+    )
+    connection.execute(
+        "INSERT OR IGNORE INTO ttp_secrets VALUES (?, ?)", (PSEUDONYM_SECRET, random_bytes(32))
+    )
+
+
+def _version_2(connection: sqlite3.Connection) -> None:
+    connection.execute(
+        "INSERT INTO ttp_secrets VALUES (?, ?)",
+        (CA_SECRET, ecqv.scalar_bytes(ecqv.random_scalar())),
+    )
+    for statement in (
+        """CREATE TABLE users (
+            user_id TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('patient', 'doctor')),
+            certificate BLOB NOT NULL,
+            public_key BLOB NOT NULL CHECK (length(public_key) = 33),
+            registered_at REAL NOT NULL,
+            attributes TEXT NOT NULL
+        )""",
+        """CREATE TABLE enrolment_codes (
+            code_hash BLOB PRIMARY KEY CHECK (length(code_hash) = 32),
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('patient', 'doctor')),
+            issued_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            used_at REAL
+        )""",
+        """CREATE TABLE analyses (
+            analysis_id TEXT PRIMARY KEY,
+            patient_id TEXT NOT NULL REFERENCES users (user_id),
+            created_at REAL NOT NULL,
+            closed_at REAL,
+            access TEXT NOT NULL
+        )""",
+        """CREATE TABLE analysis_devices (
+            analysis_id TEXT NOT NULL REFERENCES analyses (analysis_id),
+            patient_id TEXT NOT NULL REFERENCES users (user_id),
+            device TEXT NOT NULL,
+            installed_at REAL NOT NULL,
+            revoked_at REAL,
+            access TEXT,
+            PRIMARY KEY (analysis_id, device)
+        )""",
+        "CREATE INDEX analysis_devices_by_patient ON analysis_devices (patient_id, device)",
+        """CREATE TABLE request_nonces (
+            user_id TEXT NOT NULL,
+            nonce BLOB NOT NULL CHECK (length(nonce) = 16),
+            seen_at REAL NOT NULL,
+            PRIMARY KEY (user_id, nonce)
+        )""",
+        "CREATE INDEX request_nonces_by_age ON request_nonces (seen_at)",
+        """CREATE TABLE mec_nodes (
+            node TEXT PRIMARY KEY,
+            certificate BLOB NOT NULL,
+            public_key BLOB NOT NULL CHECK (length(public_key) = 33),
+            registered_at REAL NOT NULL
+        )""",
+    ):
+        connection.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def current_version(connection: sqlite3.Connection) -> int:
+    connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = connection.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(path: Path | str) -> int:
+    """Bring the database at ``path`` to ``SCHEMA_VERSION``; return the version it was at."""
+    path = Path(path)
+    if not path.exists():
+        # Only then: closing any descriptor of an open database drops every POSIX lock this
+        # process holds on it, which would pull the file from under the key store's writer.
+        create_private_file(path)
+    connection = connect(path)
+    try:
+        with immediate_transaction(connection):
+            before = current_version(connection)
+            if before > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{path} is at schema version {before}; this mec5g knows up to {SCHEMA_VERSION}"
+                )
+            for migration in MIGRATIONS[before:]:
+                migration(connection)
+            connection.execute("DELETE FROM schema_version")
+            connection.execute("INSERT INTO schema_version VALUES (?)", (SCHEMA_VERSION,))
+    finally:
+        connection.close()
+    return before
