@@ -42,6 +42,9 @@ def _handshake_ledgers(rule: RecordRule) -> dict[str, Ledger]:
         result = mec_role.finish(
             mec_session, answer.m3.to_bytes(), answer.analysis_handle, int(rule)
         )
+        mec_role.open_settings(
+            mec_session, answer.m3.to_bytes(), answer.analysis_settings, int(rule)
+        )
     with counting() as at_device_again:
         device_role.finish(device_session, result.m4.to_bytes())
     at_device.update(at_device_again)
@@ -61,13 +64,14 @@ def test_our_additions_are_counted_apart() -> None:
     counter = _handshake_ledgers(RecordRule.COUNTER)
     # The counter nonce: one AES block per holder; the TTP decrypts two.
     assert table_notation(counter["device"], Origin.OURS) == "1Ts"
-    # MEC: its nonce, the handle's AEAD, the handle key's HKDF (extract + expand).
-    assert table_notation(counter["mec"], Origin.OURS) == "2Ts + 2Th"
-    # TTP: two counter decryptions, the AEAD, HKDF, and the pseudonym's HMAC (first use).
-    assert table_notation(counter["ttp"], Origin.OURS) == "3Ts + 3Th"
+    # MEC: its nonce, the AEADs of the handle and of the analysis settings, and each one's
+    # HKDF key (extract + expand).
+    assert table_notation(counter["mec"], Origin.OURS) == "3Ts + 4Th"
+    # TTP: two counter decryptions, the two AEADs and HKDFs, and the pseudonym's HMAC (first use).
+    assert table_notation(counter["ttp"], Origin.OURS) == "4Ts + 5Th"
     paper = _handshake_ledgers(RecordRule.PAPER)
     assert table_notation(paper["device"], Origin.OURS) == "0", "random nonces cost nothing"
-    assert paper["ttp"][(Operation.SYMMETRIC, Origin.OURS)] == 3, "the TTP's work is uniform"
+    assert paper["ttp"][(Operation.SYMMETRIC, Origin.OURS)] == 4, "the TTP's work is uniform"
 
 
 def _sample(metrics: Metrics, name: str, labels: dict[str, str]) -> float:
@@ -121,5 +125,5 @@ async def test_tables_1_and_2_live_from_the_metrics(tmp_path: Path) -> None:
             "M3": 512,
             "M4": 384,
         }
-        # The handle (48 bytes) and the version field travel beside M3.
-        assert sent(ttp.metrics, "ttp", "M3", "ours") / handshakes >= 48 + 2
+        # The handle (48 bytes), the analysis settings (17) and the version travel beside M3.
+        assert sent(ttp.metrics, "ttp", "M3", "ours") / handshakes >= 48 + 17 + 2
