@@ -237,3 +237,32 @@ class Receiver:
             raise AuthenticationFailed(RecordRefusal.TAMPERED.value) from None
         self.window.accept(header.sequence)
         return Opened(header.purpose, header.sequence, payload)
+
+
+class DeviceEnd:
+    """The device's end of a session: seals its records and checks the MEC's acknowledgements.
+
+    An acknowledgement names the sequence number it acknowledges and is sealed under the
+    MEC-to-device key, so a valid one proves that the MEC holds SK (SPEC.md notes that M4 alone
+    does not tell the device which MEC derived SK).
+    """
+
+    def __init__(self, keys: SessionKeys, window: int = DEFAULT_WINDOW) -> None:
+        self.session_id = keys.session_id
+        self._sender = Sender(keys, Direction.UPLINK)
+        self._acks = Receiver(keys, Direction.DOWNLINK, window)
+
+    @property
+    def sent(self) -> int:
+        return self._sender.sent
+
+    def seal(self, purpose: Purpose, payload: bytes) -> tuple[int, bytes]:
+        """The next record of ``purpose``, and its sequence number."""
+        sealed = self._sender.seal(purpose, payload)
+        return self._sender.sent, sealed
+
+    def check_ack(self, ack: bytes, sequence: int) -> None:
+        """Accept ``ack`` only as the MEC's acknowledgement of record ``sequence``."""
+        opened = self._acks.open(ack)
+        if opened.payload != sequence.to_bytes(8, "big"):
+            raise AuthenticationFailed("bad_ack")

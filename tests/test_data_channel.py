@@ -151,3 +151,24 @@ def test_window_accepts_each_sequence_at_most_once(sequences: list[int]) -> None
         if expected_ok:
             window.accept(sequence)
             accepted.add(sequence)
+
+
+def test_the_device_accepts_only_the_acknowledgement_of_its_record() -> None:
+    keys = data_channel.derive(SK, M1_SAMPLE, M4_SAMPLE, 1)
+    device = data_channel.DeviceEnd(keys)
+    mec_in = Receiver(keys, Direction.UPLINK)
+    mec_out = Sender(keys, Direction.DOWNLINK)
+    first, record = device.seal(Purpose.READING, b"r1")
+    second, _ = device.seal(Purpose.READING, b"r2")
+    assert (first, second, device.sent) == (1, 2, 2)
+    opened = mec_in.open(record)
+    ack = mec_out.seal(Purpose.ACK, opened.sequence.to_bytes(8, "big"))
+    with pytest.raises(AuthenticationFailed):
+        device.check_ack(ack, second)  # an acknowledgement of record 1 is not one of record 2
+    other = mec_out.seal(Purpose.ACK, first.to_bytes(8, "big"))
+    device.check_ack(other, first)
+    with pytest.raises(AuthenticationFailed):
+        device.check_ack(other, first)  # replayed
+    forged = Sender(data_channel.derive(bytes(16), M1_SAMPLE, M4_SAMPLE, 1), Direction.DOWNLINK)
+    with pytest.raises(AuthenticationFailed):
+        device.check_ack(forged.seal(Purpose.ACK, second.to_bytes(8, "big")), second)

@@ -54,7 +54,9 @@ def test_buf_lint_is_clean() -> None:
     [
         ("ttp_key_agreement", "TtpKeyAgreementService", ["Verify"]),
         ("mec_key_agreement", "MecKeyAgreementService", ["Agree"]),
-        ("ue_control", "UeControlService", ["Attach", "Status"]),
+        ("ue_control", "UeControlService", ["Attach", "Status", "CheckIn", "InjectEvent"]),
+        ("mec_data", "MecDataService", ["Submit"]),
+        ("analysis", "AnalysisService", ["ListAnalyses", "GetAnalysis"]),
     ],
 )
 def test_stubs_expose_service(module: str, service: str, methods: list[str]) -> None:

@@ -17,7 +17,13 @@ from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.ue.control_service import UeControlService
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy, drive_continuously
-from mec5g.v1 import mec_key_agreement_pb2_grpc, ue_control_pb2, ue_control_pb2_grpc
+from mec5g.ue.streaming import Streamer, StreamPolicy
+from mec5g.v1 import (
+    mec_data_pb2_grpc,
+    mec_key_agreement_pb2_grpc,
+    ue_control_pb2,
+    ue_control_pb2_grpc,
+)
 
 LOG = logging.getLogger("mec5g.ue")
 SERVICE_NAME = ue_control_pb2.DESCRIPTOR.services_by_name["UeControlService"].full_name
@@ -36,6 +42,7 @@ class UeConfig:
     tls: TlsOptions = field(default_factory=TlsOptions)
     mec_tls: TlsOptions = field(default_factory=TlsOptions)
     seed: int | None = None
+    stream: StreamPolicy = field(default_factory=StreamPolicy)
 
 
 @dataclass
@@ -44,6 +51,7 @@ class RunningUe:
 
     store: HolderStore
     fleet: DeviceFleet
+    streamer: Streamer
     mec_channel: grpc.aio.Channel
     metrics: Metrics
     server: grpc.aio.Server
@@ -80,7 +88,15 @@ async def start(config: UeConfig) -> RunningUe:
             config.policy,
             random.Random(config.seed),
         )
-        service = UeControlService(fleet, config.mec_target)
+        seed = config.seed if config.seed is not None else random.SystemRandom().getrandbits(32)
+        streamer = Streamer(
+            fleet,
+            mec_data_pb2_grpc.MecDataServiceStub(mec_channel),
+            metrics,
+            config.stream,
+            seed,
+        )
+        service = UeControlService(fleet, streamer, config.mec_target)
         server, port = await start_server(
             config.listen,
             [partial(ue_control_pb2_grpc.add_UeControlServiceServicer_to_server, service)],
@@ -90,11 +106,26 @@ async def start(config: UeConfig) -> RunningUe:
         )
         cleanup.pop_all()
     stop_load = asyncio.Event()
-    load = asyncio.create_task(
-        drive_continuously(fleet, config.load_concurrency, config.load_pause, stop_load)
-    )
+
+    async def background() -> None:
+        """The handshake load and the data streams, both until ``stop_load`` is set."""
+        await asyncio.gather(
+            drive_continuously(fleet, config.load_concurrency, config.load_pause, stop_load),
+            streamer.run(stop_load, random.Random(seed)),
+        )
+
+    load = asyncio.create_task(background())
     return RunningUe(
-        store, fleet, mec_channel, metrics, server, port, load, stop_load, config.policy.rpc_timeout
+        store,
+        fleet,
+        streamer,
+        mec_channel,
+        metrics,
+        server,
+        port,
+        load,
+        stop_load,
+        config.policy.rpc_timeout,
     )
 
 
