@@ -1,8 +1,11 @@
 """``mec5g up``: the whole testbed on one machine, as separate OS processes on localhost.
 
-It enrols N devices and K MEC credentials at a fresh SQLite key store (the embedded default),
-starts the TTP, the MEC and a UE process that runs handshakes continuously, prints the endpoints
-and a live summary line, and on Ctrl-C (or after ``--duration``) stops every process, then checks
+It enrols N devices, in patients of ``--devices-per-patient`` (one analysis each), and K MEC
+credentials at a fresh SQLite key store (the embedded default), starts the TTP, the MEC and a UE
+process whose devices stream readings (phase 4: each attaches, streams, and renews its session by
+key agreement after N records or T seconds), optionally with a continuous handshake load on top,
+prints the endpoints and a live summary line (handshakes, readings per second, the analyses'
+NEWS2 alert levels), and on Ctrl-C (or after ``--duration``) stops every process, then checks
 that every device and MEC credential still authenticates against its TTP record.
 """
 
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +37,20 @@ from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ue import server as ue_server
-from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc
+from mec5g.v1 import (
+    analysis_pb2,
+    analysis_pb2_grpc,
+    ue_control_pb2,
+    ue_control_pb2_grpc,
+    vitals_pb2,
+)
 
 GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
 METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
 MEC_NODE = "mec-1"
+# The MEC ends a session this much later than the device renews it, so that a record sent just
+# before the device's limit is still accepted.
+SESSION_GRACE_SECONDS = 30.0
 ROLE_SERVICES = {
     "ttp": ttp_server.SERVICE_NAME,
     "mec": mec_server.SERVICE_NAME,
@@ -59,8 +72,32 @@ def add_up_parser(roles: Any) -> None:
     up.add_argument(
         "--load-concurrency",
         type=int,
-        default=4,
-        help="handshakes the UE keeps running continuously",
+        default=0,
+        help="handshakes the UE keeps running continuously on top of the data streams",
+    )
+    up.add_argument(
+        "--stream-interval",
+        type=float,
+        default=1.0,
+        help="seconds between each device's readings, 0 for no streaming",
+    )
+    up.add_argument(
+        "--session-records",
+        type=int,
+        default=60,
+        help="records after which a device renews its session (the MEC's limit too)",
+    )
+    up.add_argument(
+        "--session-seconds",
+        type=float,
+        default=120.0,
+        help="seconds after which a device renews its session",
+    )
+    up.add_argument(
+        "--devices-per-patient",
+        type=int,
+        default=7,
+        help="devices per patient; each patient is one analysis at the TTP",
     )
     up.add_argument(
         "--load-pause",
@@ -96,11 +133,32 @@ class Endpoints:
         )
 
 
-def enrol_testbed(state_dir: Path, devices: int, mec_credentials: int, rule: RecordRule) -> None:
-    """Enrol the devices and MEC credentials unless this state directory has them already."""
+def enrol_testbed(
+    state_dir: Path, devices: int, per_patient: int, mec_credentials: int, rule: RecordRule
+) -> None:
+    """Enrol the devices, one analysis per patient, and the MEC credentials, and import the
+    devices into the UE's state, unless this state directory has them already.
+
+    The UE groups its devices into patients the same way (``ue.sensors.assign``: name order,
+    ``per_patient`` each), so that the MEC combines exactly one patient's devices per analysis.
+    """
     if (state_dir / "ttp.db").exists():
         return
-    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
+    holders = HolderStore(state_dir / "ue.db")
+    try:
+        for first in range(1, devices + 1, per_patient):
+            patient = (first - 1) // per_patient + 1
+            enrolment = enrol_devices(
+                state_dir / "ttp.db",
+                state_dir / f"ue-enrolment-{patient:03d}.json",
+                min(per_patient, devices - first + 1),
+                analysis=f"patient-{patient:03d}",
+                rule=rule,
+                first=first,
+            )
+            holders.import_holders(enrolment.holder_states())
+    finally:
+        holders.close()
     enrol_mec(
         state_dir / "ttp.db", state_dir / "mec-enrolment.json", MEC_NODE, mec_credentials, rule=rule
     )
@@ -136,6 +194,10 @@ def role_commands(
             str(state_dir / "mec-enrolment.json"),
             "--metrics-port",
             str(endpoints.metrics["mec"]),
+            "--session-max-records",
+            str(args.session_records),
+            "--session-max-seconds",
+            str(args.session_seconds + SESSION_GRACE_SECONDS),
         ],
         "ue": [
             *python,
@@ -147,14 +209,20 @@ def role_commands(
             endpoints.grpc["mec"],
             "--state",
             str(state_dir / "ue.db"),
-            "--import",
-            str(state_dir / "ue-enrolment.json"),
             "--metrics-port",
             str(endpoints.metrics["ue"]),
             "--load-concurrency",
             str(args.load_concurrency),
             "--load-pause",
             str(args.load_pause),
+            "--stream-interval",
+            str(args.stream_interval),
+            "--session-records",
+            str(args.session_records),
+            "--session-seconds",
+            str(args.session_seconds),
+            "--devices-per-patient",
+            str(args.devices_per_patient),
         ],
     }
 
@@ -231,6 +299,22 @@ async def ue_status(target: str) -> ue_control_pb2.StatusResponse:
         return status
 
 
+async def alert_levels(target: str) -> str:
+    """The MEC's analyses counted by NEWS2 alert level, most severe first, e.g.
+    ``urgent 1, low 2``; ``no analyses yet`` before the first reading."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        listed = await analysis_pb2_grpc.AnalysisServiceStub(channel).ListAnalyses(
+            analysis_pb2.ListAnalysesRequest(), timeout=5.0
+        )
+    levels = Counter(summary.news2.level for summary in listed.analyses)
+    if not levels:
+        return "no analyses yet"
+    return ", ".join(
+        f"{vitals_pb2.AlertLevel.Name(level).removeprefix('ALERT_LEVEL_').lower()} {count}"
+        for level, count in sorted(levels.items(), reverse=True)
+    )
+
+
 async def attach_latency(metrics_port: int) -> tuple[float, float]:
     """(sum of seconds, count) of the UE's successful attaches, scraped from its /metrics."""
 
@@ -256,7 +340,9 @@ def _mean_ms(seconds: float, count: float) -> str:
 
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     endpoints = Endpoints.with_offset(args.port_offset)
-    enrol_testbed(state_dir, args.devices, args.mec_credentials, args.record_rule)
+    enrol_testbed(
+        state_dir, args.devices, args.devices_per_patient, args.mec_credentials, args.record_rule
+    )
     testbed = Testbed(state_dir, endpoints, args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -273,7 +359,9 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             )
         print(
             f"  try: grpcurl -plaintext -d '{{}}' {endpoints.grpc['ue']} "
-            "mec5g.v1.UeControlService/Attach"
+            "mec5g.v1.UeControlService/Status\n"
+            f"       grpcurl -plaintext -d '{{}}' {endpoints.grpc['mec']} "
+            "mec5g.v1.AnalysisService/ListAnalyses"
         )
         print(
             "Ctrl-C stops everything."
@@ -281,7 +369,7 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             else f"Stopping after {args.duration:g} s.",
             flush=True,
         )
-        last_ok = 0
+        last_ok = last_records = 0
         last_time = time.monotonic()
         last_latency = (0.0, 0.0)
         while not stop.is_set():
@@ -293,18 +381,23 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             status = await ue_status(endpoints.grpc["ue"])
             now = time.monotonic()
             rate = (status.attaches_succeeded - last_ok) / (now - last_time)
+            readings = (status.records_acknowledged - last_records) / (now - last_time)
             latency = await attach_latency(endpoints.metrics["ue"])
             interval = _mean_ms(latency[0] - last_latency[0], latency[1] - last_latency[1])
             last_ok, last_time, last_latency = status.attaches_succeeded, now, latency
+            last_records = status.records_acknowledged
             print(
                 f"[{now - started:7.1f} s] handshakes ok {status.attaches_succeeded} "
-                f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}",
+                f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}; "
+                f"data records {readings:.0f}/s failed {status.records_failed}; "
+                f"alerts: {await alert_levels(endpoints.grpc['mec'])}",
                 flush=True,
             )
             if args.duration and now - started >= args.duration:
                 stop.set()
         status = await ue_status(endpoints.grpc["ue"])
         overall = _mean_ms(*await attach_latency(endpoints.metrics["ue"]))
+        alerts = await alert_levels(endpoints.grpc["mec"])
     finally:
         testbed.stop()
     elapsed = time.monotonic() - started
@@ -312,6 +405,8 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     print(
         f"summary: {status.attaches_succeeded} handshakes ok, {status.attaches_failed} failed "
         f"in {elapsed:.1f} s (mean latency {overall}); {len(status.devices)} devices; "
+        f"{status.records_acknowledged} data records acknowledged, {status.records_failed} failed, "
+        f"{status.sessions_renewed} sessions renewed; alerts: {alerts}; "
         f"records agree: {'yes' if not problems else 'NO'}"
     )
     for problem in problems:

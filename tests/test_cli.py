@@ -200,6 +200,8 @@ def test_mec5g_up_runs_and_records_agree(tmp_path: Path) -> None:
     handshakes = int(summary.split()[1])
     assert handshakes > 0, summary
     assert "5 devices" in summary
+    acknowledged = int(summary.split("; ")[2].split()[0])
+    assert acknowledged > 0, f"the devices streamed data records: {summary}"
     for name in ("ttp.db", "mec.db", "ue.db"):
         assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
 
@@ -251,3 +253,15 @@ def test_duplicate_enrolment_is_refused_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in again.stderr
     assert not (tmp_path / "b.json").exists(), "no enrolment file for refused records"
     assert not (tmp_path / "b.json.partial").exists()
+
+
+def test_ttp_set_analysis_settings(tmp_path: Path) -> None:
+    store = str(tmp_path / "ttp.db")
+    done = mec5g("ttp", "set-analysis", "--store", store, "--analysis", "p-1", "--spo2-scale", "2")
+    assert done.returncode == 0, done.stderr
+    assert "SpO2 scale 2" in done.stdout
+    refused = mec5g(
+        "ttp", "set-analysis", "--store", store, "--analysis", "p-1", "--spo2-scale", "3"
+    )
+    assert refused.returncode == 2
+    assert "--spo2-scale" in refused.stderr

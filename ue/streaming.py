@@ -51,8 +51,13 @@ class StreamPolicy:
     rpc_timeout: float = 5.0
 
     def __post_init__(self) -> None:
-        if self.session_records < 1 or self.session_seconds <= 0 or self.check_in_every < 1:
-            raise ValueError("session lifetimes and the check-in period must be positive")
+        if min(self.session_records, self.check_in_every, self.devices_per_patient) < 1 or (
+            self.session_seconds <= 0 or self.interval < 0
+        ):
+            raise ValueError(
+                "session lifetimes, the check-in period and devices per patient must be "
+                "positive, the interval not negative"
+            )
 
 
 class Streamer:
