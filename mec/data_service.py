@@ -68,11 +68,15 @@ class MecDataService(mec_data_pb2_grpc.MecDataServiceServicer):
             self._refused(purpose, str(failure.reason), started)
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, AUTHENTICATION_FAILED)
             raise  # unreachable: abort raises
-        self._sessions.confirm(session)
+        self._sessions.confirm(header.session_id, session)
         self._metrics.data_record(purpose, "accepted")
         self._metrics.observe(DATA, "accepted", time.perf_counter() - started)
         analysed = time.perf_counter()
-        recorded = self._analyses.record(session.pseudonym, session.settings.spo2_scale, payload)
+        with counting() as ledger:
+            recorded = self._analyses.record(
+                session.pseudonym, session.settings.spo2_scale, payload
+            )
+        self._metrics.count_operations(ANALYSIS, ledger)  # no cryptography: computation time
         score = recorded.evaluation.score
         alert = recorded.alert.name.lower() if recorded.alert is not None else None
         self._metrics.news2(score.aggregate, score.complete, alert)

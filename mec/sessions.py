@@ -8,8 +8,10 @@ session not confirmed within ``unconfirmed_ttl`` is dropped.
 
 Lifetime: a session ends after ``max_records`` records or ``max_age`` seconds, whichever comes
 first; the device renews it earlier by running key agreement again (its own, lower limits), and a
-record of an ended session is refused like any authentication failure. Memory is bounded by
-``max_sessions``: beyond it the oldest unconfirmed session goes first, then the oldest.
+record of an ended session is refused like any authentication failure. Ended sessions are dropped
+when they are next looked up, and from the front of the table whenever a session opens. Memory is
+bounded by ``max_sessions``: beyond it the oldest unconfirmed session goes first, then the oldest
+confirmed one.
 
 The clock is injected, so tests move time instead of waiting.
 """
@@ -57,7 +59,12 @@ class DataSession:
 
 
 class SessionTable:
-    """Every live session of this MEC, by session id."""
+    """Every live session of this MEC, by session id.
+
+    Unconfirmed and confirmed sessions are kept apart, each in the order it entered its state,
+    so that ending the expired ones costs only those ones: a handshake load opens a session
+    per handshake, and most of them may never be confirmed.
+    """
 
     def __init__(
         self, limits: SessionLimits, clock: Callable[[], float], metrics: Metrics | None = None
@@ -65,75 +72,73 @@ class SessionTable:
         self.limits = limits
         self._clock = clock
         self._metrics = metrics
-        self._sessions: OrderedDict[bytes, DataSession] = OrderedDict()
-        self._confirmed = 0  # kept as sessions change, so that counting costs nothing per record
+        self._unconfirmed: OrderedDict[bytes, DataSession] = OrderedDict()
+        self._confirmed: OrderedDict[bytes, DataSession] = OrderedDict()
 
     def open(self, keys: SessionKeys, pseudonym: bytes, settings: AnalysisSettings) -> None:
         """A key agreement completed: hold its session, unconfirmed."""
-        now = self._clock()
         self.sweep()
-        while len(self._sessions) >= self.limits.max_sessions:
-            self._evict_one()
-        self._sessions[keys.session_id] = DataSession(
+        while len(self._unconfirmed) + len(self._confirmed) >= self.limits.max_sessions:
+            oldest = self._unconfirmed or self._confirmed
+            oldest.popitem(last=False)
+        self._unconfirmed[keys.session_id] = DataSession(
             pseudonym,
             settings,
             Receiver(keys, Direction.UPLINK, self.limits.window),
             Sender(keys, Direction.DOWNLINK),
-            now,
+            self._clock(),
         )
         self._publish()
 
     def find(self, session_id: bytes) -> tuple[DataSession | None, str]:
         """The live session named ``session_id``, or None and why (``unknown_session`` or
         ``expired``; an expired session is dropped)."""
-        session = self._sessions.get(session_id)
+        session = self._unconfirmed.get(session_id) or self._confirmed.get(session_id)
         if session is None:
             return None, "unknown_session"
         if self._ended(session, self._clock()):
-            self._drop(session_id)
+            self._holding(session).pop(session_id)
+            self._publish()
             return None, "expired"
         return session, ""
 
-    def confirm(self, session: DataSession) -> None:
+    def confirm(self, session_id: bytes, session: DataSession) -> None:
         """A valid record arrived: count it; the first one confirms the session."""
         session.records += 1
         if session.state is SessionState.UNCONFIRMED:
+            del self._unconfirmed[session_id]
             session.state = SessionState.CONFIRMED
-            self._confirmed += 1
+            self._confirmed[session_id] = session
             self._publish()
 
     def sweep(self) -> None:
-        """Drop every ended session."""
+        """Drop the ended sessions at the front of each state's order (the oldest ones)."""
         now = self._clock()
-        for session_id in [sid for sid, s in self._sessions.items() if self._ended(s, now)]:
-            self._drop(session_id)
+        dropped = False
+        for sessions in (self._unconfirmed, self._confirmed):
+            while sessions and self._ended(next(iter(sessions.values())), now):
+                sessions.popitem(last=False)
+                dropped = True
+        if dropped:
+            self._publish()
 
     def counts(self) -> dict[SessionState, int]:
         return {
-            SessionState.CONFIRMED: self._confirmed,
-            SessionState.UNCONFIRMED: len(self._sessions) - self._confirmed,
+            SessionState.CONFIRMED: len(self._confirmed),
+            SessionState.UNCONFIRMED: len(self._unconfirmed),
         }
 
     def sessions(self) -> list[DataSession]:
-        return list(self._sessions.values())
+        return [*self._unconfirmed.values(), *self._confirmed.values()]
+
+    def _holding(self, session: DataSession) -> OrderedDict[bytes, DataSession]:
+        return self._unconfirmed if session.state is SessionState.UNCONFIRMED else self._confirmed
 
     def _ended(self, session: DataSession, now: float) -> bool:
         age = now - session.opened_at
         if session.state is SessionState.UNCONFIRMED and age > self.limits.unconfirmed_ttl:
             return True
         return age > self.limits.max_age or session.records >= self.limits.max_records
-
-    def _evict_one(self) -> None:
-        victim = next(
-            (sid for sid, s in self._sessions.items() if s.state is SessionState.UNCONFIRMED),
-            next(iter(self._sessions)),
-        )
-        self._drop(victim)
-
-    def _drop(self, session_id: bytes) -> None:
-        if self._sessions.pop(session_id).state is SessionState.CONFIRMED:
-            self._confirmed -= 1
-        self._publish()
 
     def _publish(self) -> None:
         if self._metrics is not None:

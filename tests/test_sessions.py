@@ -29,7 +29,7 @@ def test_unconfirmed_until_the_first_record_and_dropped_if_never_confirmed() -> 
     first, why = table.find(_keys(1).session_id)
     assert first is not None
     assert not why
-    table.confirm(first)
+    table.confirm(_keys(1).session_id, first)
     assert table.counts() == {SessionState.UNCONFIRMED: 1, SessionState.CONFIRMED: 1}
     now[0] = 11.0
     assert table.find(_keys(2).session_id) == (None, "expired")
@@ -45,10 +45,10 @@ def test_a_session_ends_after_n_records_or_t_seconds() -> None:
     aged, _ = table.find(_keys(2).session_id)
     assert counted is not None
     assert aged is not None
-    table.confirm(counted)
-    table.confirm(aged)
+    table.confirm(_keys(1).session_id, counted)
+    table.confirm(_keys(2).session_id, aged)
     assert table.find(_keys(1).session_id)[0] is counted
-    table.confirm(counted)
+    table.confirm(_keys(1).session_id, counted)
     assert table.find(_keys(1).session_id) == (None, "expired")
     now[0] = 50.0
     assert table.find(_keys(2).session_id)[0] is aged
@@ -62,12 +62,24 @@ def test_the_table_is_bounded_and_evicts_unconfirmed_sessions_first() -> None:
     table.open(_keys(1), b"p" * 32, AnalysisSettings())
     confirmed, _ = table.find(_keys(1).session_id)
     assert confirmed is not None
-    table.confirm(confirmed)
+    table.confirm(_keys(1).session_id, confirmed)
     table.open(_keys(2), b"p" * 32, AnalysisSettings())
     table.open(_keys(3), b"p" * 32, AnalysisSettings())
     assert table.find(_keys(2).session_id) == (None, "unknown_session")
     assert table.find(_keys(1).session_id)[0] is confirmed
-    table.confirm(table.find(_keys(3).session_id)[0])  # type: ignore[arg-type]
+    third, _ = table.find(_keys(3).session_id)
+    assert third is not None
+    table.confirm(_keys(3).session_id, third)
     table.open(_keys(4), b"p" * 32, AnalysisSettings())
     assert table.find(_keys(1).session_id) == (None, "unknown_session"), "then the oldest"
     assert len(table.sessions()) == 2
+
+
+def test_opening_a_session_drops_the_expired_ones_at_the_front() -> None:
+    table, now = _table(unconfirmed_ttl=10.0)
+    table.open(_keys(1), b"p" * 32, AnalysisSettings())
+    now[0] = 5.0
+    table.open(_keys(2), b"p" * 32, AnalysisSettings())
+    now[0] = 12.0
+    table.open(_keys(3), b"p" * 32, AnalysisSettings())
+    assert table.counts()[SessionState.UNCONFIRMED] == 2, "the first expired, the second not yet"
