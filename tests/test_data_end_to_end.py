@@ -126,23 +126,58 @@ async def test_patients_stream_and_the_mec_scores_them_without_knowing_them(
         assert streamer.acknowledged == 14 + 2 + 2
         assert streamer.failed == 0
 
+        ue_metrics = ue.running.metrics.registry
+
+        def at_ue(name: str, labels: dict[str, str]) -> float:
+            return ue_metrics.get_sample_value(name, {"role": "ue", **labels}) or 0.0
+
+        assert at_ue("mec5g_data_sessions", {"state": "active"}) == 14
+        assert _sample(mec, "mec5g_data_sessions", {"state": "confirmed"}) == 14
+        assert _sample(mec, "mec5g_data_sessions", {"state": "unconfirmed"}) == 0
+        records = 14 + 2 + 2
+        acknowledged = sum(
+            at_ue("mec5g_data_records_total", {"purpose": purpose, "outcome": "acknowledged"})
+            for purpose in ("reading", "check_in")
+        )
+        assert acknowledged == records
+        evaluations = sum(
+            _sample(mec, "mec5g_news2_score_count", {"complete": complete})
+            for complete in ("true", "false")
+        )
+        assert evaluations == records
+        analysed = {"phase": "analysis", "outcome": "evaluated"}
+        assert _sample(mec, "mec5g_phase_results_total", analysed) == records
+        data_ops = {"phase": "data", "operation": "Ts", "origin": "ours"}
+        assert _sample(mec, "mec5g_operations_total", data_ops) == 2 * records, "open, ack"
+        assert at_ue("mec5g_operations_total", data_ops) == 2 * records, "seal, check the ack"
+        assert at_ue("mec5g_message_bytes_total", {"message": "record", "origin": "ours"}) > 0
+        assert _sample(mec, "mec5g_message_bytes_total", {"message": "ack", "origin": "ours"}) > 0
+        await streamer.check_in(1, Consciousness.VOICE, False)
+        alerts = sum(
+            _sample(mec, "mec5g_news2_alerts_total", {"level": level})
+            for level in ("urgent_ward", "urgent", "emergency")
+        )
+        assert alerts == 1, "patient 1 is no longer alert: a 3 in one parameter at least"
+
         channel = grpc.aio.insecure_channel(mec.target)
         stack.push_async_callback(channel.close)
         analyses = analysis_pb2_grpc.AnalysisServiceStub(channel)
         listed = await analyses.ListAnalyses(analysis_pb2.ListAnalysesRequest())
         assert len(listed.analyses) == 2
-        scales = []
+        scales, levels, counts = [], [], []
         for summary in listed.analyses:
-            assert summary.records == 9  # seven readings and two check-ins
+            counts.append(summary.records)
             full = await analyses.GetAnalysis(
                 analysis_pb2.GetAnalysisRequest(pseudonym=summary.pseudonym)
             )
             assert full.news2.complete, full.news2
             assert full.news2.level != vitals_pb2.ALERT_LEVEL_UNSPECIFIED
             assert len(full.vital_signs) == 7
-            assert full.check_in.consciousness == vitals_pb2.CONSCIOUSNESS_ALERT
+            levels.append(full.check_in.consciousness)
             scales.append(full.spo2_scale)
         assert sorted(scales) == [vitals_pb2.SP_O2_SCALE_1, vitals_pb2.SP_O2_SCALE_2]
+        assert sorted(levels) == [vitals_pb2.CONSCIOUSNESS_ALERT, vitals_pb2.CONSCIOUSNESS_VOICE]
+        assert sorted(counts) == [9, 10], "seven readings and two or three check-ins each"
 
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await analyses.GetAnalysis(analysis_pb2.GetAnalysisRequest(pseudonym="abc"))
