@@ -1,4 +1,5 @@
-"""The key-agreement scheme of Braeken & Liyanage (2021), phase 3, as pure functions and state.
+"""The key-agreement scheme of Braeken & Liyanage (2021), phase 3, and our phase 4, as pure
+functions and state.
 
 Nothing in this package performs I/O: no sockets, no event loop, no database. Every module takes
 bytes and immutable state in and gives bytes and new state out, in the manner of h11 and wsproto,
@@ -18,4 +19,10 @@ Modules, one concept each:
 - ``operations``   counting Table 1's operations (Th, Ts, Tm, Ta), ours apart from the paper's.
 - ``handshake``    one whole handshake over in-memory parties, for vectors, tests and benchmarks.
 - ``vectors``      the JSON test-vector interchange format of SPEC.md.
+
+Phase 4 (data and analysis, our design):
+
+- ``data_channel`` traffic keys from SK, sealed numbered records, the anti-replay window.
+- ``readings``     the payloads: sensor readings and patient check-ins.
+- ``news2``        the National Early Warning Score 2 (RCP 2017).
 """
