@@ -2,7 +2,8 @@
 anti-replay (our addition; SPEC.md "Traffic keys").
 
 Keys. SK is never used raw. HKDF-SHA256 (RFC 5869) with IKM = SK and salt = M1 ‖ M4, which both
-ends hold, gives one 32-byte key per direction and purpose, each under its own label:
+ends hold, gives one 32-byte key per direction and purpose, each under its own label (one
+extract, then one expand per output):
 
     info = "mec5g/data/v" ‖ scheme version ‖ "/" ‖ direction ‖ "/" ‖ purpose
 
@@ -36,7 +37,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from mec5g.core.errors import AuthenticationFailed, MalformedInput
 from mec5g.core.messages import M1, M4
 from mec5g.core.operations import Operation, Origin, record
-from mec5g.core.primitives import hkdf_sha256
+from mec5g.core.primitives import hkdf_expand, hkdf_extract
 
 RECORD_VERSION = 1
 SESSION_ID_BYTES = 16
@@ -88,19 +89,39 @@ class SessionKeys:
         return "SessionKeys(<secret>)"
 
 
-def derive(session_key: bytes, m1: M1, m4: M4, version: int) -> SessionKeys:
-    """Both ends' traffic keys and session id from SK, salted with M1 ‖ M4."""
-    salt = m1.to_bytes() + m4.to_bytes()
-    prefix = b"mec5g/data/v" + bytes([version]) + b"/"
+def session_secret(session_key: bytes, m1: M1, m4: M4) -> bytes:
+    """HKDF's extract step: the pseudorandom key every output of the session expands from."""
+    return hkdf_extract(session_key, salt=m1.to_bytes() + m4.to_bytes())
 
-    def expand(label: bytes, length: int) -> bytes:
-        return hkdf_sha256(session_key, salt=salt, info=prefix + label, length=length)
 
-    keys = {
-        purpose: expand(f"{purpose.direction.value}/{purpose.name.lower()}".encode(), _KEY_BYTES)
+def _expand(secret: bytes, version: int, label: bytes, length: int) -> bytes:
+    return hkdf_expand(
+        secret, info=b"mec5g/data/v" + bytes([version]) + b"/" + label, length=length
+    )
+
+
+def session_id(secret: bytes, version: int) -> bytes:
+    """The id that names the session in every record."""
+    return _expand(secret, version, b"session-id", SESSION_ID_BYTES)
+
+
+def traffic_keys(secret: bytes, version: int) -> dict[Purpose, bytes]:
+    """One key per direction and purpose."""
+    return {
+        purpose: _expand(
+            secret,
+            version,
+            f"{purpose.direction.value}/{purpose.name.lower()}".encode(),
+            _KEY_BYTES,
+        )
         for purpose in Purpose
     }
-    return SessionKeys(expand(b"session-id", SESSION_ID_BYTES), keys)
+
+
+def derive(session_key: bytes, m1: M1, m4: M4, version: int) -> SessionKeys:
+    """Both ends' session id and traffic keys from SK, salted with M1 ‖ M4."""
+    secret = session_secret(session_key, m1, m4)
+    return SessionKeys(session_id(secret, version), traffic_keys(secret, version))
 
 
 @dataclass(frozen=True, slots=True)

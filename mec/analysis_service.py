@@ -78,7 +78,7 @@ class AnalysisService(analysis_pb2_grpc.AnalysisServiceServicer):
         analysis = self._analyses.get(pseudonym)
         if analysis is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "no analysis under that pseudonym")
-        assert analysis is not None  # abort raises
+            raise AssertionError("unreachable: abort raises")
         now = self._analyses.now()
         limits = self._analyses.limits
         response = analysis_pb2.GetAnalysisResponse(

@@ -7,7 +7,8 @@ answer with a sealed acknowledgement, and add the payload to the session's analy
 Statuses: INVALID_ARGUMENT for a record no sender could have made valid (size, version, purpose)
 or an authentic payload that does not parse, naming the field; UNAUTHENTICATED with one fixed
 message for every other refusal (unknown or ended session, replay, too old, tampered), whose
-reason goes only to ``mec5g_data_records_total{outcome}``. A refused record changes nothing.
+reason goes only to ``mec5g_data_records_total{outcome}``. A record refused for authentication
+changes nothing; an authentic one whose payload does not parse has used its sequence number.
 """
 
 from __future__ import annotations
@@ -51,13 +52,14 @@ class MecDataService(mec_data_pb2_grpc.MecDataServiceServicer):
                 raise AuthenticationFailed(why)
             with counting() as ledger:
                 try:
-                    opened = session.receiver.open(request.record)
+                    receiver, sender = session.ends()
+                    opened = receiver.open(request.record)
                     payload: Reading | CheckIn = (
                         CheckIn.parse(opened.payload)
                         if opened.purpose is Purpose.CHECK_IN
                         else Reading.parse(opened.payload)
                     )
-                    ack = session.sender.seal(Purpose.ACK, opened.sequence.to_bytes(8, "big"))
+                    ack = sender.seal(Purpose.ACK, opened.sequence.to_bytes(8, "big"))
                 finally:
                     self._metrics.count_operations(DATA, ledger)
         except MalformedInput as error:
@@ -68,7 +70,7 @@ class MecDataService(mec_data_pb2_grpc.MecDataServiceServicer):
             self._refused(purpose, str(failure.reason), started)
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, AUTHENTICATION_FAILED)
             raise  # unreachable: abort raises
-        self._sessions.confirm(header.session_id, session)
+        self._sessions.confirm(session)
         self._metrics.data_record(purpose, "accepted")
         self._metrics.observe(DATA, "accepted", time.perf_counter() - started)
         analysed = time.perf_counter()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 
 import grpc
 
@@ -125,9 +126,12 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             local_fingerprint(result.analysis_pseudonym),
         )
         with counting() as ledger:
-            keys = data_channel.derive(result.session_key, m1, result.m4, version)
+            # The session keeps the extracted secret, not SK, M1 or M4 (which names DIDi).
+            secret = data_channel.session_secret(result.session_key, m1, result.m4)
+            session_id = data_channel.session_id(secret, version)
         self._metrics.count_operations(DATA, ledger)
-        self._sessions.open(keys, result.analysis_pseudonym, settings)
+        traffic_keys = partial(data_channel.traffic_keys, secret, version)
+        self._sessions.open(session_id, traffic_keys, result.analysis_pseudonym, settings)
         response = mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
         self._metrics.sent("M4", len(response.m4), response.ByteSize())
         return response

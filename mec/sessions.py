@@ -1,10 +1,12 @@
 """The MEC's data sessions (phase 4): one per completed key agreement, found by session id.
 
-A session is opened when the MEC sends M4, with the traffic keys, the session id
-(``core.data_channel``), the analysis pseudonym and the analysis settings from the TTP; it holds
-no identity of the device. It stays *unconfirmed* until the device's first valid data record
-(SPEC.md, "A late or diverted M1 gives a MEC a session no device completes"); an unconfirmed
-session not confirmed within ``unconfirmed_ttl`` is dropped.
+A session is opened when the MEC sends M4, under its session id (``core.data_channel``), with
+the analysis pseudonym and the analysis settings from the TTP; it holds no identity of the device.
+Its traffic keys are derived from SK when its first record arrives, so that a session no device
+completes (a late or diverted M1, a handshake flood) costs two HMACs and a few hundred bytes. It
+stays *unconfirmed* until the device's first valid data record (SPEC.md, "A late or diverted M1
+gives a MEC a session no device completes"); one not confirmed within ``unconfirmed_ttl`` is
+dropped.
 
 Lifetime: a session ends after ``max_records`` records or ``max_age`` seconds, whichever comes
 first; the device renews it earlier by running key agreement again (its own, lower limits), and a
@@ -21,9 +23,16 @@ from __future__ import annotations
 import enum
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from mec5g.core.data_channel import DEFAULT_WINDOW, Direction, Receiver, Sender, SessionKeys
+from mec5g.core.data_channel import (
+    DEFAULT_WINDOW,
+    Direction,
+    Purpose,
+    Receiver,
+    Sender,
+    SessionKeys,
+)
 from mec5g.core.handle import AnalysisSettings
 from mec5g.runtime.metrics import Metrics
 
@@ -42,20 +51,36 @@ class SessionState(enum.Enum):
     CONFIRMED = "confirmed"
 
 
+TrafficKeys = Callable[[], dict[Purpose, bytes]]
+
+
 @dataclass
 class DataSession:
-    """One session as the MEC holds it: keys, the analysis it feeds, and its use so far."""
+    """One session as the MEC holds it: the analysis it feeds, its use so far, and either the
+    means to derive its keys (until the first record) or its two ends of the data channel."""
 
+    session_id: bytes
     pseudonym: bytes
     settings: AnalysisSettings
-    receiver: Receiver
-    sender: Sender
     opened_at: float
+    window: int
+    _traffic_keys: TrafficKeys | None = field(repr=False)
+    _ends: tuple[Receiver, Sender] | None = field(default=None, repr=False)
     records: int = 0
     state: SessionState = SessionState.UNCONFIRMED
 
-    def __repr__(self) -> str:
-        return f"DataSession(state={self.state.value}, records={self.records})"
+    def ends(self) -> tuple[Receiver, Sender]:
+        """The MEC's receiving end (device to MEC) and sending end (acknowledgements), derived
+        on first use; SK is forgotten then."""
+        if self._ends is None:
+            assert self._traffic_keys is not None  # one of the two is always set
+            keys = SessionKeys(self.session_id, self._traffic_keys())
+            self._ends = (
+                Receiver(keys, Direction.UPLINK, self.window),
+                Sender(keys, Direction.DOWNLINK),
+            )
+            self._traffic_keys = None
+        return self._ends
 
 
 class SessionTable:
@@ -75,18 +100,21 @@ class SessionTable:
         self._unconfirmed: OrderedDict[bytes, DataSession] = OrderedDict()
         self._confirmed: OrderedDict[bytes, DataSession] = OrderedDict()
 
-    def open(self, keys: SessionKeys, pseudonym: bytes, settings: AnalysisSettings) -> None:
-        """A key agreement completed: hold its session, unconfirmed."""
+    def open(
+        self,
+        session_id: bytes,
+        traffic_keys: TrafficKeys,
+        pseudonym: bytes,
+        settings: AnalysisSettings,
+    ) -> None:
+        """A key agreement completed: hold its session, unconfirmed; ``traffic_keys`` derives
+        its keys when the first record arrives."""
         self.sweep()
         while len(self._unconfirmed) + len(self._confirmed) >= self.limits.max_sessions:
             oldest = self._unconfirmed or self._confirmed
             oldest.popitem(last=False)
-        self._unconfirmed[keys.session_id] = DataSession(
-            pseudonym,
-            settings,
-            Receiver(keys, Direction.UPLINK, self.limits.window),
-            Sender(keys, Direction.DOWNLINK),
-            self._clock(),
+        self._unconfirmed[session_id] = DataSession(
+            session_id, pseudonym, settings, self._clock(), self.limits.window, traffic_keys
         )
         self._publish()
 
@@ -102,13 +130,13 @@ class SessionTable:
             return None, "expired"
         return session, ""
 
-    def confirm(self, session_id: bytes, session: DataSession) -> None:
+    def confirm(self, session: DataSession) -> None:
         """A valid record arrived: count it; the first one confirms the session."""
         session.records += 1
         if session.state is SessionState.UNCONFIRMED:
-            del self._unconfirmed[session_id]
+            del self._unconfirmed[session.session_id]
             session.state = SessionState.CONFIRMED
-            self._confirmed[session_id] = session
+            self._confirmed[session.session_id] = session
             self._publish()
 
     def sweep(self) -> None:

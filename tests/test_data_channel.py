@@ -136,7 +136,7 @@ def test_operations_are_counted_as_ours() -> None:
         sender, receiver = _pair()
         receiver.open(sender.seal(Purpose.READING, b"a"))
     assert ledger[(Operation.SYMMETRIC, Origin.OURS)] == 2
-    assert ledger[(Operation.HASH, Origin.OURS)] == 2 * 4 * 2  # 2 ends, 4 outputs, 2 HMACs each
+    assert ledger[(Operation.HASH, Origin.OURS)] == 2 * 5  # per end: 1 extract, 4 expands
     assert not ledger[(Operation.HASH, Origin.PAPER)]
 
 

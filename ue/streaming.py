@@ -90,6 +90,7 @@ class Streamer:
         self._check_ins = {
             patient: CheckIn(Consciousness.ALERT, False, time.time()) for patient in patients
         }
+        self._locks = {name: asyncio.Lock() for name in fleet.names}
         self.acknowledged = 0
         self.failed = 0
         self.renewed = 0
@@ -173,21 +174,26 @@ class Streamer:
         return True
 
     async def _session(self, name: str) -> DataSession | None:
-        view = self._fleet.view(name)
-        session = view.session
-        if session is not None and (
-            session.end.sent >= self._policy.session_records
-            or self._fleet.clock() - session.started >= self._policy.session_seconds
-        ):
-            self.renewed += 1
-            self._fleet.end_session(name, session)
-            session = None
-        if session is None:
-            report = await self._fleet.attach(name)
-            if report.outcome is not Outcome.SUCCESS:
-                return None
+        """The device's session, agreed first if it has none or its lifetime is over. One
+        caller at a time per device, so that a reading and a check-in never both re-key."""
+        async with self._locks[name]:
+            view = self._fleet.view(name)
             session = view.session
-        return session
+            renewing = session is not None and (
+                session.end.sent >= self._policy.session_records
+                or self._fleet.clock() - session.started >= self._policy.session_seconds
+            )
+            if session is not None and renewing:
+                self._fleet.end_session(name, session)
+                session = None
+            if session is None:
+                report = await self._fleet.attach(name)
+                if report.outcome is not Outcome.SUCCESS:
+                    return None
+                if renewing:
+                    self.renewed += 1
+                session = view.session
+            return session
 
     def _count(self, purpose: Purpose, outcome: str, started: float | None) -> None:
         if outcome == "acknowledged":
