@@ -24,7 +24,7 @@ from grpc_stack import MEC_NODE, start_mec, start_ttp, start_ue
 
 from mec5g.core.data_channel import Purpose
 from mec5g.core.handle import AnalysisSettings
-from mec5g.core.news2 import Consciousness, SpO2Scale
+from mec5g.core.news2 import AlertLevel, Consciousness, SpO2Scale
 from mec5g.core.readings import Reading, SensorKind
 from mec5g.mec.server import RunningMec
 from mec5g.mec.sessions import SessionLimits, SessionState
@@ -33,7 +33,14 @@ from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ue.fleet import Outcome
 from mec5g.ue.streaming import StreamPolicy
-from mec5g.v1 import analysis_pb2, analysis_pb2_grpc, mec_data_pb2, mec_data_pb2_grpc, vitals_pb2
+from mec5g.v1 import (
+    analysis_pb2,
+    analysis_pb2_grpc,
+    mec_data_pb2,
+    mec_data_pb2_grpc,
+    ue_control_pb2,
+    vitals_pb2,
+)
 
 PATIENTS = ("patient-a", "patient-b")
 DEVICES_PER_PATIENT = 7
@@ -309,3 +316,40 @@ async def test_the_mec_refuses_a_session_past_its_lifetime_and_the_device_renews
         expired = {"purpose": "reading", "outcome": "expired"}
         assert _sample(mec, "mec5g_data_records_total", expired) == 1
         assert ue.fleet.view(name).state.epoch == 2
+
+
+async def test_an_injected_sepsis_raises_an_emergency_at_the_mec(tmp_path: Path) -> None:
+    """A scenario injects sepsis into patient 2 through the UE control service; the MEC, which
+    knows the patient only by pseudonym, scores an emergency for that analysis alone."""
+    bed = _enrol(tmp_path)
+    async with contextlib.AsyncExitStack() as stack:
+        ttp = await start_ttp(stack, bed.ttp_db)
+        mec = await start_mec(stack, tmp_path / "mec.db", bed.mec_file, ttp.target)
+        ue = await start_ue(stack, bed.ue_db, None, mec.target)
+        await ue.stub.InjectEvent(ue_control_pb2.InjectEventRequest(patient=2, event="sepsis"))
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await ue.stub.InjectEvent(ue_control_pb2.InjectEventRequest(patient=3, event="fever"))
+        assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+        for name in ue.fleet.names:
+            assert await ue.running.streamer.read_and_send(name)
+        await ue.stub.CheckIn(
+            ue_control_pb2.CheckInRequest(
+                patient=2, consciousness=vitals_pb2.CONSCIOUSNESS_CONFUSION
+            )
+        )
+
+        levels = sorted(
+            (analysis.current.score.level, analysis.current.score.aggregate)
+            for analysis in mec.analyses
+            if analysis.current is not None
+        )
+        assert [level for level, _ in levels] == [AlertLevel.NONE, AlertLevel.EMERGENCY], levels
+        assert _sample(mec, "mec5g_news2_alerts_total", {"level": "emergency"}) == 1
+
+        status = await ue.stub.Status(ue_control_pb2.StatusRequest())
+        assert status.records_acknowledged == 14 + 2 + 1
+        assert {device.patient for device in status.devices} == {1, 2}
+        assert all(device.session_active and device.session_confirmed for device in status.devices)
+        assert sorted(device.sensor for device in status.devices if device.patient == 1) == list(
+            range(1, 8)
+        )
