@@ -353,3 +353,22 @@ async def test_an_injected_sepsis_raises_an_emergency_at_the_mec(tmp_path: Path)
         assert sorted(device.sensor for device in status.devices if device.patient == 1) == list(
             range(1, 8)
         )
+
+
+async def test_the_carrier_repeats_the_check_in_every_n_readings(tmp_path: Path) -> None:
+    bed = _enrol(tmp_path)
+    async with contextlib.AsyncExitStack() as stack:
+        ttp = await start_ttp(stack, bed.ttp_db)
+        mec = await start_mec(stack, tmp_path / "mec.db", bed.mec_file, ttp.target)
+        ue = await start_ue(
+            stack, bed.ue_db, None, mec.target, stream=StreamPolicy(check_in_every=3)
+        )
+        streamer = ue.running.streamer
+        carrier = min(ue.fleet.names)
+        for _ in range(7):
+            assert await streamer.read_and_send(carrier)
+        # Check-ins after readings 1, 4 and 7.
+        check_ins = {"purpose": "check_in", "outcome": "accepted"}
+        assert _sample(mec, "mec5g_data_records_total", check_ins) == 3
+        assert await streamer.read_and_send(ue.fleet.names[1]), "not a carrier"
+        assert _sample(mec, "mec5g_data_records_total", check_ins) == 3

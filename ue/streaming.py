@@ -90,6 +90,9 @@ class Streamer:
         self._check_ins = {
             patient: CheckIn(Consciousness.ALERT, False, time.time()) for patient in patients
         }
+        # Readings each carrier sent since its patient's check-in was last acknowledged; set so
+        # that a carrier's first reading is followed by a check-in.
+        self._since_check_in = dict.fromkeys(patients, policy.check_in_every - 1)
         self._locks = {name: asyncio.Lock() for name in fleet.names}
         self.acknowledged = 0
         self.failed = 0
@@ -111,30 +114,30 @@ class Streamer:
         device and whether the MEC acknowledged it."""
         carrier = self._carriers[patient]  # KeyError for an unknown patient
         self._check_ins[patient] = CheckIn(consciousness, oxygen, time.time())
-        acknowledged = await self.send(
-            carrier, Purpose.CHECK_IN, self._check_ins[patient].to_bytes()
-        )
-        return carrier, acknowledged
+        return carrier, await self._send_check_in(patient)
 
     async def read_and_send(self, name: str) -> bool:
         """One reading of ``name``'s sensor, sent; the carrier repeats its patient's check-in
         every ``check_in_every`` readings."""
         reading = self._sensors[name].read(self.model_time(), time.time())
         acknowledged = await self.send(name, Purpose.READING, reading.to_bytes())
-        view = self._fleet.view(name)
         patient = self.placements[name].patient
-        if (
-            acknowledged
-            and self._carriers[patient] == name
-            and view.session is not None
-            and view.session.end.sent % self._policy.check_in_every == 1
-        ):
-            refreshed = CheckIn(
-                self._check_ins[patient].consciousness,
-                self._check_ins[patient].supplemental_oxygen,
-                time.time(),
-            )
-            await self.send(name, Purpose.CHECK_IN, refreshed.to_bytes())
+        if acknowledged and self._carriers[patient] == name:
+            self._since_check_in[patient] += 1
+            if self._since_check_in[patient] >= self._policy.check_in_every:
+                latest = self._check_ins[patient]
+                self._check_ins[patient] = CheckIn(
+                    latest.consciousness, latest.supplemental_oxygen, time.time()
+                )
+                await self._send_check_in(patient)
+        return acknowledged
+
+    async def _send_check_in(self, patient: int) -> bool:
+        carrier = self._carriers[patient]
+        payload = self._check_ins[patient].to_bytes()
+        acknowledged = await self.send(carrier, Purpose.CHECK_IN, payload)
+        if acknowledged:
+            self._since_check_in[patient] = 0
         return acknowledged
 
     async def send(self, name: str, purpose: Purpose, payload: bytes) -> bool:
