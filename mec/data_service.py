@@ -90,4 +90,5 @@ class MecDataService(mec_data_pb2_grpc.MecDataServiceServicer):
     def _refused(self, purpose: str, reason: str, started: float) -> None:
         LOG.debug("data record refused: %s", reason)
         self._metrics.data_record(purpose, reason)
-        self._metrics.observe(DATA, "refused", time.perf_counter() - started)
+        outcome = "malformed" if reason == "malformed" else "refused"
+        self._metrics.observe(DATA, outcome, time.perf_counter() - started)
