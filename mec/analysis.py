@@ -73,7 +73,7 @@ class Evaluation:
     stale: tuple[Parameter, ...]
 
     @property
-    def never_received(self) -> tuple[Parameter, ...]:
+    def unscored(self) -> tuple[Parameter, ...]:
         """Missing but not stale: never received, or not scorable yet (core.news2.score)."""
         return tuple(parameter for parameter in self.score.missing if parameter not in self.stale)
 

@@ -32,7 +32,7 @@ def _news2(evaluation: Evaluation | None) -> analysis_pb2.News2Score:
         aggregate=score.aggregate,
         level=wire_level(score.level),
         complete=score.complete,
-        missing=[parameter.value for parameter in evaluation.never_received],
+        missing=[parameter.value for parameter in evaluation.unscored],
         stale=[parameter.value for parameter in evaluation.stale],
         points={parameter.value: points for parameter, points in score.points.items()},
     )

@@ -63,7 +63,7 @@ def test_missing_parameters_are_listed_and_the_score_is_a_lower_bound() -> None:
         PSEUDONYM, SpO2Scale.SCALE_1, Reading(SensorKind.HEART_RATE, 0.0, (135.0,))
     )
     assert recorded.evaluation.score.points == {Parameter.PULSE: 3}
-    assert recorded.evaluation.never_received == tuple(
+    assert recorded.evaluation.unscored == tuple(
         parameter for parameter in Parameter if parameter is not Parameter.PULSE
     )
     assert recorded.alert is AlertLevel.URGENT_WARD
@@ -79,7 +79,7 @@ def test_stale_readings_are_left_out_and_named() -> None:
     )
     evaluation = recorded.evaluation
     assert set(evaluation.stale) == set(Parameter) - {Parameter.PULSE}
-    assert evaluation.never_received == ()
+    assert evaluation.unscored == ()
     assert evaluation.score.aggregate == 0, "the stale VOICE check-in no longer counts"
 
 
