@@ -273,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.bench.cli import add_bench_parser
 
     add_bench_parser(roles)
+    from mec5g.report import add_report_parser
+
+    add_report_parser(roles)
+    from mec5g.attacker.cli import add_attack_parser
+
+    add_attack_parser(roles)
     return parser
 
 

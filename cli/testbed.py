@@ -20,19 +20,18 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
-from prometheus_client.parser import text_string_to_metric_families
 
 from mec5g.core.credentials import RecordRule
 from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import wait_serving
 from mec5g.runtime.holder_store import HolderStore
+from mec5g.runtime.scrape import scrape
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
@@ -317,20 +316,13 @@ async def alert_levels(target: str) -> str:
 
 async def attach_latency(metrics_port: int) -> tuple[float, float]:
     """(sum of seconds, count) of the UE's successful attaches, scraped from its /metrics."""
-
-    def scrape() -> str:
-        url = f"http://127.0.0.1:{metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as reply:
-            return str(reply.read().decode())
-
+    samples = await asyncio.to_thread(lambda: list(scrape(f"127.0.0.1:{metrics_port}")))
     totals = {"sum": 0.0, "count": 0.0}
-    for family in text_string_to_metric_families(await asyncio.to_thread(scrape)):
-        if family.name != "mec5g_phase_duration_seconds":
-            continue
-        for sample in family.samples:
-            kind = sample.name.rpartition("_")[2]
-            if kind in totals and sample.labels.get("outcome") == "success":
-                totals[kind] += sample.value
+    for sample in samples:
+        family, _, kind = sample.name.rpartition("_")
+        wanted = family == "mec5g_phase_duration_seconds" and kind in totals
+        if wanted and sample.labels.get("outcome") == "success":
+            totals[kind] += sample.value
     return totals["sum"], totals["count"]
 
 

@@ -91,13 +91,12 @@ class SessionKeys:
 
 def session_secret(session_key: bytes, m1: M1, m4: M4) -> bytes:
     """HKDF's extract step: the pseudorandom key every output of the session expands from."""
-    return hkdf_extract(session_key, salt=m1.to_bytes() + m4.to_bytes())
+    return hkdf_extract(session_key, salt=m1.to_bytes() + m4.to_bytes(), origin=Origin.DATA_KEYS)
 
 
 def _expand(secret: bytes, version: int, label: bytes, length: int) -> bytes:
-    return hkdf_expand(
-        secret, info=b"mec5g/data/v" + bytes([version]) + b"/" + label, length=length
-    )
+    info = b"mec5g/data/v" + bytes([version]) + b"/" + label
+    return hkdf_expand(secret, info=info, length=length, origin=Origin.DATA_KEYS)
 
 
 def session_id(secret: bytes, version: int) -> bytes:
@@ -180,7 +179,7 @@ class Sender:
             raise SequenceExhausted
         self.sent += 1
         header = Header(RECORD_VERSION, purpose, self._keys.session_id, self.sent).to_bytes()
-        record(Operation.SYMMETRIC, Origin.OURS)
+        record(Operation.SYMMETRIC, Origin.DATA_AEAD)
         return header + self._ciphers[purpose].encrypt(_nonce(self.sent), payload, header)
 
 
@@ -249,7 +248,7 @@ class Receiver:
         refusal = self.window.refusal(header.sequence)
         if refusal is not None:
             raise AuthenticationFailed(refusal.value)
-        record(Operation.SYMMETRIC, Origin.OURS)
+        record(Operation.SYMMETRIC, Origin.DATA_AEAD)
         try:
             payload = cipher.decrypt(
                 _nonce(header.sequence), data[HEADER_BYTES:], data[:HEADER_BYTES]

@@ -48,7 +48,7 @@ _ZERO_NONCE = bytes(12)
 
 def analysis_pseudonym(pseudonym_key: bytes, analysis_id: str, mec_node: str) -> bytes:
     """The name under which ``mec_node`` sees analysis ``analysis_id``; unlinkable across MECs."""
-    record(Operation.HASH, Origin.OURS)
+    record(Operation.HASH, Origin.PSEUDONYM)
     analysis = analysis_id.encode()
     node = mec_node.encode()
     message = struct.pack(">H", len(analysis)) + analysis + struct.pack(">H", len(node)) + node
@@ -73,8 +73,16 @@ class Pseudonyms:
         return pseudonym
 
 
-def _key(c3_m: bytes, c4_m: bytes, version: int, label: bytes = _HANDLE_INFO) -> bytes:
-    return hkdf_sha256(c3_m + c4_m, salt=b"", info=label + bytes([version]), length=32)
+def _key(
+    c3_m: bytes,
+    c4_m: bytes,
+    version: int,
+    label: bytes = _HANDLE_INFO,
+    origin: Origin = Origin.HANDLE_KEY,
+) -> bytes:
+    return hkdf_sha256(
+        c3_m + c4_m, salt=b"", info=label + bytes([version]), length=32, origin=origin
+    )
 
 
 def _associated_data(version: int, m2: M2, m3: M3) -> bytes:
@@ -86,7 +94,7 @@ def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3
     if len(pseudonym) != PSEUDONYM_BYTES:
         raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
     aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
-    record(Operation.SYMMETRIC, Origin.OURS)
+    record(Operation.SYMMETRIC, Origin.HANDLE_AEAD)
     return aead.encrypt(_ZERO_NONCE, pseudonym, _associated_data(version, m2, m3))
 
 
@@ -95,7 +103,7 @@ def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2
     if len(handle) != HANDLE_BYTES:
         raise MalformedField("analysis_handle", HANDLE_BYTES, len(handle))
     aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
-    record(Operation.SYMMETRIC, Origin.OURS)
+    record(Operation.SYMMETRIC, Origin.HANDLE_AEAD)
     try:
         return aead.decrypt(_ZERO_NONCE, handle, _associated_data(version, m2, m3))
     except InvalidTag:
@@ -113,8 +121,8 @@ def seal_settings(
     settings: AnalysisSettings, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
 ) -> bytes:
     """The TTP's side: encrypt the analysis settings for the MEC that sent ``m2``."""
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO))
-    record(Operation.SYMMETRIC, Origin.OURS)
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
+    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
     plaintext = bytes([settings.spo2_scale])
     return aead.encrypt(_ZERO_NONCE, plaintext, _associated_data(version, m2, m3))
 
@@ -125,8 +133,8 @@ def open_settings(
     """The MEC's side: recover the analysis settings, or fail authentication."""
     if len(sealed) != SETTINGS_BYTES:
         raise MalformedField("analysis_settings", SETTINGS_BYTES, len(sealed))
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO))
-    record(Operation.SYMMETRIC, Origin.OURS)
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
+    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
     try:
         plaintext = aead.decrypt(_ZERO_NONCE, sealed, _associated_data(version, m2, m3))
     except InvalidTag:

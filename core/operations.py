@@ -7,9 +7,11 @@ with no ledger active, recording costs one context-variable lookup and nothing e
 
 The same block's wall time is its computation time: the roles' computations do no I/O.
 
-Origins: ``paper`` for what the paper's scheme does (H1, H2); ``ours`` for what our additions
-cost (the counter nonce's AES block, the handle's HKDF and AEAD, the pseudonym's HMAC), reported
-apart so that the paper's figures stay comparable.
+Origins: ``paper`` for what the paper's scheme does (H1, H2); every other origin names one of
+our additions (the counter nonce's AES block, the handle's HKDF key and AEAD, the pseudonym's
+HMAC; in phase 4 the analysis settings' key and AEAD, the data sessions' keys and records), each
+under its own label, so that the paper's figures stay comparable and each addition's
+cost shows apart. ``ours`` is for additions without a name of their own.
 """
 
 from __future__ import annotations
@@ -32,8 +34,21 @@ class Operation(enum.Enum):
 
 
 class Origin(enum.Enum):
+    """Whose operation it is: the paper's scheme, or one of our additions (SPEC.md)."""
+
     PAPER = "paper"
+    COUNTER_NONCE = "counter_nonce"  # R = AES(DK, DID xor ctr) and its inverse
+    HANDLE_KEY = "handle_key"  # HKDF of the analysis handle's key
+    HANDLE_AEAD = "handle_aead"  # sealing or opening the analysis handle
+    PSEUDONYM = "pseudonym"  # HMAC of the per-MEC analysis pseudonym
+    SETTINGS_KEY = "settings_key"  # HKDF of the analysis settings' key (phase 4)
+    SETTINGS_AEAD = "settings_aead"  # sealing or opening the analysis settings (phase 4)
+    DATA_KEYS = "data_keys"  # HKDF of a data session's id and traffic keys (phase 4)
+    DATA_AEAD = "data_aead"  # sealing or opening a data record or acknowledgement (phase 4)
     OURS = "ours"
+
+
+OUR_ADDITIONS = frozenset(origin for origin in Origin if origin is not Origin.PAPER)
 
 
 class Ledger(Counter[tuple[Operation, Origin]]):
@@ -67,16 +82,20 @@ def counting() -> Iterator[Ledger]:
         _active.reset(token)
 
 
-def table_notation(ledger: Ledger, origin: Origin) -> str:
-    """A ledger in Table 1's notation, e.g. ``2Th + 1Ts``; ``0`` when empty."""
-    terms = [
-        f"{ledger[(operation, origin)]}{operation.value}"
+def table_notation(ledger: Ledger, origins: Origin | frozenset[Origin]) -> str:
+    """A ledger's operations of ``origins`` (one, or a set such as ``OUR_ADDITIONS``) in Table
+    1's notation, e.g. ``2Th + 1Ts``; ``0`` when there are none."""
+    chosen = {origins} if isinstance(origins, Origin) else origins
+    totals = {
+        operation: sum(ledger[(operation, origin)] for origin in chosen)
         for operation in (
             Operation.POINT_MULTIPLICATION,
             Operation.POINT_ADDITION,
             Operation.SYMMETRIC,
             Operation.HASH,
         )
-        if ledger[(operation, origin)]
-    ]
-    return " + ".join(terms) or "0"
+    }
+    return (
+        " + ".join(f"{times}{operation.value}" for operation, times in totals.items() if times)
+        or "0"
+    )

@@ -79,7 +79,7 @@ def counter_nonce(key: bytes, identity: bytes, counter: int) -> bytes:
     The XOR with the identity makes every credential's plaintexts distinct, so one key guess
     cannot be tested against many credentials at once. R still looks random on the wire.
     """
-    record(Operation.SYMMETRIC, Origin.OURS)
+    record(Operation.SYMMETRIC, Origin.COUNTER_NONCE)
     block = xor(identity, counter_to_bytes(counter))
     encryptor = Cipher(algorithms.AES(key), _ECB).encryptor()
     return encryptor.update(block) + encryptor.finalize()
@@ -87,28 +87,32 @@ def counter_nonce(key: bytes, identity: bytes, counter: int) -> bytes:
 
 def counter_from_nonce(key: bytes, identity: bytes, nonce: bytes) -> int:
     """ctr = AES-Dec(DK, R) ⊕ DID. A forged R decrypts to any 128-bit number."""
-    record(Operation.SYMMETRIC, Origin.OURS)
+    record(Operation.SYMMETRIC, Origin.COUNTER_NONCE)
     decryptor = Cipher(algorithms.AES(key), _ECB).decryptor()
     block = decryptor.update(nonce) + decryptor.finalize()
     return int.from_bytes(block, "big") ^ int.from_bytes(identity, "big")
 
 
-def hkdf_sha256(ikm: bytes, *, salt: bytes, info: bytes, length: int) -> bytes:
-    """HKDF-SHA256 (RFC 5869 section 2.2 extract, 2.3 expand)."""
-    return hkdf_expand(hkdf_extract(ikm, salt=salt), info=info, length=length)
+def hkdf_sha256(
+    ikm: bytes, *, salt: bytes, info: bytes, length: int, origin: Origin = Origin.OURS
+) -> bytes:
+    """HKDF-SHA256 (RFC 5869 section 2.2 extract, 2.3 expand); counted under ``origin``."""
+    return hkdf_expand(
+        hkdf_extract(ikm, salt=salt, origin=origin), info=info, length=length, origin=origin
+    )
 
 
-def hkdf_extract(ikm: bytes, *, salt: bytes) -> bytes:
+def hkdf_extract(ikm: bytes, *, salt: bytes, origin: Origin = Origin.OURS) -> bytes:
     """HKDF-SHA256's extract step (RFC 5869 section 2.2): the pseudorandom key, one HMAC."""
-    record(Operation.HASH, Origin.OURS)
+    record(Operation.HASH, origin)
     return hmac.digest(salt or bytes(32), ikm, "sha256")
 
 
-def hkdf_expand(prk: bytes, *, info: bytes, length: int) -> bytes:
+def hkdf_expand(prk: bytes, *, info: bytes, length: int, origin: Origin = Origin.OURS) -> bytes:
     """HKDF-SHA256's expand step (RFC 5869 section 2.3): one HMAC per 32 bytes of output."""
     if length > 255 * 32:
         raise ValueError("HKDF-SHA256 output is limited to 8160 bytes")
-    record(Operation.HASH, Origin.OURS, (length + 31) // 32)
+    record(Operation.HASH, origin, (length + 31) // 32)
     output = b""
     block = b""
     index = 1

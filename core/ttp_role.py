@@ -13,7 +13,7 @@ AEAD, and one HMAC for the pseudonym) and the analysis settings (HKDF, AEAD), re
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mec5g.core import handle
 from mec5g.core.credentials import Credential, RecordRule
@@ -61,9 +61,14 @@ class Accepted:
 
 @dataclass(frozen=True, slots=True)
 class Refused:
-    """A refusal. ``reason`` is for the TTP's logs and metrics, never for the requester."""
+    """A refusal. ``reason`` is for the TTP's logs and metrics, never for the requester.
+
+    ``stale_record`` names the record whose counter was stale, when that was the reason: a
+    replay or a cloned credential, which the operator wants to see per credential.
+    """
 
     reason: RefusalReason
+    stale_record: Hashable | None = field(default=None, compare=False)
 
 
 PseudonymSource = Callable[[CredentialRecord, CredentialRecord], bytes]
@@ -140,7 +145,12 @@ def answer(
         mec_counter_ok,
     )
     if not all(checks) or device is None or mec is None:
-        return Refused(_REASONS[checks.index(False)])
+        reason = _REASONS[checks.index(False)]
+        stale = {
+            RefusalReason.STALE_DEVICE_COUNTER: device_view.record_id,
+            RefusalReason.STALE_MEC_COUNTER: mec_view.record_id,
+        }.get(reason)
+        return Refused(reason, stale)
 
     r3 = r3 if r3 is not None else random_bytes(NONCE_BYTES)
     # XOR on integers: the same ⊕ as primitives.xor, without a call per operand on the hot path.

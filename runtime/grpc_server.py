@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection
 
 from mec5g.runtime.grpc_metrics import ClientMetricsInterceptor, ServerMetricsInterceptor
 from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.request_guard import MAX_REQUEST_BYTES, RequestGuardInterceptor
 
 LOG = logging.getLogger("mec5g.runtime")
 HEALTH_SERVICE = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
@@ -102,8 +103,13 @@ async def start_server(
 
     With ``metrics``, every call it handles is counted and timed there.
     """
+    # Metrics first, so that they also count what the request guard refuses.
+    interceptors: list[grpc.aio.ServerInterceptor] = [RequestGuardInterceptor()]
+    if metrics is not None:
+        interceptors.insert(0, ServerMetricsInterceptor(metrics))
     server = grpc.aio.server(
-        interceptors=[ServerMetricsInterceptor(metrics)] if metrics is not None else None
+        interceptors=interceptors,
+        options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)],
     )
     for register in registrations:
         register(server)

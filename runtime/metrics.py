@@ -52,7 +52,7 @@ class Metrics:
         self.operations = Counter(
             "mec5g_operations",
             "Cryptographic operations in the paper's Table 1 units (Th hash, Ts symmetric, "
-            "Tm point multiplication, Ta point addition); origin paper or ours (our additions).",
+            "Tm point multiplication, Ta point addition); origin paper, or the addition of ours.",
             ["role", "phase", "operation", "origin"],
             registry=self.registry,
         )
@@ -130,6 +130,14 @@ class Metrics:
             "mec5g_ttp_refusals",
             "Key-agreement requests the TTP refused, by internal reason (never sent to peers).",
             ["reason"],
+            registry=self.registry,
+        )
+        self.stale_counters = Counter(
+            "mec5g_ttp_stale_counters",
+            "Requests the TTP refused for a stale counter, per credential: a replay or a cloned "
+            "device or MEC credential. credential is the key store's record number (kind-N), "
+            "which names no person; only credentials that presented one appear.",
+            ["role", "kind", "credential"],
             registry=self.registry,
         )
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from mec5g.core.records import RecordKind
@@ -253,6 +255,42 @@ def test_duplicate_enrolment_is_refused_in_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in again.stderr
     assert not (tmp_path / "b.json").exists(), "no enrolment file for refused records"
     assert not (tmp_path / "b.json.partial").exists()
+
+
+def test_report_reads_the_running_testbed(tmp_path: Path) -> None:
+    offset = _free_offset()
+    command = [sys.executable, "-m", "mec5g", "--log-level", "WARNING", "up", "--duration", "60"]
+    command += ["--devices", "3", "--port-offset", str(offset), "--state-dir", str(tmp_path)]
+    up = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(120):
+            report = mec5g("report", "--port-offset", str(offset), "--json", "--no-plots")
+            if report.returncode == 0 and json.loads(report.stdout)["handshakes"] > 0:
+                break
+            assert up.poll() is None, "mec5g up stopped early"
+            time.sleep(0.5)
+        else:
+            raise AssertionError(f"no report with handshakes: {report.stdout} {report.stderr}")
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=30)
+    figures = json.loads(report.stdout)
+    assert {row["role"]: row["paper"] for row in figures["table_1"]} == {
+        "ue": "2Th",
+        "mec": "2Th",
+        "ttp": "3Th",
+    }
+    assert [row["paper_bits"] for row in figures["table_2"]] == [512, 1024, 512, 384]
+    assert figures["latency"], "the phases' histograms were read"
+
+
+def test_report_names_an_unreachable_source() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        target = f"127.0.0.1:{closed.getsockname()[1]}"
+        report = mec5g("report", "--targets", target, "--no-plots")
+    assert report.returncode == 2
+    assert f"cannot read http://{target}/metrics" in report.stderr
 
 
 def test_ttp_set_analysis_settings(tmp_path: Path) -> None:

@@ -131,12 +131,16 @@ def test_malformed_records_name_the_field(record: bytes, field: str) -> None:
     assert field in str(raised.value)
 
 
-def test_operations_are_counted_as_ours() -> None:
+def test_operations_are_counted_under_their_own_origins() -> None:
     with counting() as ledger:
         sender, receiver = _pair()
         receiver.open(sender.seal(Purpose.READING, b"a"))
-    assert ledger[(Operation.SYMMETRIC, Origin.OURS)] == 2
-    assert ledger[(Operation.HASH, Origin.OURS)] == 2 * 5  # per end: 1 extract, 4 expands
+    assert ledger[(Operation.SYMMETRIC, Origin.DATA_AEAD)] == 2
+    assert ledger[(Operation.HASH, Origin.DATA_KEYS)] == 2 * 5  # per end: 1 extract, 4 expands
+    assert set(ledger) == {
+        (Operation.SYMMETRIC, Origin.DATA_AEAD),
+        (Operation.HASH, Origin.DATA_KEYS),
+    }
     assert not ledger[(Operation.HASH, Origin.PAPER)]
 
 

@@ -155,7 +155,7 @@ async def test_patients_stream_and_the_mec_scores_them_without_knowing_them(
         assert evaluations == records
         analysed = {"phase": "analysis", "outcome": "evaluated"}
         assert _sample(mec, "mec5g_phase_results_total", analysed) == records
-        data_ops = {"phase": "data", "operation": "Ts", "origin": "ours"}
+        data_ops = {"phase": "data", "operation": "Ts", "origin": "data_aead"}
         assert _sample(mec, "mec5g_operations_total", data_ops) == 2 * records, "open, ack"
         assert at_ue("mec5g_operations_total", data_ops) == 2 * records, "seal, check the ack"
         assert at_ue("mec5g_message_bytes_total", {"message": "record", "origin": "ours"}) > 0

@@ -179,6 +179,14 @@ async def test_ttp_refusals_are_uniform_and_change_nothing(ttp_only: Any) -> Non
         assert ttp.store.records() == before, f"{case} changed a record"
     assert set(seen.values()) == {(grpc.StatusCode.UNAUTHENTICATED, AUTHENTICATION_FAILED, ())}
 
+    # The replay and the late request are counted against the device's record, by its number.
+    record_id = next(r.record_id for r in ttp.store.records() if r.label == device)
+    stale = ttp.metrics.registry.get_sample_value(
+        "mec5g_ttp_stale_counters_total",
+        {"role": "ttp", "kind": "device", "credential": f"device-{record_id}"},
+    )
+    assert stale == 2
+
     # Refusals never disable a credential: the holders' next attempt is accepted.
     reply = await _verify(stub, holders.m2(device, mec))
     assert len(reply.m3) == 64

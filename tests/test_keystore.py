@@ -19,7 +19,7 @@ from mec5g.core.messages import M2
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted, Refused
 from mec5g.runtime.group_commit import StoreUnavailable
-from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.keystore import RESOLVE_QUERY, TAKEN_QUERY, KeyStore
 
 
 def _request(store: KeyStore) -> M2:
@@ -77,3 +77,23 @@ async def test_a_did_resolves_only_in_its_own_namespace(tmp_path: Path) -> None:
         assert store.records() == before
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "bindings"),
+    [(TAKEN_QUERY, ("device", "dev-1", bytes(16))), (RESOLVE_QUERY, (bytes(16), bytes(16)))],
+)
+def test_lookups_use_indexes_not_scans(
+    tmp_path: Path, query: str, bindings: tuple[object, ...]
+) -> None:
+    """Enrolment and every key agreement stay O(log N) in the number of registered records."""
+    store = KeyStore(tmp_path / "ttp.db")
+    store.close()
+    connection = sqlite3.connect(tmp_path / "ttp.db")
+    try:
+        plan = connection.execute(f"EXPLAIN QUERY PLAN {query}", bindings).fetchall()
+    finally:
+        connection.close()
+    steps = [step[-1] for step in plan]
+    assert not [step for step in steps if step.startswith("SCAN")], steps
+    assert any("USING INDEX" in step for step in steps), steps

@@ -3,7 +3,7 @@
 Table 1 (section 7.1): per handshake the device computes 2 Th, the MEC 2 Th, the TTP 3 Th.
 Table 2 (section 7.2): M1 512, M2 1024, M3 512, M4 384 bits, 2432 in all. Our additions (the
 counter nonce's AES, the handle's HKDF and AEAD, the pseudonym's HMAC, the version field and
-protobuf framing) are counted apart, with origin ``ours``.
+protobuf framing) are counted apart, each addition under an origin of its own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from grpc_stack import enrol, start_mec, start_ttp, start_ue
 from mec5g.core import device_role, mec_role
 from mec5g.core.credentials import HolderState, RecordRule
 from mec5g.core.memory_records import InMemoryRecords
-from mec5g.core.operations import Ledger, Operation, Origin, counting, table_notation
+from mec5g.core.operations import (
+    OUR_ADDITIONS,
+    Ledger,
+    Operation,
+    Origin,
+    counting,
+    table_notation,
+)
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted
 from mec5g.runtime.metrics import Metrics
@@ -63,15 +70,28 @@ def test_table_1_paper_counts(rule: RecordRule) -> None:
 def test_our_additions_are_counted_apart() -> None:
     counter = _handshake_ledgers(RecordRule.COUNTER)
     # The counter nonce: one AES block per holder; the TTP decrypts two.
-    assert table_notation(counter["device"], Origin.OURS) == "1Ts"
+    assert table_notation(counter["device"], OUR_ADDITIONS) == "1Ts"
     # MEC: its nonce, the AEADs of the handle and of the analysis settings, and each one's
     # HKDF key (extract + expand).
-    assert table_notation(counter["mec"], Origin.OURS) == "3Ts + 4Th"
+    assert table_notation(counter["mec"], OUR_ADDITIONS) == "3Ts + 4Th"
     # TTP: two counter decryptions, the two AEADs and HKDFs, and the pseudonym's HMAC (first use).
-    assert table_notation(counter["ttp"], Origin.OURS) == "4Ts + 5Th"
+    assert table_notation(counter["ttp"], OUR_ADDITIONS) == "4Ts + 5Th"
     paper = _handshake_ledgers(RecordRule.PAPER)
-    assert table_notation(paper["device"], Origin.OURS) == "0", "random nonces cost nothing"
-    assert paper["ttp"][(Operation.SYMMETRIC, Origin.OURS)] == 4, "the TTP's work is uniform"
+    assert table_notation(paper["device"], OUR_ADDITIONS) == "0", "random nonces cost nothing"
+    # Each addition under its own origin.
+    ttp = counter["ttp"]
+    assert table_notation(ttp, Origin.COUNTER_NONCE) == "2Ts"
+    assert table_notation(ttp, Origin.HANDLE_KEY) == "2Th"
+    assert table_notation(ttp, Origin.HANDLE_AEAD) == "1Ts"
+    assert table_notation(ttp, Origin.PSEUDONYM) == "1Th"
+    for party in ("ttp", "mec"):
+        assert table_notation(counter[party], Origin.SETTINGS_KEY) == "2Th", party
+        assert table_notation(counter[party], Origin.SETTINGS_AEAD) == "1Ts", party
+    assert table_notation(counter["mec"], Origin.HANDLE_KEY) == "2Th"
+    assert table_notation(counter["mec"], Origin.COUNTER_NONCE) == "1Ts"
+    assert paper["ttp"][(Operation.SYMMETRIC, Origin.COUNTER_NONCE)] == 2, (
+        "the TTP's work is uniform"
+    )
 
 
 def _sample(metrics: Metrics, name: str, labels: dict[str, str]) -> float:

@@ -14,7 +14,7 @@ import time
 import grpc
 
 from mec5g.core import ttp_role
-from mec5g.core.errors import MalformedField
+from mec5g.core.errors import MalformedField, RefusalReason
 from mec5g.core.messages import M2
 from mec5g.core.primitives import local_fingerprint
 from mec5g.runtime.group_commit import StoreUnavailable
@@ -66,6 +66,11 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
                 result.reason.value,
             )
             self._metrics.refusals.labels(result.reason.value).inc()
+            if result.stale_record is not None:
+                kind = "device" if result.reason is RefusalReason.STALE_DEVICE_COUNTER else "mec"
+                self._metrics.stale_counters.labels(
+                    "ttp", kind, f"{kind}-{result.stale_record}"
+                ).inc()
             self._metrics.observe(KEY_AGREEMENT, "refused", time.perf_counter() - started)
             await abort_unauthenticated(context)
         self._metrics.observe(KEY_AGREEMENT, "accepted", time.perf_counter() - started)

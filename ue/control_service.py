@@ -9,6 +9,7 @@ unset level of consciousness or an unknown event INVALID_ARGUMENT.
 
 from __future__ import annotations
 
+import math
 from typing import cast
 
 import grpc
@@ -112,10 +113,11 @@ class UeControlService(ue_control_pb2_grpc.UeControlServiceServicer):
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"event must be one of {', '.join(sorted(EVENTS))}, got {request.event!r}",
             )
-        if request.onset_seconds < 0 or request.duration_seconds < 0:
+        times = (request.onset_seconds, request.duration_seconds)
+        if not all(math.isfinite(value) and value >= 0 for value in times):
             await context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,
-                "onset_seconds and duration_seconds must not be negative",
+                "onset_seconds and duration_seconds must be finite and not negative",
             )
         try:
             self._streamer.inject(

@@ -96,8 +96,8 @@ class Deterioration:
     def __post_init__(self) -> None:
         if self.event not in EVENTS:
             raise ValueError(f"unknown event {self.event!r}; known: {', '.join(sorted(EVENTS))}")
-        if self.onset < 0 or self.duration < 0:
-            raise ValueError("onset and duration are not negative")
+        if not all(math.isfinite(value) and value >= 0 for value in (self.onset, self.duration)):
+            raise ValueError("onset and duration are finite and not negative")
 
     def intensity(self, t: float) -> float:
         """0 before the event, rising to 1 over the onset, 1 while it lasts, then falling."""
