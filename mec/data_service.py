@@ -82,7 +82,7 @@ class MecDataService(mec_data_pb2_grpc.MecDataServiceServicer):
         score = recorded.evaluation.score
         alert = recorded.alert.name.lower() if recorded.alert is not None else None
         self._metrics.news2(score.aggregate, score.complete, alert)
-        self._metrics.observe(ANALYSIS, "evaluated", time.perf_counter() - analysed)
+        self._metrics.observe(ANALYSIS, "accepted", time.perf_counter() - analysed)
         response = mec_data_pb2.SubmitResponse(ack=ack)
         self._metrics.sent("ack", 0, response.ByteSize())
         return response

@@ -153,8 +153,14 @@ async def test_patients_stream_and_the_mec_scores_them_without_knowing_them(
             for complete in ("true", "false")
         )
         assert evaluations == records
-        analysed = {"phase": "analysis", "outcome": "evaluated"}
+        # Successful runs carry the outcomes the recording rules count as success.
+        analysed = {"phase": "analysis", "outcome": "accepted"}
         assert _sample(mec, "mec5g_phase_results_total", analysed) == records
+        received = {"phase": "data", "outcome": "accepted"}
+        assert _sample(mec, "mec5g_phase_results_total", received) == records
+        assert (
+            at_ue("mec5g_phase_results_total", {"phase": "data", "outcome": "success"}) == records
+        )
         data_ops = {"phase": "data", "operation": "Ts", "origin": "data_aead"}
         assert _sample(mec, "mec5g_operations_total", data_ops) == 2 * records, "open, ack"
         assert at_ue("mec5g_operations_total", data_ops) == 2 * records, "seal, check the ack"

@@ -205,7 +205,9 @@ class Streamer:
             self.failed += 1
         self._metrics.data_record(purpose.name.lower(), outcome)
         if started is not None:
-            self._metrics.observe(DATA, outcome, time.perf_counter() - started)
+            # The phase's outcomes follow every phase's: a UE's successful run is "success".
+            phase_outcome = "success" if outcome == "acknowledged" else outcome
+            self._metrics.observe(DATA, phase_outcome, time.perf_counter() - started)
 
     async def run(self, stop: asyncio.Event, rng: random.Random) -> None:
         """Every device streams every ``interval`` seconds until ``stop`` is set."""
