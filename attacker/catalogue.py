@@ -426,7 +426,11 @@ class _Forger:
 
     def __init__(self, testbed: AttackedTestbed) -> None:
         self.rule = testbed.rule
-        devices = EnrolmentFile.read(testbed.state_dir / "ue-enrolment.json").holder_states()
+        devices = {
+            name: state
+            for path in sorted(testbed.state_dir.glob("ue-enrolment-*.json"))  # one per patient
+            for name, state in EnrolmentFile.read(path).holder_states().items()
+        }
         mecs = EnrolmentFile.read(testbed.state_dir / "mec-enrolment.json").holder_states()
         self.devices = list(devices.values())
         self.mec = next(iter(mecs.values()))

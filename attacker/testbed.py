@@ -101,7 +101,7 @@ async def attacked_testbed(
                 "127.0.0.1:0",
                 radio.target,
                 state_dir / "ue.db",
-                state_dir / "ue-enrolment.json",
+                None,  # enrol_testbed imported the devices already
                 policy=SINGLE_ATTEMPT,
                 seed=0,
             )

@@ -12,7 +12,7 @@ from functools import partial
 
 import grpc
 
-from mec5g.core.handle import HANDLE_BYTES
+from mec5g.core.handle import HANDLE_BYTES, SETTINGS_BYTES
 from mec5g.core.messages import M2_BYTES, M3_BYTES
 from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE_NAME
 from mec5g.runtime.grpc_server import channel, start_server, wait_for_termination
@@ -27,6 +27,7 @@ from mec5g.v1 import (
 
 _M3 = bytes(M3_BYTES)
 _HANDLE = bytes(HANDLE_BYTES)
+_SETTINGS = bytes(SETTINGS_BYTES)
 
 
 class EchoTtp(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceServicer):
@@ -34,7 +35,7 @@ class EchoTtp(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceServicer):
         self, request: ttp_key_agreement_pb2.VerifyRequest, context: grpc.aio.ServicerContext
     ) -> ttp_key_agreement_pb2.VerifyResponse:
         return ttp_key_agreement_pb2.VerifyResponse(
-            version=request.version, m3=_M3, analysis_handle=_HANDLE
+            version=request.version, m3=_M3, analysis_handle=_HANDLE, analysis_settings=_SETTINGS
         )
 
 

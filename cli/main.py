@@ -208,6 +208,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="file for the holder's `reprovision` command"
     )
 
+    set_analysis = ttp_cmd.add_parser(
+        "set-analysis",
+        help="set an analysis's settings, sealed to the MEC from its next key agreement on",
+    )
+    _add(set_analysis, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    set_analysis.add_argument("--analysis", required=True, help="analysis, e.g. patient-001")
+    set_analysis.add_argument(
+        "--spo2-scale",
+        type=int,
+        choices=[1, 2],
+        required=True,
+        help="NEWS2 SpO2 scale a clinician chose (2: hypercapnic respiratory failure)",
+    )
+
     mec = roles.add_parser("mec", help="the MEC edge app")
     mec_cmd = mec.add_subparsers(dest="action", required=True)
     serve = mec_cmd.add_parser("serve", help="run the MEC key-agreement service")
@@ -236,6 +250,42 @@ def build_parser() -> argparse.ArgumentParser:
         default=PER_SOURCE,
         type=RatePolicy.parse,
         help="key-agreement requests per second per caller address, RATE[:BURST]; 0 is off",
+    )
+    _add(
+        serve,
+        "--session-max-records",
+        default=1000,
+        type=int,
+        help="data records a session accepts before it ends",
+    )
+    _add(
+        serve,
+        "--session-max-seconds",
+        default=3600.0,
+        type=float,
+        help="seconds a data session lasts at most",
+    )
+    _add(
+        serve,
+        "--session-unconfirmed-seconds",
+        default=60.0,
+        type=float,
+        help="seconds a session waits for its first valid record before it is dropped",
+    )
+    _add(serve, "--replay-window", default=32, type=int, help="anti-replay window, in records")
+    _add(
+        serve,
+        "--stale-after",
+        default=900.0,
+        type=float,
+        help="seconds after which a reading no longer counts in NEWS2",
+    )
+    _add(
+        serve,
+        "--retention-seconds",
+        default=6 * 3600.0,
+        type=float,
+        help="seconds of readings an analysis keeps for its trends",
     )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
@@ -280,6 +330,35 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds each continuous worker pauses between attaches",
     )
+    _add(
+        serve,
+        "--stream-interval",
+        default=0.0,
+        type=float,
+        help="seconds between each device's readings, 0 for none",
+    )
+    _add(
+        serve,
+        "--session-records",
+        default=100,
+        type=int,
+        help="records after which a device renews its session by key agreement",
+    )
+    _add(
+        serve,
+        "--session-seconds",
+        default=300.0,
+        type=float,
+        help="seconds after which a device renews its session by key agreement",
+    )
+    _add(
+        serve,
+        "--devices-per-patient",
+        default=7,
+        type=int,
+        help="devices, in name order, that make up one patient (one analysis)",
+    )
+    _add(serve, "--seed", default=None, type=int, help="seed of the sensor models")
     _add_tls(serve, "", "server")
     _add_tls(serve, "mec-", "client")
     _add_health_listen(serve)
@@ -433,6 +512,17 @@ def _ttp_action(args: argparse.Namespace) -> int:
             f"the holder: mec5g {'ue' if args.kind == 'device' else 'mec'} reprovision "
             f"--from {args.out}"
         )
+    elif args.action == "set-analysis":
+        from mec5g.core.handle import AnalysisSettings
+        from mec5g.core.news2 import SpO2Scale
+        from mec5g.ttp.keystore import KeyStore
+
+        store = KeyStore(args.store)
+        try:
+            store.set_analysis_settings(args.analysis, AnalysisSettings(SpO2Scale(args.spo2_scale)))
+        finally:
+            store.close()
+        print(f"analysis {args.analysis!r}: SpO2 scale {args.spo2_scale} from the next session")
     elif args.action == "enrol-mec":
         from mec5g.mec.identity import read_request
 
@@ -478,7 +568,9 @@ def _mec(args: argparse.Namespace) -> int:
         return _holder_reprovision(args, "mec")
     if args.action.startswith("identity-"):
         return _mec_identity(args)
+    from mec5g.mec.analysis import AnalysisLimits
     from mec5g.mec.server import MecConfig, serve
+    from mec5g.mec.sessions import SessionLimits
 
     asyncio.run(
         serve(
@@ -494,6 +586,15 @@ def _mec(args: argparse.Namespace) -> int:
                 ttp_tls=_tls(args, "ttp-"),
                 rate_per_source=args.rate_limit_source,
                 health_listen=args.health_listen,
+                sessions=SessionLimits(
+                    max_records=args.session_max_records,
+                    max_age=args.session_max_seconds,
+                    unconfirmed_ttl=args.session_unconfirmed_seconds,
+                    window=args.replay_window,
+                ),
+                analysis=AnalysisLimits(
+                    stale_after=args.stale_after, retention_seconds=args.retention_seconds
+                ),
             )
         )
     )
@@ -505,7 +606,18 @@ def _ue(args: argparse.Namespace) -> int:
         return _holder_reprovision(args, "device")
     from mec5g.ue.fleet import RetryPolicy
     from mec5g.ue.server import UeConfig, serve
+    from mec5g.ue.streaming import StreamPolicy
 
+    try:
+        stream = StreamPolicy(
+            interval=args.stream_interval,
+            session_records=args.session_records,
+            session_seconds=args.session_seconds,
+            devices_per_patient=args.devices_per_patient,
+            rpc_timeout=args.rpc_timeout,
+        )
+    except ValueError as error:
+        raise SystemExit(f"mec5g ue serve: {error}") from None
     asyncio.run(
         serve(
             UeConfig(
@@ -520,6 +632,8 @@ def _ue(args: argparse.Namespace) -> int:
                 tls=_tls(args, ""),
                 mec_tls=_tls(args, "mec-"),
                 health_listen=args.health_listen,
+                seed=args.seed,
+                stream=stream,
             )
         )
     )

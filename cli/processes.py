@@ -84,8 +84,7 @@ async def role_processes(
                            str(state_dir / "mec-enrolment.json"), "--metrics-port", "0",
                            "--ttp-timeout", "1"], mec, MEC_SERVICE, state_dir),
         "ue": RoleProcess("ue", ["ue", "serve", "--listen", ue, "--mec", mec, "--state",
-                          str(state_dir / "ue.db"), "--import",
-                          str(state_dir / "ue-enrolment.json"), "--metrics-port", "0",
+                          str(state_dir / "ue.db"), "--metrics-port", "0",
                           "--rpc-timeout", "1"], ue, UE_SERVICE, state_dir),
     }  # fmt: skip
     try:

@@ -4,7 +4,10 @@ It enrols K MEC credentials at a fresh SQLite key store (the embedded default), 
 the MEC and an empty UE, and then runs the paper's story: the operator issues enrolment codes, a
 patient and a doctor register (phase 1, ECQV), the patient creates an analysis for N devices
 readable by the doctor and provisions the devices through the UE (phase 2), and the UE runs key
-agreement continuously (phase 3). It prints the endpoints and a live summary line, and on Ctrl-C
+agreement (phase 3); each device then streams readings (phase 4: it attaches, streams, and renews
+its session by key agreement after N records or T seconds), optionally with a continuous
+handshake load on top, and the MEC scores the analysis (NEWS2). It prints the endpoints and a live
+summary line (handshakes, readings per second, the analyses' NEWS2 alert levels), and on Ctrl-C
 (or after ``--duration``) stops every process, then checks that every device and MEC credential
 still authenticates against its TTP record. A reused state directory keeps its users and
 analysis and skips the story.
@@ -21,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,7 @@ import grpc
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
+from mec5g.core.readings import SensorKind
 from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
@@ -39,12 +44,16 @@ from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.registry import Registry
 from mec5g.ue import server as ue_server
 from mec5g.ue import user_app
+from mec5g.ue.sensors import KIND_ORDER
 from mec5g.v1 import (
+    analysis_pb2,
+    analysis_pb2_grpc,
     monitoring_pb2_grpc,
     registration_pb2_grpc,
     ue_control_pb2,
     ue_control_pb2_grpc,
     ue_provisioning_pb2_grpc,
+    vitals_pb2,
 )
 
 GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
@@ -52,7 +61,9 @@ METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
 MEC_NODE = "mec-1"
 PATIENT = "alice"
 DOCTOR = "bob"
-DEVICE_KINDS = ("glucose", "blood-pressure", "spo2", "heart-rate")
+# The MEC ends a session this much later than the device renews it, so that a record sent just
+# before the device's limit is still accepted.
+SESSION_GRACE_SECONDS = 30.0
 ROLE_SERVICES = {
     "ttp": ttp_server.SERVICE_NAME,
     "mec": mec_server.SERVICE_NAME,
@@ -74,8 +85,26 @@ def add_up_parser(roles: Any) -> None:
     up.add_argument(
         "--load-concurrency",
         type=int,
-        default=4,
-        help="handshakes the UE keeps running continuously",
+        default=0,
+        help="handshakes the UE keeps running continuously on top of the data streams",
+    )
+    up.add_argument(
+        "--stream-interval",
+        type=float,
+        default=1.0,
+        help="seconds between each device's readings, 0 for no streaming",
+    )
+    up.add_argument(
+        "--session-records",
+        type=int,
+        default=60,
+        help="records after which a device renews its session (the MEC's limit too)",
+    )
+    up.add_argument(
+        "--session-seconds",
+        type=float,
+        default=120.0,
+        help="seconds after which a device renews its session",
     )
     up.add_argument(
         "--load-pause",
@@ -120,18 +149,53 @@ def enrol_mec_node(state_dir: Path, mec_credentials: int, rule: RecordRule) -> N
     )
 
 
-def enrol_testbed(state_dir: Path, devices: int, mec_credentials: int, rule: RecordRule) -> None:
-    """Operator enrolment of devices and MEC credentials, without patients (the attacker's
-    testbed, which needs devices under either record rule), unless the directory has them."""
+def enrol_testbed(
+    state_dir: Path,
+    devices: int,
+    mec_credentials: int,
+    rule: RecordRule,
+    per_patient: int | None = None,
+) -> None:
+    """Operator enrolment, without the patients' apps (the attacker's testbed, which needs
+    devices under either record rule, and ``mec5g crash``): the MEC credentials, then the devices
+    in analyses of ``per_patient`` (all in one by default), imported into the UE's state, unless
+    this state directory has them already.
+
+    The UE groups its devices into patients the same way (``ue.sensors.assign``: name order,
+    ``per_patient`` each), so that the MEC combines exactly one patient's devices per analysis.
+    """
     if (state_dir / "ttp.db").exists():
         return
     enrol_mec_node(state_dir, mec_credentials, rule)
-    enrol_devices(state_dir / "ttp.db", state_dir / "ue-enrolment.json", devices, rule=rule)
+    per_patient = per_patient or devices
+    holders = HolderStore(state_dir / "ue.db")
+    try:
+        for first in range(1, devices + 1, per_patient):
+            patient = (first - 1) // per_patient + 1
+            enrolment = enrol_devices(
+                state_dir / "ttp.db",
+                state_dir / f"ue-enrolment-{patient:03d}.json",
+                min(per_patient, devices - first + 1),
+                analysis=f"patient-{patient:03d}",
+                rule=rule,
+                first=first,
+            )
+            holders.import_holders(enrolment.holder_states())
+    finally:
+        holders.close()
 
 
 def device_names(count: int) -> list[str]:
-    """The story's devices: the paper's sensors in turn, numbered."""
-    return [f"{DEVICE_KINDS[index % len(DEVICE_KINDS)]}-{index + 1:02d}" for index in range(count)]
+    """The story's devices, numbered, named after the sensor the UE emulates for each (the UE
+    gives one patient's devices the kinds of ``KIND_ORDER`` in name order)."""
+    return [
+        f"dev-{index + 1:02d}-{_kind_name(KIND_ORDER[index % len(KIND_ORDER)])}"
+        for index in range(count)
+    ]
+
+
+def _kind_name(kind: SensorKind) -> str:
+    return kind.name.lower().replace("_", "-")
 
 
 async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
@@ -208,6 +272,10 @@ def role_commands(
             str(state_dir / "mec-enrolment.json"),
             "--metrics-port",
             str(endpoints.metrics["mec"]),
+            "--session-max-records",
+            str(args.session_records),
+            "--session-max-seconds",
+            str(args.session_seconds + SESSION_GRACE_SECONDS),
         ],
         "ue": [
             *python,
@@ -225,6 +293,15 @@ def role_commands(
             str(args.load_concurrency),
             "--load-pause",
             str(args.load_pause),
+            "--stream-interval",
+            str(args.stream_interval),
+            "--session-records",
+            str(args.session_records),
+            "--session-seconds",
+            str(args.session_seconds),
+            # The story's analysis is one patient's: every device in one sensor group.
+            "--devices-per-patient",
+            str(args.devices),
         ],
     }
 
@@ -313,6 +390,22 @@ async def attach_latency(metrics_port: int) -> tuple[float, float]:
     return totals["sum"], totals["count"]
 
 
+async def alert_levels(target: str) -> str:
+    """The MEC's analyses counted by NEWS2 alert level, most severe first, e.g.
+    ``urgent 1, low 2``; ``no analyses yet`` before the first reading."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        listed = await analysis_pb2_grpc.AnalysisServiceStub(channel).ListScores(
+            analysis_pb2.ListScoresRequest(), timeout=5.0
+        )
+    levels = Counter(summary.news2.level for summary in listed.analyses)
+    if not levels:
+        return "no analyses yet"
+    return ", ".join(
+        f"{vitals_pb2.AlertLevel.Name(level).removeprefix('ALERT_LEVEL_').lower()} {count}"
+        for level, count in sorted(levels.items(), reverse=True)
+    )
+
+
 def _mean_ms(seconds: float, count: float) -> str:
     return f"{1e3 * seconds / count:.1f} ms" if count else "-"
 
@@ -339,7 +432,9 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             await run_story(state_dir, endpoints, args.devices)
         print(
             f"  try: grpcurl -plaintext -d '{{}}' {endpoints.grpc['ue']} "
-            "mec5g.v1.UeControlService/Attach"
+            "mec5g.v1.UeControlService/Status\n"
+            f"       grpcurl -plaintext -d '{{}}' {endpoints.grpc['mec']} "
+            "mec5g.v1.AnalysisService/ListScores"
         )
         print(
             "Ctrl-C stops everything."
@@ -347,7 +442,7 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             else f"Stopping after {args.duration:g} s.",
             flush=True,
         )
-        last_ok = 0
+        last_ok = last_records = 0
         last_time = time.monotonic()
         last_latency = (0.0, 0.0)
         while not stop.is_set():
@@ -359,18 +454,23 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             status = await ue_status(endpoints.grpc["ue"])
             now = time.monotonic()
             rate = (status.attaches_succeeded - last_ok) / (now - last_time)
+            readings = (status.records_acknowledged - last_records) / (now - last_time)
             latency = await attach_latency(endpoints.metrics["ue"])
             interval = _mean_ms(latency[0] - last_latency[0], latency[1] - last_latency[1])
             last_ok, last_time, last_latency = status.attaches_succeeded, now, latency
+            last_records = status.records_acknowledged
             print(
                 f"[{now - started:7.1f} s] handshakes ok {status.attaches_succeeded} "
-                f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}",
+                f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}; "
+                f"data records {readings:.0f}/s failed {status.records_failed}; "
+                f"alerts: {await alert_levels(endpoints.grpc['mec'])}",
                 flush=True,
             )
             if args.duration and now - started >= args.duration:
                 stop.set()
         status = await ue_status(endpoints.grpc["ue"])
         overall = _mean_ms(*await attach_latency(endpoints.metrics["ue"]))
+        alerts = await alert_levels(endpoints.grpc["mec"])
     finally:
         testbed.stop()
     elapsed = time.monotonic() - started
@@ -378,6 +478,8 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     print(
         f"summary: {status.attaches_succeeded} handshakes ok, {status.attaches_failed} failed "
         f"in {elapsed:.1f} s (mean latency {overall}); {len(status.devices)} devices; "
+        f"{status.records_acknowledged} data records acknowledged, {status.records_failed} failed, "
+        f"{status.sessions_renewed} sessions renewed; alerts: {alerts}; "
         f"records agree: {'yes' if not problems else 'NO'}"
     )
     for problem in problems:

@@ -1,4 +1,5 @@
-"""The scheme of Braeken & Liyanage (2021), phases 1 to 3, as pure functions and state.
+"""The scheme of Braeken & Liyanage (2021), phases 1 to 3, and our phase 4, as pure
+functions and state.
 
 Nothing in this package performs I/O: no sockets, no event loop, no database. Every module takes
 bytes and immutable state in and gives bytes and new state out, in the manner of h11 and wsproto,
@@ -22,4 +23,10 @@ Modules, one concept each:
 - ``ecqv_vectors`` certificate files (``mec5g ecqv verify``) and their known answers.
 - ``user_crypto``  signed user requests and answers sealed to a user's key: phase 2.
 - ``profiles``     roles, attributes and access policies, and who may read what.
+
+Phase 4 (data and analysis, our design):
+
+- ``data_channel`` traffic keys from SK, sealed numbered records, the anti-replay window.
+- ``readings``     the payloads: sensor readings and patient check-ins.
+- ``news2``        the National Early Warning Score 2 (RCP 2017).
 """

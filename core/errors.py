@@ -15,15 +15,24 @@ class SchemeError(Exception):
     """Base of every error the core raises on purpose."""
 
 
-class MalformedField(SchemeError):
+class MalformedInput(SchemeError):
+    """Input that can never be valid (a size out of range, an unknown code): the caller's
+    mistake, said exactly. ``field`` names the input, the message what is allowed."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class MalformedField(MalformedInput):
     """A field has the wrong length or is missing."""
 
     def __init__(self, field: str, expected_bytes: int, actual_bytes: int) -> None:
         super().__init__(
+            field,
             f"{field} must be exactly {expected_bytes} bytes ({expected_bytes * 8} bits), "
-            f"got {actual_bytes}"
+            f"got {actual_bytes}",
         )
-        self.field = field
         self.expected_bytes = expected_bytes
         self.actual_bytes = actual_bytes
 

@@ -11,25 +11,38 @@ identity under a TTP secret, so two MECs cannot match their analyses. It travels
 - associated data = version ‖ M1 ‖ M2 ‖ M3, so the handle cannot be moved to another handshake.
 
 A missing or invalid handle fails the handshake at the MEC.
+
+Analysis settings (phase 4, ours). Beside the handle the TTP sends the settings the MEC needs to
+analyse the data, sealed the same way under its own HKDF label ("mec5g/analysis-settings/v"):
+today one byte, the NEWS2 SpO2 scale (1 or 2) that a clinician chose for the analysis. It is a
+setting of the analysis, not an attribute of the patient's identity, and nothing else travels.
+Sealing it, rather than sending it in the clear, keeps it off the backhaul and stops a backhaul
+attacker from switching a patient's scale. A missing or invalid settings ciphertext fails the
+handshake at the MEC like a bad handle.
 """
 
 from __future__ import annotations
 
 import hmac
 import struct
+from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M2, M3
+from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import Operation, Origin, record
 from mec5g.core.primitives import hkdf_sha256
 
 PSEUDONYM_BYTES = 32
 TAG_BYTES = 16
 HANDLE_BYTES = PSEUDONYM_BYTES + TAG_BYTES
+SETTINGS_PLAINTEXT_BYTES = 1
+SETTINGS_BYTES = SETTINGS_PLAINTEXT_BYTES + TAG_BYTES
 _HANDLE_INFO = b"mec5g/analysis-handle/v"
+_SETTINGS_INFO = b"mec5g/analysis-settings/v"
 _ZERO_NONCE = bytes(12)
 
 
@@ -60,13 +73,15 @@ class Pseudonyms:
         return pseudonym
 
 
-def _key(c3_m: bytes, c4_m: bytes, version: int) -> bytes:
+def _key(
+    c3_m: bytes,
+    c4_m: bytes,
+    version: int,
+    label: bytes = _HANDLE_INFO,
+    origin: Origin = Origin.HANDLE_KEY,
+) -> bytes:
     return hkdf_sha256(
-        c3_m + c4_m,
-        salt=b"",
-        info=_HANDLE_INFO + bytes([version]),
-        length=32,
-        origin=Origin.HANDLE_KEY,
+        c3_m + c4_m, salt=b"", info=label + bytes([version]), length=32, origin=origin
     )
 
 
@@ -93,3 +108,37 @@ def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2
         return aead.decrypt(_ZERO_NONCE, handle, _associated_data(version, m2, m3))
     except InvalidTag:
         raise AuthenticationFailed("bad_analysis_handle") from None
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisSettings:
+    """What the MEC needs to know about an analysis to analyse it; nothing about the patient."""
+
+    spo2_scale: SpO2Scale = SpO2Scale.SCALE_1
+
+
+def seal_settings(
+    settings: AnalysisSettings, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
+) -> bytes:
+    """The TTP's side: encrypt the analysis settings for the MEC that sent ``m2``."""
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
+    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
+    plaintext = bytes([settings.spo2_scale])
+    return aead.encrypt(_ZERO_NONCE, plaintext, _associated_data(version, m2, m3))
+
+
+def open_settings(
+    sealed: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
+) -> AnalysisSettings:
+    """The MEC's side: recover the analysis settings, or fail authentication."""
+    if len(sealed) != SETTINGS_BYTES:
+        raise MalformedField("analysis_settings", SETTINGS_BYTES, len(sealed))
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
+    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
+    try:
+        plaintext = aead.decrypt(_ZERO_NONCE, sealed, _associated_data(version, m2, m3))
+    except InvalidTag:
+        raise AuthenticationFailed("bad_analysis_settings") from None
+    if plaintext[0] not in SpO2Scale._value2member_map_:
+        raise AuthenticationFailed("bad_analysis_settings")  # only the TTP could have sealed it
+    return AnalysisSettings(SpO2Scale(plaintext[0]))

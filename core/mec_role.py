@@ -61,3 +61,17 @@ def finish(session: MecSession, m3_bytes: bytes, analysis_handle: bytes, version
         analysis_handle, c3_m=session.c3, c4_m=session.c4, version=version, m2=session.m2, m3=m3
     )
     return MecResult(session_key, M4(m3.d2, m3.d3), Credential(session.c2, session.c3), pseudonym)
+
+
+def open_settings(
+    session: MecSession, m3_bytes: bytes, sealed: bytes, version: int
+) -> handle.AnalysisSettings:
+    """Phase 4 (ours): the analysis settings the TTP sealed beside the handle."""
+    return handle.open_settings(
+        sealed,
+        c3_m=session.c3,
+        c4_m=session.c4,
+        version=version,
+        m2=session.m2,
+        m3=M3.parse(m3_bytes),
+    )

@@ -9,7 +9,8 @@ The same block's wall time is its computation time: the roles' computations do n
 
 Origins: ``paper`` for what the paper's scheme does (H1, H2); every other origin names one of
 our additions (the counter nonce's AES block, the handle's HKDF key and AEAD, the pseudonym's
-HMAC), each under its own label, so that the paper's figures stay comparable and each addition's
+HMAC; in phase 4 the analysis settings' key and AEAD, the data sessions' keys and records), each
+under its own label, so that the paper's figures stay comparable and each addition's
 cost shows apart. ``ours`` is for additions without a name of their own.
 """
 
@@ -40,6 +41,10 @@ class Origin(enum.Enum):
     HANDLE_KEY = "handle_key"  # HKDF of the analysis handle's key
     HANDLE_AEAD = "handle_aead"  # sealing or opening the analysis handle
     PSEUDONYM = "pseudonym"  # HMAC of the per-MEC analysis pseudonym
+    SETTINGS_KEY = "settings_key"  # HKDF of the analysis settings' key (phase 4)
+    SETTINGS_AEAD = "settings_aead"  # sealing or opening the analysis settings (phase 4)
+    DATA_KEYS = "data_keys"  # HKDF of a data session's id and traffic keys (phase 4)
+    DATA_AEAD = "data_aead"  # sealing or opening a data record or acknowledgement (phase 4)
     OURS = "ours"
 
 

@@ -97,10 +97,22 @@ def hkdf_sha256(
     ikm: bytes, *, salt: bytes, info: bytes, length: int, origin: Origin = Origin.OURS
 ) -> bytes:
     """HKDF-SHA256 (RFC 5869 section 2.2 extract, 2.3 expand); counted under ``origin``."""
+    return hkdf_expand(
+        hkdf_extract(ikm, salt=salt, origin=origin), info=info, length=length, origin=origin
+    )
+
+
+def hkdf_extract(ikm: bytes, *, salt: bytes, origin: Origin = Origin.OURS) -> bytes:
+    """HKDF-SHA256's extract step (RFC 5869 section 2.2): the pseudorandom key, one HMAC."""
+    record(Operation.HASH, origin)
+    return hmac.digest(salt or bytes(32), ikm, "sha256")
+
+
+def hkdf_expand(prk: bytes, *, info: bytes, length: int, origin: Origin = Origin.OURS) -> bytes:
+    """HKDF-SHA256's expand step (RFC 5869 section 2.3): one HMAC per 32 bytes of output."""
     if length > 255 * 32:
         raise ValueError("HKDF-SHA256 output is limited to 8160 bytes")
-    record(Operation.HASH, origin, 1 + (length + 31) // 32)  # one HMAC per step
-    prk = hmac.digest(salt or bytes(32), ikm, "sha256")
+    record(Operation.HASH, origin, (length + 31) // 32)
     output = b""
     block = b""
     index = 1

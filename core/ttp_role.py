@@ -6,8 +6,8 @@ work on every path (an unknown DID is checked against a dummy record), combines 
 without short-circuiting, and returns either the answer with both new records or a refusal whose
 reason stays at the TTP. A refusal changes nothing.
 
-Costs the paper's 3 Th (two H1, one H2), plus two AES blocks (counters) and the handle (HKDF,
-AEAD, and one HMAC for the pseudonym), reported apart.
+Costs the paper's 3 Th (two H1, one H2), plus two AES blocks (counters), the handle (HKDF,
+AEAD, and one HMAC for the pseudonym) and the analysis settings (HKDF, AEAD), reported apart.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class Accepted:
 
     m3: M3
     analysis_handle: bytes
+    analysis_settings: bytes
     device: Resolution
     mec: Resolution
     device_record: CredentialRecord
@@ -71,6 +72,13 @@ class Refused:
 
 
 PseudonymSource = Callable[[CredentialRecord, CredentialRecord], bytes]
+SettingsSource = Callable[[CredentialRecord], handle.AnalysisSettings]
+
+
+def default_settings(device: CredentialRecord) -> handle.AnalysisSettings:
+    """The settings of an analysis nobody configured: SpO2 scale 1, as for most patients."""
+    return handle.AnalysisSettings()
+
 
 # Checked in place of a record that does not exist, so that every path hashes and decrypts alike.
 _DUMMY_RECORDS = {
@@ -102,6 +110,7 @@ def answer(
     mec: Resolution | None,
     *,
     pseudonym_for: PseudonymSource,
+    settings_for: SettingsSource = default_settings,
     r3: bytes | None = None,
 ) -> Accepted | Refused:
     """Verify M2 against the resolved records and answer it, or refuse it."""
@@ -162,9 +171,13 @@ def answer(
         m2=m2,
         m3=m3,
     )
+    analysis_settings = handle.seal_settings(
+        settings_for(device.record), c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3
+    )
     return Accepted(
         m3=m3,
         analysis_handle=analysis_handle,
+        analysis_settings=analysis_settings,
         device=device,
         mec=mec,
         device_record=device.record.after_accept(

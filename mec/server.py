@@ -4,22 +4,37 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import grpc
 
+from mec5g.mec.analysis import Analyses, AnalysisLimits
+from mec5g.mec.analysis_service import AnalysisService
 from mec5g.mec.credential_pool import CredentialPool
+from mec5g.mec.data_service import MecDataService
 from mec5g.mec.service import MecKeyAgreementService
+from mec5g.mec.sessions import SessionLimits, SessionTable
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.rate_limit import PER_SOURCE, RatePolicy, limits, peer_host
-from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc, ttp_key_agreement_pb2_grpc
+from mec5g.v1 import (
+    analysis_pb2,
+    analysis_pb2_grpc,
+    mec_data_pb2,
+    mec_data_pb2_grpc,
+    mec_key_agreement_pb2,
+    mec_key_agreement_pb2_grpc,
+    ttp_key_agreement_pb2_grpc,
+)
 
 LOG = logging.getLogger("mec5g.mec")
 SERVICE_NAME = mec_key_agreement_pb2.DESCRIPTOR.services_by_name["MecKeyAgreementService"].full_name
+DATA_SERVICE_NAME = mec_data_pb2.DESCRIPTOR.services_by_name["MecDataService"].full_name
+ANALYSIS_SERVICE_NAME = analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,8 @@ class MecConfig:
     # Per caller address: one UE process or one attacker; high enough for a local UE swarm.
     rate_per_source: RatePolicy = PER_SOURCE
     health_listen: str | None = None
+    sessions: SessionLimits = field(default_factory=SessionLimits)
+    analysis: AnalysisLimits = field(default_factory=AnalysisLimits)
 
 
 @dataclass
@@ -48,6 +65,8 @@ class RunningMec:
     metrics: Metrics
     server: grpc.aio.Server
     port: int
+    sessions: SessionTable
+    analyses: Analyses
 
     @property
     def target(self) -> str:
@@ -69,10 +88,13 @@ async def start(config: MecConfig) -> RunningMec:
         ttp_channel = channel(config.ttp_target, config.ttp_tls, metrics)
         cleanup.push_async_callback(ttp_channel.close)
         metrics.serve(config.metrics_port)
+        sessions = SessionTable(config.sessions, time.monotonic, metrics)
+        analyses = Analyses(config.analysis, time.monotonic)
         service = MecKeyAgreementService(
             pool,
             ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
             metrics,
+            sessions,
             ttp_timeout=config.ttp_timeout,
         )
         server, port = await start_server(
@@ -80,9 +102,17 @@ async def start(config: MecConfig) -> RunningMec:
             [
                 partial(
                     mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server, service
-                )
+                ),
+                partial(
+                    mec_data_pb2_grpc.add_MecDataServiceServicer_to_server,
+                    MecDataService(sessions, analyses, metrics),
+                ),
+                partial(
+                    analysis_pb2_grpc.add_AnalysisServiceServicer_to_server,
+                    AnalysisService(analyses),
+                ),
             ],
-            [SERVICE_NAME],
+            [SERVICE_NAME, DATA_SERVICE_NAME, ANALYSIS_SERVICE_NAME],
             config.tls,
             metrics,
             limits(
@@ -91,7 +121,7 @@ async def start(config: MecConfig) -> RunningMec:
             ),
         )
         cleanup.pop_all()
-    return RunningMec(store, pool, ttp_channel, metrics, server, port)
+    return RunningMec(store, pool, ttp_channel, metrics, server, port, sessions, analyses)
 
 
 async def serve(config: MecConfig) -> None:

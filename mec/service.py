@@ -1,7 +1,9 @@
 """``mec5g.v1.MecKeyAgreementService``: a device sends M1, the MEC answers M4.
 
 For each request: lease a credential, persist its next counter, compute M2, ask the TTP (bounded
-by ``ttp_timeout``), check M3 and open the analysis handle, answer M4, and store the successor.
+by ``ttp_timeout``), check M3 and open the analysis handle and settings, answer M4, and store the
+successor. The completed handshake opens a phase-4 data session (``mec.sessions``), unconfirmed
+until the device's first valid data record.
 
 Statuses: INVALID_ARGUMENT for malformed input; UNAUTHENTICATED with one fixed message whether the
 TTP refused or M3/the handle failed here; RESOURCE_EXHAUSTED when every credential stayed busy past
@@ -15,19 +17,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from functools import partial
 
 import grpc
 
-from mec5g.core import mec_role
+from mec5g.core import data_channel, mec_role
 from mec5g.core.credentials import Attempt
 from mec5g.core.errors import AuthenticationFailed, MalformedField
+from mec5g.core.handle import AnalysisSettings
 from mec5g.core.messages import M1
 from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint, local_fingerprint
 from mec5g.mec.credential_pool import CredentialPool, PoolExhausted
+from mec5g.mec.sessions import SessionTable
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.runtime.holder_store import HolderConflict
-from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
+from mec5g.runtime.metrics import DATA, KEY_AGREEMENT, Metrics
 from mec5g.runtime.status import AUTHENTICATION_FAILED, version_problem, wire_version
 from mec5g.v1 import (
     mec_key_agreement_pb2,
@@ -48,10 +53,12 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         pool: CredentialPool,
         ttp: ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub,
         metrics: Metrics,
+        sessions: SessionTable,
         *,
         ttp_timeout: float,
     ) -> None:
         self._pool = pool
+        self._sessions = sessions
         self._ttp = ttp
         self._metrics = metrics
         self._ttp_timeout = ttp_timeout
@@ -84,7 +91,7 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             raise _Failure("malformed", grpc.StatusCode.INVALID_ARGUMENT, problem)
         version = wire_version(request.version)
         try:
-            M1.parse(request.m1)
+            m1 = M1.parse(request.m1)
         except MalformedField as error:
             raise _Failure("malformed", grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
         try:
@@ -106,7 +113,7 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
                 "store_error", grpc.StatusCode.UNAVAILABLE, "MEC credential store unavailable"
             ) from None
         try:
-            result = await self._run_attempt(attempt, request.m1, version)
+            result, settings = await self._run_attempt(attempt, request.m1, version)
         except BaseException:
             # The attempt is over (refused, timed out, cancelled): the credential keeps its
             # stored state, which the TTP still accepts with the next counter.
@@ -118,14 +125,22 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             fingerprint(result.session_key),
             local_fingerprint(result.analysis_pseudonym),
         )
+        with counting() as ledger:
+            # The session keeps the extracted secret, not SK, M1 or M4 (which names DIDi).
+            secret = data_channel.session_secret(result.session_key, m1, result.m4)
+            session_id = data_channel.session_id(secret, version)
+        self._metrics.count_operations(DATA, ledger)
+        traffic_keys = partial(data_channel.traffic_keys, secret, version)
+        self._sessions.open(session_id, traffic_keys, result.analysis_pseudonym, settings)
         response = mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
         self._metrics.sent("M4", len(response.m4), response.ByteSize())
         return response
 
     async def _run_attempt(
         self, attempt: Attempt, m1: bytes, version: scheme_pb2.SchemeVersion
-    ) -> mec_role.MecResult:
-        """M2 to the TTP (bounded by the TTP timeout), then M3 and the handle checked."""
+    ) -> tuple[mec_role.MecResult, AnalysisSettings]:
+        """M2 to the TTP (bounded by the TTP timeout), then M3, the handle and the settings
+        checked."""
         with counting() as ledger:
             session = mec_role.forward(attempt, m1)
         self._metrics.count_operations(KEY_AGREEMENT, ledger)
@@ -151,7 +166,11 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             raise _Unauthenticated("bad_answer")
         try:
             with counting() as ledger:
-                return mec_role.finish(session, answer.m3, answer.analysis_handle, version)
+                result = mec_role.finish(session, answer.m3, answer.analysis_handle, version)
+                settings = mec_role.open_settings(
+                    session, answer.m3, answer.analysis_settings, version
+                )
+                return result, settings
         except (AuthenticationFailed, MalformedField) as error:
             LOG.warning("answer from the TTP failed verification (%s)", error)
             raise _Unauthenticated("bad_answer") from None

@@ -17,6 +17,8 @@ from prometheus_client.metrics import MetricWrapperBase
 from mec5g.core.operations import Ledger
 
 KEY_AGREEMENT = "key_agreement"  # phase 3; the phase label of every key-agreement metric
+DATA = "data"  # phase 4: sealing, sending, receiving and opening data records
+ANALYSIS = "analysis"  # phase 4: the MEC's analysis of the records it accepted
 
 # 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
 DURATION_BUCKETS = (
@@ -94,6 +96,36 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self.data_sessions = Gauge(
+            "mec5g_data_sessions",
+            "Live phase-4 data sessions by state (MEC: unconfirmed until the first valid record, "
+            "confirmed; UE: active).",
+            ["role", "state"],
+            registry=self.registry,
+        )
+        self.data_records = Counter(
+            "mec5g_data_records",
+            "Phase-4 data records by purpose (reading, check_in) and outcome: accepted, or the "
+            "reason the MEC refused it (unknown_session, expired, replay, too_old, tampered, "
+            "wrong_session, malformed); at the UE acknowledged, refused, bad_ack, unavailable.",
+            ["role", "purpose", "outcome"],
+            registry=self.registry,
+        )
+        self.news2_score = Histogram(
+            "mec5g_news2_score",
+            "NEWS2 aggregate of every analysis evaluation, by completeness (a partial score is a "
+            "lower bound).",
+            ["role", "complete"],
+            buckets=tuple(range(21)),
+            registry=self.registry,
+        )
+        self.alerts = Counter(
+            "mec5g_news2_alerts",
+            "Analyses entering a NEWS2 alert level (urgent_ward, urgent, emergency) from a lower "
+            "one.",
+            ["role", "level"],
+            registry=self.registry,
+        )
         self.refusals = Counter(
             "mec5g_ttp_refusals",
             "Key-agreement requests the TTP refused, by internal reason (never sent to peers).",
@@ -139,6 +171,17 @@ class Metrics:
         """A protocol message left this role: ``paper_bytes`` of it are the paper's."""
         self._child(self.message_bytes, message, "paper").inc(paper_bytes)
         self._child(self.message_bytes, message, "ours").inc(wire_bytes - paper_bytes)
+
+    def data_record(self, purpose: str, outcome: str) -> None:
+        self._child(self.data_records, purpose, outcome).inc()
+
+    def sessions(self, state: str, count: int) -> None:
+        self._child(self.data_sessions, state).set(count)
+
+    def news2(self, aggregate: int, complete: bool, alert: str | None) -> None:
+        self._child(self.news2_score, "true" if complete else "false").observe(aggregate)
+        if alert is not None:
+            self._child(self.alerts, alert).inc()
 
     def store_call(self, operation: str, seconds: float) -> None:
         self._child(self.store_duration, operation).observe(seconds)

@@ -22,6 +22,7 @@ from mec5g.core.credentials import RecordRule
 from mec5g.core.records import CredentialRecord
 from mec5g.mec import server as mec_server
 from mec5g.mec.server import MecConfig, RunningMec
+from mec5g.mec.sessions import SessionLimits
 from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
 from mec5g.ttp import server as ttp_server
@@ -31,6 +32,7 @@ from mec5g.ttp.server import RunningTtp, TtpConfig
 from mec5g.ue import server as ue_server
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy
 from mec5g.ue.server import RunningUe, UeConfig
+from mec5g.ue.streaming import StreamPolicy
 from mec5g.v1 import (
     ue_control_pb2_grpc,
 )
@@ -97,6 +99,7 @@ async def start_mec(
     ttp_timeout: float = 5.0,
     ttp_tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
+    sessions: SessionLimits | None = None,
 ) -> RunningMec:
     """The MEC exactly as ``mec5g mec serve`` starts it, closed when ``stack`` unwinds."""
     config = MecConfig(
@@ -107,6 +110,7 @@ async def start_mec(
         lease_wait=lease_wait,
         ttp_timeout=ttp_timeout,
         ttp_tls=ttp_tls or TlsOptions(),
+        sessions=sessions or SessionLimits(),
     )
     running = await mec_server.start(config)
     stack.push_async_callback(running.close)
@@ -144,10 +148,18 @@ async def start_ue(
     mec_target: str,
     *,
     policy: RetryPolicy | None = None,
+    stream: StreamPolicy | None = None,
 ) -> Ue:
-    """The UE as ``mec5g ue serve`` starts it (no continuous load, seeded jitter), plus a stub."""
+    """The UE as ``mec5g ue serve`` starts it (no continuous load, seeded jitter and sensors),
+    plus a stub."""
     config = UeConfig(
-        "127.0.0.1:0", mec_target, state, import_file, policy=policy or RetryPolicy(), seed=7
+        "127.0.0.1:0",
+        mec_target,
+        state,
+        import_file,
+        policy=policy or RetryPolicy(),
+        seed=7,
+        stream=stream or StreamPolicy(),
     )
     running = await ue_server.start(config)
     stack.push_async_callback(running.close)

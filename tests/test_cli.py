@@ -207,6 +207,8 @@ def test_mec5g_up_runs_and_records_agree(tmp_path: Path) -> None:
     handshakes = int(summary.split()[1])
     assert handshakes > 0, summary
     assert "5 devices" in summary
+    acknowledged = int(summary.split("; ")[2].split()[0])
+    assert acknowledged > 0, f"the devices streamed data records: {summary}"
     for name in ("ttp.db", "mec.db", "ue.db"):
         assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
 
@@ -384,6 +386,18 @@ def test_mec5g_up_tells_the_paper_rule_to_every_record(tmp_path: Path) -> None:
     assert " 0 failed" in summary
     devices = HolderStore(state / "ue.db")
     try:
-        assert devices.load()["alice/glucose-01"].rule is RecordRule.PAPER
+        assert devices.load()["alice/dev-01-spo2"].rule is RecordRule.PAPER
     finally:
         devices.close()
+
+
+def test_ttp_set_analysis_settings(tmp_path: Path) -> None:
+    store = str(tmp_path / "ttp.db")
+    done = mec5g("ttp", "set-analysis", "--store", store, "--analysis", "p-1", "--spo2-scale", "2")
+    assert done.returncode == 0, done.stderr
+    assert "SpO2 scale 2" in done.stdout
+    refused = mec5g(
+        "ttp", "set-analysis", "--store", store, "--analysis", "p-1", "--spo2-scale", "3"
+    )
+    assert refused.returncode == 2
+    assert "--spo2-scale" in refused.stderr

@@ -24,12 +24,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mec5g.runtime.request_guard import MAX_REQUEST_BYTES
-from mec5g.v1 import mec_key_agreement_pb2, ttp_key_agreement_pb2, ue_control_pb2
+from mec5g.v1 import (
+    analysis_pb2,
+    mec_data_pb2,
+    mec_key_agreement_pb2,
+    ttp_key_agreement_pb2,
+    ue_control_pb2,
+)
 
 TTP_VERIFY = "/mec5g.v1.TtpKeyAgreementService/Verify"
 MEC_AGREE = "/mec5g.v1.MecKeyAgreementService/Agree"
 UE_ATTACH = "/mec5g.v1.UeControlService/Attach"
 UE_STATUS = "/mec5g.v1.UeControlService/Status"
+UE_CHECK_IN = "/mec5g.v1.UeControlService/CheckIn"
+UE_INJECT = "/mec5g.v1.UeControlService/InjectEvent"
+MEC_SUBMIT = "/mec5g.v1.MecDataService/Submit"
+ANALYSIS_LIST = "/mec5g.v1.AnalysisService/ListScores"
+ANALYSIS_GET = "/mec5g.v1.AnalysisService/GetAnalysis"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 BAD_INPUT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED}
@@ -39,6 +50,12 @@ ALLOWED = {
     MEC_AGREE: BAD_INPUT,
     UE_ATTACH: {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND},
     UE_STATUS: {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT},
+    UE_CHECK_IN: {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND},
+    # A well-formed event for the UE's one patient starts it: OK, and nothing stored changes.
+    UE_INJECT: {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND},
+    MEC_SUBMIT: BAD_INPUT,
+    ANALYSIS_LIST: {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT},
+    ANALYSIS_GET: {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND},
     HEALTH_CHECK: {
         grpc.StatusCode.OK,
         grpc.StatusCode.NOT_FOUND,
@@ -70,6 +87,11 @@ class ServingStack:
                 MEC_AGREE: mec.target,
                 UE_ATTACH: ue.target,
                 UE_STATUS: ue.target,
+                UE_CHECK_IN: ue.target,
+                UE_INJECT: ue.target,
+                MEC_SUBMIT: mec.target,
+                ANALYSIS_LIST: mec.target,
+                ANALYSIS_GET: mec.target,
                 HEALTH_CHECK: mec.target,
             }
             self._ready.set()
@@ -134,14 +156,18 @@ def call(
 
 def _valid_ue_request(method: str, payload: bytes) -> bool:
     """Random bytes that happen to be a real Attach request (of a device the UE has, or of the
-    next in turn) run a real key agreement: a valid request, so it may change the stores."""
-    if method != UE_ATTACH:
-        return False
+    next in turn), or a real check-in of its one patient, run a real key agreement: a valid
+    request, so it may change the stores."""
     try:
-        request = ue_control_pb2.AttachRequest.FromString(payload)
+        if method == UE_ATTACH:
+            attach = ue_control_pb2.AttachRequest.FromString(payload)
+            return attach.device in ("", "dev-0001", "dev-0002", "dev-0003")
+        if method == UE_CHECK_IN:
+            check_in = ue_control_pb2.CheckInRequest.FromString(payload)
+            return check_in.patient == 1 and 1 <= check_in.consciousness <= 5
     except Exception:
         return False
-    return request.device in ("", "dev-0001", "dev-0002", "dev-0003")
+    return False
 
 
 @settings(
@@ -185,6 +211,29 @@ def _structured() -> st.SearchStrategy[tuple[str, bytes]]:
             ),
         ),
         st.tuples(
+            st.just(MEC_SUBMIT),
+            st.builds(lambda r: mec_data_pb2.SubmitRequest(record=r).SerializeToString(), field),
+        ),
+        st.tuples(
+            st.just(ANALYSIS_GET),
+            st.builds(
+                lambda p: analysis_pb2.GetAnalysisRequest(pseudonym=p).SerializeToString(),
+                st.text(max_size=80),
+            ),
+        ),
+        st.tuples(
+            st.just(UE_INJECT),
+            st.builds(
+                lambda p, e, o, d: ue_control_pb2.InjectEventRequest(
+                    patient=p, event=e, onset_seconds=o, duration_seconds=d
+                ).SerializeToString(),
+                st.integers(min_value=0, max_value=2**32 - 1),
+                st.sampled_from(["sepsis", "fever", "", "plague"]),
+                st.floats(),
+                st.floats(),
+            ),
+        ),
+        st.tuples(
             st.just(UE_ATTACH),
             st.builds(
                 lambda d: ue_control_pb2.AttachRequest(device=d).SerializeToString(),
@@ -208,7 +257,7 @@ def test_wrong_fields_to_every_method(
     assert testbed.stores() == before
 
 
-@pytest.mark.parametrize("method", [TTP_VERIFY, MEC_AGREE, UE_ATTACH])
+@pytest.mark.parametrize("method", [TTP_VERIFY, MEC_AGREE, UE_ATTACH, MEC_SUBMIT, ANALYSIS_GET])
 def test_truncated_oversized_and_foreign_requests(
     testbed: ServingStack, channels: dict[str, grpc.Channel], method: str
 ) -> None:

@@ -244,3 +244,35 @@ async def test_registration_and_initialisation_through_grpcurl(
     assert code != 0
     assert "Unauthenticated" in err
     assert "authentication failed" in err
+
+
+async def test_check_in_then_the_analysis_through_grpcurl(stack: Stack) -> None:
+    """Phase 4 as an operator drives it: a check-in through the UE, then the MEC's analysis
+    listed and fetched by pseudonym (the MEC's AnalysisService, found by reflection)."""
+    check_in = {"patient": 1, "consciousness": "CONSCIOUSNESS_CONFUSION"}
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", json.dumps(check_in), stack.ue.target, f"{UE_SERVICE}/CheckIn"
+    )
+    assert code == 0, err
+    assert json.loads(out) == {"device": "dev-0001", "acknowledged": True}
+
+    analysis_service = "mec5g.v1.AnalysisService"
+    code, out, err = await grpcurl("-plaintext", stack.mec.target, "list")
+    assert code == 0, err
+    assert {analysis_service, "mec5g.v1.MecDataService"} <= set(out.split())
+    code, out, err = await grpcurl("-plaintext", stack.mec.target, f"{analysis_service}/ListScores")
+    assert code == 0, err
+    [summary] = json.loads(out)["analyses"]
+    assert summary["news2"]["level"] == "ALERT_LEVEL_URGENT_WARD"
+    assert summary["news2"]["points"] == {"consciousness": 3, "supplemental_oxygen": 0}
+    code, out, err = await grpcurl(
+        "-plaintext",
+        "-d",
+        json.dumps({"pseudonym": summary["pseudonym"]}),
+        stack.mec.target,
+        f"{analysis_service}/GetAnalysis",
+    )
+    assert code == 0, err
+    analysis = json.loads(out)
+    assert analysis["check_in"]["consciousness"] == "CONSCIOUSNESS_CONFUSION"
+    assert "temperature" in analysis["news2"]["missing"]

@@ -49,6 +49,9 @@ def _handshake_ledgers(rule: RecordRule) -> dict[str, Ledger]:
         result = mec_role.finish(
             mec_session, answer.m3.to_bytes(), answer.analysis_handle, int(rule)
         )
+        mec_role.open_settings(
+            mec_session, answer.m3.to_bytes(), answer.analysis_settings, int(rule)
+        )
     with counting() as at_device_again:
         device_role.finish(device_session, result.m4.to_bytes())
     at_device.update(at_device_again)
@@ -68,10 +71,11 @@ def test_our_additions_are_counted_apart() -> None:
     counter = _handshake_ledgers(RecordRule.COUNTER)
     # The counter nonce: one AES block per holder; the TTP decrypts two.
     assert table_notation(counter["device"], OUR_ADDITIONS) == "1Ts"
-    # MEC: its nonce, the handle's AEAD, the handle key's HKDF (extract + expand).
-    assert table_notation(counter["mec"], OUR_ADDITIONS) == "2Ts + 2Th"
-    # TTP: two counter decryptions, the AEAD, HKDF, and the pseudonym's HMAC (first use).
-    assert table_notation(counter["ttp"], OUR_ADDITIONS) == "3Ts + 3Th"
+    # MEC: its nonce, the AEADs of the handle and of the analysis settings, and each one's
+    # HKDF key (extract + expand).
+    assert table_notation(counter["mec"], OUR_ADDITIONS) == "3Ts + 4Th"
+    # TTP: two counter decryptions, the two AEADs and HKDFs, and the pseudonym's HMAC (first use).
+    assert table_notation(counter["ttp"], OUR_ADDITIONS) == "4Ts + 5Th"
     paper = _handshake_ledgers(RecordRule.PAPER)
     assert table_notation(paper["device"], OUR_ADDITIONS) == "0", "random nonces cost nothing"
     # Each addition under its own origin.
@@ -80,6 +84,9 @@ def test_our_additions_are_counted_apart() -> None:
     assert table_notation(ttp, Origin.HANDLE_KEY) == "2Th"
     assert table_notation(ttp, Origin.HANDLE_AEAD) == "1Ts"
     assert table_notation(ttp, Origin.PSEUDONYM) == "1Th"
+    for party in ("ttp", "mec"):
+        assert table_notation(counter[party], Origin.SETTINGS_KEY) == "2Th", party
+        assert table_notation(counter[party], Origin.SETTINGS_AEAD) == "1Ts", party
     assert table_notation(counter["mec"], Origin.HANDLE_KEY) == "2Th"
     assert table_notation(counter["mec"], Origin.COUNTER_NONCE) == "1Ts"
     assert paper["ttp"][(Operation.SYMMETRIC, Origin.COUNTER_NONCE)] == 2, (
@@ -138,5 +145,5 @@ async def test_tables_1_and_2_live_from_the_metrics(tmp_path: Path) -> None:
             "M3": 512,
             "M4": 384,
         }
-        # The handle (48 bytes) and the version field travel beside M3.
-        assert sent(ttp.metrics, "ttp", "M3", "ours") / handshakes >= 48 + 2
+        # The handle (48 bytes), the analysis settings (17) and the version travel beside M3.
+        assert sent(ttp.metrics, "ttp", "M3", "ours") / handshakes >= 48 + 17 + 2

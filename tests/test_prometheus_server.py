@@ -33,6 +33,14 @@ ADDITIONS = {
     ("ttp", "Ts", "counter_nonce"): 2.0,
     ("ttp", "Th", "handle_key"): 2.0,
     ("ttp", "Ts", "handle_aead"): 1.0,
+    # Phase 4: the analysis settings sealed beside the handle; each handshake's data session
+    # (the device derives its id and keys at once, the MEC its id until a record arrives).
+    ("mec", "Th", "settings_key"): 2.0,
+    ("mec", "Ts", "settings_aead"): 1.0,
+    ("ttp", "Th", "settings_key"): 2.0,
+    ("ttp", "Ts", "settings_aead"): 1.0,
+    ("ue", "Th", "data_keys"): 5.0,
+    ("mec", "Th", "data_keys"): 2.0,
 }
 SUCCESSES = 'mec5g_phase_results_total{phase="key_agreement", outcome=~"accepted|success"}'
 

@@ -54,7 +54,7 @@ def test_buf_lint_is_clean() -> None:
     [
         ("ttp_key_agreement", "TtpKeyAgreementService", ["Verify"]),
         ("mec_key_agreement", "MecKeyAgreementService", ["Agree"]),
-        ("ue_control", "UeControlService", ["Attach", "Status"]),
+        ("ue_control", "UeControlService", ["Attach", "Status", "CheckIn", "InjectEvent"]),
         ("registration", "RegistrationService", ["GetAuthority", "Register"]),
         (
             "monitoring",
@@ -70,6 +70,8 @@ def test_buf_lint_is_clean() -> None:
             ],
         ),
         ("ue_provisioning", "UeProvisioningService", ["Provision"]),
+        ("mec_data", "MecDataService", ["Submit"]),
+        ("analysis", "AnalysisService", ["ListScores", "GetAnalysis"]),
     ],
 )
 def test_stubs_expose_service(module: str, service: str, methods: list[str]) -> None:

@@ -22,8 +22,9 @@ from typing import Any
 
 from mec5g.core import ttp_role
 from mec5g.core.credentials import Credential, RecordRule
-from mec5g.core.handle import Pseudonyms
+from mec5g.core.handle import AnalysisSettings, Pseudonyms
 from mec5g.core.messages import M2
+from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import Ledger, counting
 from mec5g.core.primitives import counter_to_bytes, random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind, Slot
@@ -201,6 +202,19 @@ class KeyStore:
         finally:
             connection.close()
 
+    def set_analysis_settings(self, analysis: str, settings: AnalysisSettings) -> None:
+        """Set the settings the MEC receives for ``analysis`` from the next key agreement on."""
+        connection = connect(self.path)
+        try:
+            with immediate_transaction(connection):
+                connection.execute(
+                    "INSERT INTO analysis_settings VALUES (?, ?) "
+                    "ON CONFLICT (analysis) DO UPDATE SET spo2_scale = excluded.spo2_scale",
+                    (analysis, int(settings.spo2_scale)),
+                )
+        finally:
+            connection.close()
+
     def records(self, kind: RecordKind | None = None) -> list[StoredRecord]:
         """Every record (of one kind), by label: for operators and tests, never on the hot path."""
         connection = connect(self.path)
@@ -232,7 +246,14 @@ class KeyStore:
     ) -> tuple[ttp_role.Accepted | ttp_role.Refused, Ledger]:
         device, mec = self._resolve(connection, m2.m1.did_i, m2.did_m)
         with counting() as ledger:
-            result = ttp_role.answer(m2, version, device, mec, pseudonym_for=self._pseudonym_for)
+            result = ttp_role.answer(
+                m2,
+                version,
+                device,
+                mec,
+                pseudonym_for=self._pseudonym_for,
+                settings_for=lambda record: _analysis_settings(connection, record.owner),
+            )
         if isinstance(result, ttp_role.Accepted):
             self._write(connection, result.device, result.device_record)
             self._write(connection, result.mec, result.mec_record)
@@ -285,3 +306,10 @@ class KeyStore:
         )
         if cursor.rowcount != 1:
             raise sqlite3.IntegrityError("record changed under a serialised transaction")
+
+
+def _analysis_settings(connection: sqlite3.Connection, analysis: str) -> AnalysisSettings:
+    row = connection.execute(
+        "SELECT spo2_scale FROM analysis_settings WHERE analysis = ?", (analysis,)
+    ).fetchone()
+    return AnalysisSettings() if row is None else AnalysisSettings(SpO2Scale(row[0]))

@@ -110,7 +110,18 @@ def _version_2(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2)
+def _version_3(connection: sqlite3.Connection) -> None:
+    """Phase 4: what the MEC needs to analyse an analysis's data, set by a clinician (for now an
+    operator, `mec5g ttp set-analysis`); an analysis without a row has the default settings."""
+    connection.execute(
+        """CREATE TABLE analysis_settings (
+            analysis TEXT PRIMARY KEY,
+            spo2_scale INTEGER NOT NULL CHECK (spo2_scale IN (1, 2))
+        )"""
+    )
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

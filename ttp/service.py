@@ -78,6 +78,7 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
             version=wire_version(version),
             m3=result.m3.to_bytes(),
             analysis_handle=result.analysis_handle,
+            analysis_settings=result.analysis_settings,
         )
         self._metrics.sent("M3", len(response.m3), response.ByteSize())
         return response

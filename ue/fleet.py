@@ -5,6 +5,9 @@ once (gRPC retries are off). A refusal, a timeout or UNAVAILABLE ends the attemp
 its credential and tries again with the next counter after an exponential backoff with full
 jitter. An answer is adopted only if the stored (credential, counter) is still the attempt's, in
 the same atomic write that stores the successor. One attempt at a time per device.
+
+A successful attach also starts the device's phase-4 data session: the traffic keys and session
+id derived from SK, M1 and M4 (``core.data_channel``), replacing any earlier session.
 """
 
 from __future__ import annotations
@@ -15,19 +18,20 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import grpc
 
-from mec5g.core import device_role
+from mec5g.core import data_channel, device_role
 from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
+from mec5g.core.messages import M4
 from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
 from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
 from mec5g.runtime.holder_store import HolderConflict, HolderStore
-from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
+from mec5g.runtime.metrics import DATA, KEY_AGREEMENT, Metrics
 from mec5g.runtime.status import wire_version
 from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
 
@@ -79,6 +83,16 @@ class AttachReport:
 
 
 @dataclass
+class DataSession:
+    """A device's phase-4 session: its end of the data channel, since when, and whether the MEC
+    acknowledged a record of it yet."""
+
+    end: data_channel.DeviceEnd
+    started: float
+    confirmed: bool = False
+
+
+@dataclass
 class DeviceView:
     """What Status shows of a device: fingerprints, never identities or keys."""
 
@@ -86,6 +100,7 @@ class DeviceView:
     state: HolderState
     last_outcome: Outcome = Outcome.NONE
     last_sk_fingerprint: str = ""
+    session: DataSession | None = None
 
 
 class DeviceFleet:
@@ -98,8 +113,10 @@ class DeviceFleet:
         metrics: Metrics,
         policy: RetryPolicy,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
+        self.clock = clock  # times data sessions; tests move it instead of waiting
         self._mec = mec
         self._metrics = metrics
         self._policy = policy
@@ -109,6 +126,7 @@ class DeviceFleet:
         self._turn = self._round_robin()
         self.succeeded = 0
         self.failed = 0
+        self.active_sessions = 0
 
     def _round_robin(self) -> Iterator[str]:
         while True:
@@ -117,6 +135,9 @@ class DeviceFleet:
     @property
     def names(self) -> list[str]:
         return list(self._devices)
+
+    def view(self, name: str) -> DeviceView:
+        return self._devices[name]
 
     def views(self) -> list[DeviceView]:
         return list(self._devices.values())
@@ -213,7 +234,24 @@ class DeviceFleet:
         )
         if not stored:
             return Outcome.BAD_ANSWER, b""
+        with counting() as ledger:
+            keys = data_channel.derive(
+                result.session_key, session.m1, M4.parse(response.m4), before.rule
+            )
+        self._metrics.count_operations(DATA, ledger)
+        if view.session is None:
+            self.active_sessions += 1
+        view.session = DataSession(data_channel.DeviceEnd(keys), self.clock())
+        self._metrics.sessions("active", self.active_sessions)
         return Outcome.SUCCESS, result.session_key
+
+    def end_session(self, name: str, session: DataSession) -> None:
+        """Forget ``session`` of device ``name`` (refused, expired), unless already replaced."""
+        view = self._devices[name]
+        if view.session is session:
+            view.session = None
+            self.active_sessions -= 1
+            self._metrics.sessions("active", self.active_sessions)
 
 
 def _set_state(view: DeviceView, state: HolderState) -> None:

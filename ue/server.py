@@ -18,7 +18,9 @@ from mec5g.runtime.metrics import Metrics
 from mec5g.ue.control_service import UeControlService
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy, drive_continuously
 from mec5g.ue.provisioning_service import UeProvisioningService
+from mec5g.ue.streaming import Streamer, StreamPolicy
 from mec5g.v1 import (
+    mec_data_pb2_grpc,
     mec_key_agreement_pb2_grpc,
     ue_control_pb2,
     ue_control_pb2_grpc,
@@ -47,6 +49,7 @@ class UeConfig:
     mec_tls: TlsOptions = field(default_factory=TlsOptions)
     seed: int | None = None
     health_listen: str | None = None
+    stream: StreamPolicy = field(default_factory=StreamPolicy)
 
 
 @dataclass
@@ -55,6 +58,7 @@ class RunningUe:
 
     store: HolderStore
     fleet: DeviceFleet
+    streamer: Streamer
     mec_channel: grpc.aio.Channel
     metrics: Metrics
     server: grpc.aio.Server
@@ -91,7 +95,15 @@ async def start(config: UeConfig) -> RunningUe:
             config.policy,
             random.Random(config.seed),
         )
-        service = UeControlService(fleet, config.mec_target)
+        seed = config.seed if config.seed is not None else random.SystemRandom().getrandbits(32)
+        streamer = Streamer(
+            fleet,
+            mec_data_pb2_grpc.MecDataServiceStub(mec_channel),
+            metrics,
+            config.stream,
+            seed,
+        )
+        service = UeControlService(fleet, streamer, config.mec_target)
         provisioning = UeProvisioningService(fleet)
         server, port = await start_server(
             config.listen,
@@ -108,11 +120,26 @@ async def start(config: UeConfig) -> RunningUe:
         )
         cleanup.pop_all()
     stop_load = asyncio.Event()
-    load = asyncio.create_task(
-        drive_continuously(fleet, config.load_concurrency, config.load_pause, stop_load)
-    )
+
+    async def background() -> None:
+        """The handshake load and the data streams, both until ``stop_load`` is set."""
+        await asyncio.gather(
+            drive_continuously(fleet, config.load_concurrency, config.load_pause, stop_load),
+            streamer.run(stop_load, random.Random(seed)),
+        )
+
+    load = asyncio.create_task(background())
     return RunningUe(
-        store, fleet, mec_channel, metrics, server, port, load, stop_load, config.policy.rpc_timeout
+        store,
+        fleet,
+        streamer,
+        mec_channel,
+        metrics,
+        server,
+        port,
+        load,
+        stop_load,
+        config.policy.rpc_timeout,
     )
 
 

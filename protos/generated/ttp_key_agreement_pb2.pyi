@@ -14,11 +14,13 @@ class VerifyRequest(_message.Message):
     def __init__(self, version: _Optional[_Union[_scheme_pb2.SchemeVersion, str]] = ..., m2: _Optional[bytes] = ...) -> None: ...
 
 class VerifyResponse(_message.Message):
-    __slots__ = ("version", "m3", "analysis_handle")
+    __slots__ = ("version", "m3", "analysis_handle", "analysis_settings")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     M3_FIELD_NUMBER: _ClassVar[int]
     ANALYSIS_HANDLE_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_SETTINGS_FIELD_NUMBER: _ClassVar[int]
     version: _scheme_pb2.SchemeVersion
     m3: bytes
     analysis_handle: bytes
-    def __init__(self, version: _Optional[_Union[_scheme_pb2.SchemeVersion, str]] = ..., m3: _Optional[bytes] = ..., analysis_handle: _Optional[bytes] = ...) -> None: ...
+    analysis_settings: bytes
+    def __init__(self, version: _Optional[_Union[_scheme_pb2.SchemeVersion, str]] = ..., m3: _Optional[bytes] = ..., analysis_handle: _Optional[bytes] = ..., analysis_settings: _Optional[bytes] = ...) -> None: ...

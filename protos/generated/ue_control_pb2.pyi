@@ -1,3 +1,4 @@
+from mec5g.v1 import vitals_pb2 as _vitals_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -49,29 +50,81 @@ class StatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("mec_target", "devices", "attaches_succeeded", "attaches_failed")
+    __slots__ = ("mec_target", "devices", "attaches_succeeded", "attaches_failed", "records_acknowledged", "records_failed", "sessions_renewed")
     MEC_TARGET_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
     ATTACHES_SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
     ATTACHES_FAILED_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_FAILED_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_RENEWED_FIELD_NUMBER: _ClassVar[int]
     mec_target: str
     devices: _containers.RepeatedCompositeFieldContainer[DeviceStatus]
     attaches_succeeded: int
     attaches_failed: int
-    def __init__(self, mec_target: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[DeviceStatus, _Mapping]]] = ..., attaches_succeeded: _Optional[int] = ..., attaches_failed: _Optional[int] = ...) -> None: ...
+    records_acknowledged: int
+    records_failed: int
+    sessions_renewed: int
+    def __init__(self, mec_target: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[DeviceStatus, _Mapping]]] = ..., attaches_succeeded: _Optional[int] = ..., attaches_failed: _Optional[int] = ..., records_acknowledged: _Optional[int] = ..., records_failed: _Optional[int] = ..., sessions_renewed: _Optional[int] = ...) -> None: ...
 
 class DeviceStatus(_message.Message):
-    __slots__ = ("device", "credential_epoch", "did_fingerprint", "attempt_counter", "last_outcome", "last_sk_fingerprint")
+    __slots__ = ("device", "credential_epoch", "did_fingerprint", "attempt_counter", "last_outcome", "last_sk_fingerprint", "sensor", "patient", "session_active", "session_records", "session_age_seconds", "session_confirmed")
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_EPOCH_FIELD_NUMBER: _ClassVar[int]
     DID_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     ATTEMPT_COUNTER_FIELD_NUMBER: _ClassVar[int]
     LAST_OUTCOME_FIELD_NUMBER: _ClassVar[int]
     LAST_SK_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
+    SENSOR_FIELD_NUMBER: _ClassVar[int]
+    PATIENT_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_RECORDS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    SESSION_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
     device: str
     credential_epoch: int
     did_fingerprint: str
     attempt_counter: int
     last_outcome: AttachOutcome
     last_sk_fingerprint: str
-    def __init__(self, device: _Optional[str] = ..., credential_epoch: _Optional[int] = ..., did_fingerprint: _Optional[str] = ..., attempt_counter: _Optional[int] = ..., last_outcome: _Optional[_Union[AttachOutcome, str]] = ..., last_sk_fingerprint: _Optional[str] = ...) -> None: ...
+    sensor: _vitals_pb2.SensorKind
+    patient: int
+    session_active: bool
+    session_records: int
+    session_age_seconds: float
+    session_confirmed: bool
+    def __init__(self, device: _Optional[str] = ..., credential_epoch: _Optional[int] = ..., did_fingerprint: _Optional[str] = ..., attempt_counter: _Optional[int] = ..., last_outcome: _Optional[_Union[AttachOutcome, str]] = ..., last_sk_fingerprint: _Optional[str] = ..., sensor: _Optional[_Union[_vitals_pb2.SensorKind, str]] = ..., patient: _Optional[int] = ..., session_active: _Optional[bool] = ..., session_records: _Optional[int] = ..., session_age_seconds: _Optional[float] = ..., session_confirmed: _Optional[bool] = ...) -> None: ...
+
+class CheckInRequest(_message.Message):
+    __slots__ = ("patient", "consciousness", "supplemental_oxygen")
+    PATIENT_FIELD_NUMBER: _ClassVar[int]
+    CONSCIOUSNESS_FIELD_NUMBER: _ClassVar[int]
+    SUPPLEMENTAL_OXYGEN_FIELD_NUMBER: _ClassVar[int]
+    patient: int
+    consciousness: _vitals_pb2.Consciousness
+    supplemental_oxygen: bool
+    def __init__(self, patient: _Optional[int] = ..., consciousness: _Optional[_Union[_vitals_pb2.Consciousness, str]] = ..., supplemental_oxygen: _Optional[bool] = ...) -> None: ...
+
+class CheckInResponse(_message.Message):
+    __slots__ = ("device", "acknowledged")
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
+    device: str
+    acknowledged: bool
+    def __init__(self, device: _Optional[str] = ..., acknowledged: _Optional[bool] = ...) -> None: ...
+
+class InjectEventRequest(_message.Message):
+    __slots__ = ("patient", "event", "onset_seconds", "duration_seconds")
+    PATIENT_FIELD_NUMBER: _ClassVar[int]
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    ONSET_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    patient: int
+    event: str
+    onset_seconds: float
+    duration_seconds: float
+    def __init__(self, patient: _Optional[int] = ..., event: _Optional[str] = ..., onset_seconds: _Optional[float] = ..., duration_seconds: _Optional[float] = ...) -> None: ...
+
+class InjectEventResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

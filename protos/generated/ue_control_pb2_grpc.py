@@ -46,6 +46,16 @@ class UeControlServiceStub:
                 request_serializer=mec5g_dot_v1_dot_ue__control__pb2.StatusRequest.SerializeToString,
                 response_deserializer=mec5g_dot_v1_dot_ue__control__pb2.StatusResponse.FromString,
                 _registered_method=True)
+        self.CheckIn = channel.unary_unary(
+                '/mec5g.v1.UeControlService/CheckIn',
+                request_serializer=mec5g_dot_v1_dot_ue__control__pb2.CheckInRequest.SerializeToString,
+                response_deserializer=mec5g_dot_v1_dot_ue__control__pb2.CheckInResponse.FromString,
+                _registered_method=True)
+        self.InjectEvent = channel.unary_unary(
+                '/mec5g.v1.UeControlService/InjectEvent',
+                request_serializer=mec5g_dot_v1_dot_ue__control__pb2.InjectEventRequest.SerializeToString,
+                response_deserializer=mec5g_dot_v1_dot_ue__control__pb2.InjectEventResponse.FromString,
+                _registered_method=True)
 
 
 class UeControlServiceServicer:
@@ -69,6 +79,22 @@ class UeControlServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CheckIn(self, request, context):
+        """CheckIn sends a check-in from a patient's app (level of consciousness,
+        supplemental oxygen) through one of the patient's devices' sealed data
+        channels, as a record of purpose check-in.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InjectEvent(self, request, context):
+        """InjectEvent starts a deterioration event in a patient's sensor models.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UeControlServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +107,16 @@ def add_UeControlServiceServicer_to_server(servicer, server):
                     servicer.Status,
                     request_deserializer=mec5g_dot_v1_dot_ue__control__pb2.StatusRequest.FromString,
                     response_serializer=mec5g_dot_v1_dot_ue__control__pb2.StatusResponse.SerializeToString,
+            ),
+            'CheckIn': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckIn,
+                    request_deserializer=mec5g_dot_v1_dot_ue__control__pb2.CheckInRequest.FromString,
+                    response_serializer=mec5g_dot_v1_dot_ue__control__pb2.CheckInResponse.SerializeToString,
+            ),
+            'InjectEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.InjectEvent,
+                    request_deserializer=mec5g_dot_v1_dot_ue__control__pb2.InjectEventRequest.FromString,
+                    response_serializer=mec5g_dot_v1_dot_ue__control__pb2.InjectEventResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -139,6 +175,60 @@ class UeControlService:
             '/mec5g.v1.UeControlService/Status',
             mec5g_dot_v1_dot_ue__control__pb2.StatusRequest.SerializeToString,
             mec5g_dot_v1_dot_ue__control__pb2.StatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckIn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mec5g.v1.UeControlService/CheckIn',
+            mec5g_dot_v1_dot_ue__control__pb2.CheckInRequest.SerializeToString,
+            mec5g_dot_v1_dot_ue__control__pb2.CheckInResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InjectEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mec5g.v1.UeControlService/InjectEvent',
+            mec5g_dot_v1_dot_ue__control__pb2.InjectEventRequest.SerializeToString,
+            mec5g_dot_v1_dot_ue__control__pb2.InjectEventResponse.FromString,
             options,
             channel_credentials,
             insecure,
