@@ -458,7 +458,7 @@ def _ttp(args: argparse.Namespace) -> int:
 def _ttp_action(args: argparse.Namespace) -> int:
     from mec5g.ttp import enrolment
 
-    if args.store_url is not None:
+    if getattr(args, "store_url", None) is not None:
         print(STORE_URL_REFUSED, file=sys.stderr)
         return 2
     if args.action == "serve":

@@ -439,7 +439,9 @@ def test_schema_migrates_a_version_1_store_and_refuses_a_newer_one(tmp_path: Pat
     assert len(registry.ca_public) == 33
     connection = sqlite3.connect(path)
     assert connection.execute("SELECT label FROM credential_records").fetchall() == [("dev-1",)]
-    assert connection.execute("SELECT version FROM schema_version").fetchall() == [(2,)]
+    assert connection.execute("SELECT version FROM schema_version").fetchall() == [
+        (schema.SCHEMA_VERSION,)
+    ]
     connection.execute("UPDATE schema_version SET version = 99")
     connection.commit()
     connection.close()
