@@ -31,6 +31,10 @@ class Operation(enum.Enum):
     POINT_MULTIPLICATION = "Tm"
     POINT_ADDITION = "Ta"
 
+    # Members are singletons compared by identity, so an identity hash agrees with equality and
+    # runs in C; Enum's own hash (of the member's name) runs in Python on every ledger entry.
+    __hash__ = object.__hash__
+
 
 class Origin(enum.Enum):
     """Whose operation it is: the paper's scheme, or one of our additions (SPEC.md)."""
@@ -41,6 +45,8 @@ class Origin(enum.Enum):
     HANDLE_AEAD = "handle_aead"  # sealing or opening the analysis handle
     PSEUDONYM = "pseudonym"  # HMAC of the per-MEC analysis pseudonym
     OURS = "ours"
+
+    __hash__ = object.__hash__  # as Operation's
 
 
 OUR_ADDITIONS = frozenset(origin for origin in Origin if origin is not Origin.PAPER)
