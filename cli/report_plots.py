@@ -7,12 +7,13 @@ The Agg backend renders to files only, so no display is needed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mec5g.report import ENTITY_NAMES, UNITS, Report, Snapshot, histograms
 
 
-def write_plots(report: Report, snapshot: Snapshot, directory: Path) -> list[Path]:
-    """Write latency.png and cost.png into ``directory``; returns their paths."""
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, or a message saying how to get it."""
     try:
         import matplotlib as mpl
     except ImportError as error:
@@ -22,6 +23,12 @@ def write_plots(report: Report, snapshot: Snapshot, directory: Path) -> list[Pat
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def write_plots(report: Report, snapshot: Snapshot, directory: Path) -> list[Path]:
+    """Write latency.png and cost.png into ``directory``; returns their paths."""
+    plt = pyplot()
     directory.mkdir(parents=True, exist_ok=True)
     written = []
 
