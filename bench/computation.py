@@ -18,7 +18,6 @@ from mec5g.bench.progress import Progress
 from mec5g.bench.results import PartResult, Table, microseconds
 from mec5g.bench.schemes import ENTITIES, SCHEMES, Scheme
 from mec5g.core.operations import Ledger, Origin
-from mec5g.report import notation
 
 WARMUP_RUNS = 20
 
@@ -91,9 +90,9 @@ def _tables(schemes: dict[str, Any]) -> list[Table]:
             if operations is None:
                 counted, additions = "not counted (OpenSSL)", ""
             else:
-                counted = notation(operations.get(Origin.PAPER.value, {}))
+                counted = paper.notation(operations.get(Origin.PAPER.value, {}))
                 additions = ", ".join(
-                    f"{origin} {notation(units)}"
+                    f"{origin} {paper.notation(units)}"
                     for origin, units in operations.items()
                     if origin != Origin.PAPER.value
                 )
@@ -121,8 +120,8 @@ def _tables(schemes: dict[str, Any]) -> list[Table]:
     paper_rows = [
         [
             entity,
-            notation(paper.TABLE_1[paper.BASELINE][entity]),
-            notation(paper.TABLE_1[paper.THIS][entity]),
+            paper.notation(paper.TABLE_1[paper.BASELINE][entity]),
+            paper.notation(paper.TABLE_1[paper.THIS][entity]),
         ]
         for entity in ENTITIES
     ]

@@ -30,7 +30,6 @@ from mec5g.bench.results import PartResult, Table, microseconds
 from mec5g.bench.schemes import ENTITIES, Braeken2021
 
 PROFILES = Path(__file__).parent / "profiles"
-UNITS = ("Tm", "Ta", "Ts", "Th")
 
 
 class ProfileError(ValueError):
@@ -72,7 +71,7 @@ def load_profile(path: Path) -> Profile:
         if entity not in ENTITIES:
             raise ProfileError(f"{path}: entity {entity!r} is none of {', '.join(ENTITIES)}")
         figures = {}
-        for unit in UNITS:
+        for unit in paper.UNITS:
             figure = raw["operations"][unit]
             source, assumption = figure.get("source"), figure.get("assumption")
             if (source is None) == (assumption is None) or not (source or assumption):
@@ -84,7 +83,7 @@ def load_profile(path: Path) -> Profile:
             if cost <= 0:
                 raise ProfileError(f"{path}: {unit} costs {cost} µs")
             figures[unit] = Figure(cost, source, assumption)
-        unknown = set(raw["operations"]) - set(UNITS)
+        unknown = set(raw["operations"]) - set(paper.UNITS)
         if unknown:
             raise ProfileError(f"{path}: unknown operations {', '.join(sorted(unknown))}")
         return Profile(raw["name"], entity, raw["hardware"], raw["hardware_source"], figures)

@@ -1,4 +1,5 @@
-"""The paper's published evaluation figures (Braeken & Liyanage 2021, section 7), to show.
+"""The paper's published evaluation figures (Braeken & Liyanage 2021, section 7) and Table 1's
+notation, shared by the benchmarks and ``mec5g report``.
 
 Typed in as the paper prints them, not derived from our code, so that a test comparing the two can
 fail. [36] is the paper's public-key baseline (Patonico et al.); its column is what the paper
@@ -7,8 +8,12 @@ reports, never something this project measured.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 BASELINE = "[36]"
 THIS = "braeken2021"
+
+UNITS = ("Tm", "Ta", "Ts", "Th")  # Table 1's order
 
 # Table 1: operations per entity and handshake (Tm point multiplication, Ta point addition,
 # Ts symmetric encryption, Th hash).
@@ -34,3 +39,16 @@ FIGURE_4_HARDWARE = {
     "mec": "Raspberry PI3B+",
     "ttp": "PC Intel Core i7-8750HCPU",
 }
+
+
+def notation(counts: Mapping[str, float]) -> str:
+    """Counts per unit in Table 1's notation, e.g. ``2Th + 1Ts``; ``0`` when none."""
+    terms = [f"{number(counts[unit])}{unit}" for unit in UNITS if counts.get(unit)]
+    return " + ".join(terms) or "0"
+
+
+def number(value: float) -> str:
+    """Whole numbers as such; fractions (a memoised operation, a retried nonce) visibly so."""
+    if abs(value - round(value)) < 0.0005:
+        return str(round(value))
+    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"

@@ -10,7 +10,20 @@ from typing import Any
 
 from mec5g.bench.results import Plotter
 from mec5g.bench.schemes import ENTITIES
-from mec5g.report_plots import pyplot
+
+
+def pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, or a message saying how to get it."""
+    try:
+        import matplotlib as mpl
+    except ImportError as error:
+        raise RuntimeError(
+            "plots need matplotlib: pip install 'mec5g[report]' (or pass --no-plots)"
+        ) from error
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _save(figure: Any, path: Path) -> Path:

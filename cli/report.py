@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mec5g.bench.paper import notation, number
 from mec5g.core.messages import M1_BYTES, M2_BYTES, M3_BYTES, M4_BYTES
 from mec5g.runtime.scrape import scrape
 from mec5g.testbed import METRICS_PORTS
@@ -31,7 +32,6 @@ PAPER_TABLE_1 = {"ue": "2Th", "mec": "2Th", "ttp": "3Th"}
 PAPER_TABLE_2 = {"M1": 8 * M1_BYTES, "M2": 8 * M2_BYTES, "M3": 8 * M3_BYTES, "M4": 8 * M4_BYTES}
 ENTITY_NAMES = {"ue": "device", "mec": "MEC", "ttp": "TTP"}
 SUCCESS_OUTCOMES = frozenset({"accepted", "success"})
-UNITS = ("Tm", "Ta", "Ts", "Th")  # Table 1's order
 KEY_AGREEMENT = "key_agreement"
 
 _FAMILIES = (
@@ -106,19 +106,6 @@ def successes(snapshot: Snapshot, role: str, phase: str = KEY_AGREEMENT) -> floa
         for labels, value in snapshot.select("mec5g_phase_results_total", role=role, phase=phase)
         if labels.get("outcome") in SUCCESS_OUTCOMES
     )
-
-
-def notation(counts: Mapping[str, float]) -> str:
-    """Counts per unit in Table 1's notation, e.g. ``2Th + 1Ts``; ``0`` when none."""
-    terms = [f"{number(counts[unit])}{unit}" for unit in UNITS if counts.get(unit)]
-    return " + ".join(terms) or "0"
-
-
-def number(value: float) -> str:
-    """Whole numbers as such; fractions (a memoised operation, a retried nonce) visibly so."""
-    if abs(value - round(value)) < 0.0005:
-        return str(round(value))
-    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
 
 
 @dataclass(frozen=True)

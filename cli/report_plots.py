@@ -7,23 +7,10 @@ The Agg backend renders to files only, so no display is needed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from mec5g.report import ENTITY_NAMES, UNITS, Report, Snapshot, histograms
-
-
-def pyplot() -> Any:
-    """matplotlib's pyplot on the file-only Agg backend, or a message saying how to get it."""
-    try:
-        import matplotlib as mpl
-    except ImportError as error:
-        raise RuntimeError(
-            "plots need matplotlib: pip install 'mec5g[report]' (or pass --no-plots)"
-        ) from error
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from mec5g.bench.paper import UNITS
+from mec5g.bench.plots import pyplot
+from mec5g.report import ENTITY_NAMES, Report, Snapshot, histograms
 
 
 def write_plots(report: Report, snapshot: Snapshot, directory: Path) -> list[Path]:

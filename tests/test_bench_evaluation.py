@@ -19,7 +19,7 @@ from mec5g.bench import paper
 from mec5g.bench.hardware import PROFILES, ProfileError, load_profile, load_profiles
 from mec5g.bench.progress import Progress, wanted
 from mec5g.bench.schemes import SCHEMES
-from mec5g.report import PAPER_TABLE_1, PAPER_TABLE_2, notation
+from mec5g.report import PAPER_TABLE_1, PAPER_TABLE_2
 
 
 def _bench(out: Path, *args: str, plots: bool = False, timeout: float = 180) -> dict[str, Any]:
@@ -55,11 +55,11 @@ def test_the_registry_holds_the_scheme_and_tls_and_the_baseline_is_pending() -> 
 def test_the_papers_figures_are_the_papers() -> None:
     """Typed in from section 7; the live report's columns for this scheme agree with them."""
     for entity, role in (("device", "ue"), ("mec", "mec"), ("ttp", "ttp")):
-        assert notation(paper.TABLE_1[paper.THIS][entity]) == PAPER_TABLE_1[role]
+        assert paper.notation(paper.TABLE_1[paper.THIS][entity]) == PAPER_TABLE_1[role]
     assert paper.TABLE_2[paper.THIS] == PAPER_TABLE_2
     for scheme, total in paper.TABLE_2_TOTALS.items():
         assert sum(paper.TABLE_2[scheme].values()) == total
-    assert notation(paper.TABLE_1[paper.BASELINE]["ttp"]) == "9Tm + 4Ta + 4Ts + 13Th"
+    assert paper.notation(paper.TABLE_1[paper.BASELINE]["ttp"]) == "9Tm + 4Ta + 4Ts + 13Th"
 
 
 def test_computation_counts_table_1_per_entity(tmp_path: Path) -> None:
