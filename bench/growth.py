@@ -190,6 +190,10 @@ async def _measure(
                 progress.advance(growing.devices)
                 enrol_seconds = growing.grow_to(size, progress)
                 progress.close()
+                # Untimed: one chunk to warm the caches (SQLite's, the statement cache) first.
+                await answer_rate(
+                    growing.store, workload, 0.0, in_flight, at_least=1, chunk=4 * in_flight
+                )
                 # One request per sampled device at least: while the sample holds every device,
                 # every record is rotated (holds a pending credential), as in steady operation.
                 answered, timed = await answer_rate(
