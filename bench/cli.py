@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mec5g.bench.results import PartResult
 from mec5g.core.credentials import RecordRule
 
 
@@ -250,21 +251,21 @@ def _profiles_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _computation(args: argparse.Namespace, progress: bool) -> Any:
+def _computation(args: argparse.Namespace, progress: bool) -> PartResult:
     from mec5g.bench import computation
     from mec5g.bench.schemes import SCHEMES
 
     return computation.run(args.scheme or list(SCHEMES), args.runs, show_progress=progress)
 
 
-def _messages(args: argparse.Namespace, progress: bool) -> Any:
+def _messages(args: argparse.Namespace, progress: bool) -> PartResult:
     from mec5g.bench import messages
     from mec5g.bench.schemes import SCHEMES
 
     return messages.run(args.scheme or list(SCHEMES))
 
 
-def _concurrency(args: argparse.Namespace, progress: bool) -> Any:
+def _concurrency(args: argparse.Namespace, progress: bool) -> PartResult:
     from mec5g.bench import concurrency
 
     return concurrency.run(
@@ -276,7 +277,7 @@ def _concurrency(args: argparse.Namespace, progress: bool) -> Any:
     )
 
 
-def _growth(args: argparse.Namespace, progress: bool) -> Any:
+def _growth(args: argparse.Namespace, progress: bool) -> PartResult:
     from mec5g.bench import growth
 
     return growth.run(
@@ -291,14 +292,14 @@ def _growth(args: argparse.Namespace, progress: bool) -> Any:
     )
 
 
-def _hardware(args: argparse.Namespace, progress: bool) -> Any:
+def _hardware(args: argparse.Namespace, progress: bool) -> PartResult:
     from mec5g.bench import hardware
 
     return hardware.run(args.runs, args.profiles, show_progress=progress)
 
 
 Option = Callable[[argparse.ArgumentParser], None]
-PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], Any]]] = {
+PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], PartResult]]] = {
     "computation": (
         "(a) per-entity computation, median and p99, every scheme",
         [_runs_option, _scheme_option],

@@ -36,6 +36,8 @@ def operations_per_handshake(total: Ledger, runs: int) -> dict[str, dict[str, fl
 def measure(scheme: Scheme, runs: int, progress: Progress | None = None) -> dict[str, Any]:
     """``runs`` handshakes of ``scheme``: per entity the CPU time's median, p99 and mean, and the
     operations per handshake (when the scheme counts them)."""
+    if runs < 2:
+        raise ValueError("--runs must be at least 2 (a p99 needs a distribution)")
     for _ in range(WARMUP_RUNS):
         scheme.handshake()
     samples: dict[str, list[float]] = {entity: [] for entity in scheme.entities}
@@ -63,8 +65,6 @@ def measure(scheme: Scheme, runs: int, progress: Progress | None = None) -> dict
 
 
 def run(scheme_names: Sequence[str], runs: int, *, show_progress: bool) -> PartResult:
-    if runs < 2:
-        raise ValueError("--runs must be at least 2 (a p99 needs a distribution)")
     schemes: dict[str, Any] = {}
     for name in scheme_names:
         progress = Progress(f"computation {name}", runs, enabled=show_progress)

@@ -114,7 +114,7 @@ def write(
 
 
 def microseconds(seconds: float) -> str:
-    """A duration for a table: µs with three significant figures (ms beyond 10,000 µs)."""
+    """A duration for a table: µs (one decimal below 1,000), ms from 10,000 µs on."""
     value = 1e6 * seconds
     if value >= 10_000:
         return f"{value / 1e3:,.1f} ms"
