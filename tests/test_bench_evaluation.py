@@ -135,6 +135,7 @@ def test_growth_reports_rates_and_bytes_per_device(tmp_path: Path) -> None:
     assert (first["devices"], second["devices"]) == (30, 90)
     for point in (first, second):
         assert point["in_process"]["answered"] > 0
+        assert point["in_process"]["cpu_us_per_answer"] > 0
         assert point["end_to_end"]["completed"] > 0
         assert point["end_to_end"]["failed"] == 0
         assert point["bytes_per_device"] == point["store_bytes"] / point["devices"]
