@@ -166,7 +166,7 @@ def hardware(data: dict[str, Any], directory: Path) -> list[Path]:
     )
     axis.set_xticks([place + width * len(series) / 2 for place in range(len(entities))])
     axis.set_xticklabels(
-        [f"{entity}\n{figures['hardware'].split(' (')[0]}" for entity, figures in entities.items()]
+        [f"{entity}\n{figures['paper_hardware']}" for entity, figures in entities.items()]
     )
     axis.set_yscale("log")
     axis.set_ylabel("computation per handshake, ms")
