@@ -1,4 +1,8 @@
-"""``mec5g bench``: benchmark commands. Each prints its figures, or JSON with ``--json``."""
+"""``mec5g bench``: benchmark commands. Each prints its figures, or JSON with ``--json``.
+
+The evaluation's parts (``computation``, ``messages``, ``concurrency``, ``growth``, ``hardware``,
+or ``all`` of them) also write ``<part>.md``, ``<part>.json`` and PNGs into ``--out``.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ import asyncio
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mec5g.bench.results import PartResult
 from mec5g.core.credentials import RecordRule
 
 
@@ -57,6 +63,19 @@ def add_bench_parser(roles: Any) -> None:
     registration.add_argument("--devices", type=int, default=2, help="devices per analysis")
     registration.add_argument("--json", action="store_true")
     registration.set_defaults(handler=_registration)
+    for part, (summary, options, _) in PARTS.items():
+        parser = kinds.add_parser(part, help=summary)
+        _common_options(parser)
+        for add_option in options:
+            add_option(parser)
+        parser.set_defaults(handler=_part, parts=[part])
+    every = kinds.add_parser("all", help="every part of the evaluation, one after the other")
+    _common_options(every)
+    for add_option in dict.fromkeys(
+        option for _, options, _ in PARTS.values() for option in options
+    ):
+        add_option(every)
+    every.set_defaults(handler=_part, parts=list(PARTS))
 
     echo_ttp = kinds.add_parser("echo-ttp", help=argparse.SUPPRESS)
     echo_ttp.add_argument("--listen", required=True)
@@ -194,4 +213,200 @@ def _echo_mec(args: argparse.Namespace) -> int:
     from mec5g.bench.echo import serve_echo_mec
 
     asyncio.run(serve_echo_mec(args.listen, args.ttp))
+    return 0
+
+
+# -- the evaluation's parts ---------------------------------------------------------------------
+
+
+def _positive_ints(text: str) -> list[int]:
+    """``1,4,16`` as [1, 4, 16]; each at least 1."""
+    try:
+        values = [int(item.replace("_", "")) for item in text.split(",") if item]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas: {text!r}"
+        ) from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive numbers: {text!r}")
+    return values
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    from mec5g.bench.results import DEFAULT_OUT
+
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the JSON document on stdout")
+    parser.add_argument("--no-plots", action="store_true", help="tables and JSON only")
+
+
+def _scheme_option(parser: argparse.ArgumentParser) -> None:
+    from mec5g.bench.schemes import SCHEMES
+
+    parser.add_argument(
+        "--scheme",
+        action="append",
+        choices=sorted(SCHEMES),
+        help="a scheme to measure (repeatable; default: every registered scheme)",
+    )
+
+
+def _runs_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs", type=int, default=10_000, help="handshakes per scheme (default 10,000)"
+    )
+
+
+def _mec_credentials_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mec-credentials", type=int, default=16)
+
+
+def _concurrency_options(parser: argparse.ArgumentParser) -> None:
+    from mec5g.bench.concurrency import DEFAULT_CONCURRENCIES
+
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument(
+        "--concurrency",
+        type=_positive_ints,
+        default=list(DEFAULT_CONCURRENCIES),
+        help="concurrencies, comma-separated (default 1,4,16,64,128)",
+    )
+    parser.add_argument(
+        "--duration", type=float, default=6.0, help="seconds per topology and concurrency"
+    )
+
+
+def _growth_options(parser: argparse.ArgumentParser) -> None:
+    from mec5g.bench.growth import DEFAULT_SIZES
+
+    parser.add_argument(
+        "--sizes",
+        type=_positive_ints,
+        default=list(DEFAULT_SIZES),
+        help="registered devices, increasing, comma-separated (default 1000,10000,100000,1000000)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="seconds of timed work per size and rate"
+    )
+    parser.add_argument("--in-flight", type=int, default=256, help="in-process requests in flight")
+    parser.add_argument(
+        "--sample", type=int, default=10_000, help="devices whose credentials drive the load"
+    )
+    parser.add_argument("--e2e-concurrency", type=int, default=64)
+    parser.add_argument(
+        "--no-end-to-end", action="store_true", help="in-process rate and store size only"
+    )
+
+
+def _profiles_option(parser: argparse.ArgumentParser) -> None:
+    from mec5g.bench.hardware import PROFILES
+
+    parser.add_argument(
+        "--profiles",
+        type=Path,
+        default=PROFILES,
+        help="folder of per-entity profile files (default: the shipped ones)",
+    )
+
+
+def _computation(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import computation
+    from mec5g.bench.schemes import SCHEMES
+
+    return computation.run(args.scheme or list(SCHEMES), args.runs, show_progress=progress)
+
+
+def _messages(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import messages
+    from mec5g.bench.schemes import SCHEMES
+
+    return messages.run(args.scheme or list(SCHEMES))
+
+
+def _concurrency(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import concurrency
+
+    return concurrency.run(
+        args.devices,
+        args.concurrency,
+        args.duration,
+        mec_credentials=args.mec_credentials,
+        show_progress=progress,
+    )
+
+
+def _growth(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import growth
+
+    return growth.run(
+        args.sizes,
+        seconds=args.seconds,
+        in_flight=args.in_flight,
+        sample=args.sample,
+        mec_credentials=args.mec_credentials,
+        end_to_end=not args.no_end_to_end,
+        concurrency=args.e2e_concurrency,
+        show_progress=progress,
+    )
+
+
+def _hardware(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import hardware
+
+    return hardware.run(args.runs, args.profiles, show_progress=progress)
+
+
+Option = Callable[[argparse.ArgumentParser], None]
+PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], PartResult]]] = {
+    "computation": (
+        "(a) per-entity computation, median and p99, every scheme",
+        [_runs_option, _scheme_option],
+        _computation,
+    ),
+    "messages": ("(b) bits per message, beside the paper's Table 2", [_scheme_option], _messages),
+    "concurrency": (
+        "(c) end-to-end handshakes/s and latency over gRPC by concurrency",
+        [_concurrency_options, _mec_credentials_option],
+        _concurrency,
+    ),
+    "growth": (
+        "(d) TTP rate and store bytes per device, 10^3 to 10^6 devices",
+        [_growth_options, _mec_credentials_option],
+        _growth,
+    ),
+    "hardware": (
+        "(e) Figure 4 emulated on the paper's hardware from profile files",
+        [_runs_option, _profiles_option],
+        _hardware,
+    ),
+}
+
+
+def _part(args: argparse.Namespace) -> int:
+    from mec5g.bench import progress, results
+    from mec5g.bench.hardware import ProfileError
+
+    show_progress = progress.wanted(args.json)
+    command = results.command_line()
+    documents = {}
+    for part in args.parts:
+        try:
+            result = PARTS[part][2](args, show_progress)
+        except (ValueError, ProfileError) as error:
+            print(f"mec5g bench {part}: {error}", file=sys.stderr)
+            return 2
+        plotter = None
+        if not args.no_plots:
+            from mec5g.bench.plots import PLOTTERS
+
+            plotter = PLOTTERS[part]
+        document, written = results.write(result, args.out, command, plotter)
+        documents[part] = document
+        if not args.json:
+            print(written[0].read_text())
+        print("written: " + ", ".join(str(path) for path in written), file=sys.stderr)
+    if args.json:
+        print(json.dumps(documents if len(documents) > 1 else documents[args.parts[0]], indent=1))
     return 0

@@ -34,20 +34,17 @@ class CoreResult:
         return 1e6 * self.seconds / self.requests
 
 
-class _Workload:
-    """Devices and MEC credentials producing valid, strictly newer requests on demand."""
+class Workload:
+    """Devices and MEC credentials producing valid, strictly newer requests on demand.
 
-    def __init__(self, devices: int, mec_credentials: int, rule: RecordRule) -> None:
-        self.records = InMemoryRecords()
-        self.rule = rule
-        self.devices = [
-            HolderState(self.records.enrol(RecordKind.DEVICE, "analysis", rule)[1], rule)
-            for _ in range(devices)
-        ]
-        self.mecs = [
-            HolderState(self.records.enrol(RecordKind.MEC, "mec-1", rule)[1], rule)
-            for _ in range(mec_credentials)
-        ]
+    The holders never adopt an answer: a request naming the confirmed credential with a higher
+    counter stays valid, so every prepared request is accepted in order. The lists are updated in
+    place, so a caller may share them (``bench growth`` does, with its end-to-end client).
+    """
+
+    def __init__(self, devices: list[HolderState], mecs: list[HolderState]) -> None:
+        self.devices = devices
+        self.mecs = mecs
         self.turn = 0
 
     def requests(self, count: int) -> list[M2]:
@@ -72,9 +69,19 @@ def run(
     chunk: int = 20_000,
 ) -> CoreResult:
     """Answer prepared requests for at least ``seconds`` of timed work."""
-    workload = _Workload(devices, mec_credentials, rule)
+    records = InMemoryRecords()
+    workload = Workload(
+        [
+            HolderState(records.enrol(RecordKind.DEVICE, "analysis", rule)[1], rule)
+            for _ in range(devices)
+        ],
+        [
+            HolderState(records.enrol(RecordKind.MEC, "mec-1", rule)[1], rule)
+            for _ in range(mec_credentials)
+        ],
+    )
     version = int(rule)
-    answer = workload.records.answer
+    answer = records.answer
     timed = 0.0
     answered = 0
     while timed < seconds:

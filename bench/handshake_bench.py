@@ -5,7 +5,8 @@ devices, a MEC process and a TTP process. The scheme's MEC and TTP are the real 
 SQLite records, group commit, K leased credentials); the echo chain's are ``bench.echo``. After a
 short warm-up of each, the client loads them in alternating slices at the same concurrency for
 ``duration`` seconds each, and the report gives both, their ratio, and the CPU time every process
-spent per operation.
+spent per operation. ``run_curve`` does so at several concurrencies with the same processes
+(``mec5g bench concurrency``); ``start_scheme`` also serves ``bench growth``, over its own store.
 
 The client keeps each device's state in memory (it emulates devices; durability on the device
 side is the UE process's business and is not what is compared here).
@@ -23,14 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import grpc
 
 from mec5g.core import device_role
-from mec5g.core.credentials import RecordRule
+from mec5g.core.credentials import HolderState, RecordRule
 from mec5g.core.errors import SchemeError
 from mec5g.core.messages import M1_BYTES
 from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE
@@ -157,19 +158,26 @@ class _Tally:
         )
 
 
+Operation = Callable[[int], Awaitable[bool]]
+SLICE_SECONDS = 2.0  # how long the client loads one topology before switching
+
+
 @dataclass
-class _Topology:
-    """Started servers of one topology and the client operation that drives them."""
+class Topology:
+    """Started servers of one topology and the client operation that drives them.
+
+    ``client(concurrency)`` gives the operation worker ``w`` of ``concurrency`` runs in a loop.
+    """
 
     processes: _Processes
-    one: Callable[[int], Awaitable[bool]]
+    client: Callable[[int], Operation]
     tally: _Tally = field(default_factory=_Tally)
 
     async def run_slice(self, concurrency: int, seconds: float, *, measured: bool) -> None:
-        """``concurrency`` loops of ``one`` for ``seconds``; add them to the tally if measured.
-
-        CPU time is sampled for every process at the start and the end of the slice.
+        """``concurrency`` loops of the client operation for ``seconds``; add them to the tally if
+        measured. CPU time is sampled for every process at the start and the end of the slice.
         """
+        one = self.client(concurrency)
         latencies: list[float] = []
         failed = 0
         deadline = time.perf_counter() + seconds
@@ -178,7 +186,7 @@ class _Topology:
             nonlocal failed
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                if await self.one(index):
+                if await one(index):
                     latencies.append(time.perf_counter() - started)
                 else:
                     failed += 1
@@ -198,17 +206,22 @@ class _Topology:
                 self.tally.cpu_seconds.get(role, 0.0) + spent - cpu_before[role]
             )
 
+    def take_result(self) -> RunResult:
+        """The tally so far as a result; the next measurement starts from zero."""
+        result = self.tally.result()
+        self.tally = _Tally()
+        return result
 
-async def _start_scheme(
+
+async def start_scheme(
     stack: contextlib.AsyncExitStack,
     workdir: Path,
-    devices: int,
-    concurrency: int,
-    mec_credentials: int,
-) -> _Topology:
-    store = workdir / "ttp.db"
-    enrol_devices(store, workdir / "ue.json", devices)
-    enrol_mec(store, workdir / "mec.json", "mec-bench", mec_credentials)
+    store: Path,
+    mec_enrolment: Path,
+    states: list[HolderState],
+) -> Topology:
+    """The real TTP (over ``store``) and MEC (importing ``mec_enrolment``) as processes, and a
+    client running handshakes for the devices of ``states`` (updated in place as they adopt)."""
     ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir, "scheme")
     stack.callback(processes.stop)
@@ -230,41 +243,46 @@ async def _start_scheme(
             "--state",
             str(workdir / "mec.db"),
             "--import",
-            str(workdir / "mec.json"),
+            str(mec_enrolment),
             "--metrics-port",
             "0",
         ],
         mec_target,
         MEC_SERVICE,
     )
-    states = list(EnrolmentFile.read(workdir / "ue.json").holder_states().values())
     mec_channel = await stack.enter_async_context(channel(mec_target))
     stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
-    # Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time.
-    owned = [itertools.cycle(range(w, devices, concurrency)) for w in range(concurrency)]
 
-    async def handshake(worker: int) -> bool:
-        device = next(owned[worker])
-        state, attempt = states[device].begin_attempt()
-        states[device] = state
-        session = device_role.start(attempt)
-        try:
-            answer = await stub.Agree(
-                mec_key_agreement_pb2.AgreeRequest(
-                    version=wire_version(RecordRule.COUNTER), m1=session.m1.to_bytes()
-                ),
-                timeout=10.0,
-            )
-            result = device_role.finish(session, answer.m4)
-        except (grpc.aio.AioRpcError, SchemeError):
-            return False
-        states[device] = state.adopt(attempt, result.successor)
-        return True
+    def client(concurrency: int) -> Operation:
+        if len(states) < concurrency:
+            raise ValueError("need at least as many devices as concurrency (one attempt each)")
+        # Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time.
+        owned = [itertools.cycle(range(w, len(states), concurrency)) for w in range(concurrency)]
 
-    return _Topology(processes, handshake)
+        async def handshake(worker: int) -> bool:
+            device = next(owned[worker])
+            state, attempt = states[device].begin_attempt()
+            states[device] = state
+            session = device_role.start(attempt)
+            try:
+                answer = await stub.Agree(
+                    mec_key_agreement_pb2.AgreeRequest(
+                        version=wire_version(RecordRule.COUNTER), m1=session.m1.to_bytes()
+                    ),
+                    timeout=10.0,
+                )
+                result = device_role.finish(session, answer.m4)
+            except (grpc.aio.AioRpcError, SchemeError):
+                return False
+            states[device] = state.adopt(attempt, result.successor)
+            return True
+
+        return handshake
+
+    return Topology(processes, client)
 
 
-async def _start_echo(stack: contextlib.AsyncExitStack, workdir: Path) -> _Topology:
+async def _start_echo(stack: contextlib.AsyncExitStack, workdir: Path) -> Topology:
     ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir, "echo")
     stack.callback(processes.stop)
@@ -293,7 +311,64 @@ async def _start_echo(stack: contextlib.AsyncExitStack, workdir: Path) -> _Topol
             return False
         return True
 
-    return _Topology(processes, echo)
+    return Topology(processes, lambda concurrency: echo)
+
+
+async def run_curve(
+    devices: int,
+    concurrencies: Sequence[int],
+    duration: float,
+    *,
+    mec_credentials: int = 16,
+    warmup: float = 1.0,
+    slice_seconds: float = SLICE_SECONDS,
+    on_slice: Callable[[], None] | None = None,
+) -> list[HandshakeReport]:
+    """Both topologies at each concurrency in turn, with the same processes throughout.
+
+    The servers of both topologies run side by side (an idle one costs nothing) and the client
+    loads one at a time, switching every ``slice_seconds`` and alternating which goes first, so
+    that a shared machine's drifting speed weighs on both alike. ``on_slice`` is called after
+    every measured slice (progress).
+    """
+    if devices < max(concurrencies):
+        raise ValueError("--devices must be at least --concurrency (one attempt per device)")
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="mec5g-bench-") as directory:
+        workdir = Path(directory)
+        store = workdir / "ttp.db"
+        enrol_devices(store, workdir / "ue.json", devices)
+        enrol_mec(store, workdir / "mec.json", "mec-bench", mec_credentials)
+        states = list(EnrolmentFile.read(workdir / "ue.json").holder_states().values())
+        async with contextlib.AsyncExitStack() as stack:
+            scheme = await start_scheme(stack, workdir, store, workdir / "mec.json", states)
+            echo = await _start_echo(stack, workdir)
+            slices = slices_per_level(duration, slice_seconds)
+            for concurrency in concurrencies:
+                for topology in (scheme, echo):
+                    await topology.run_slice(concurrency, warmup, measured=False)
+                for number in range(slices):
+                    order = (scheme, echo) if number % 2 == 0 else (echo, scheme)
+                    for topology in order:
+                        await topology.run_slice(concurrency, duration / slices, measured=True)
+                        if on_slice is not None:
+                            on_slice()
+                reports.append(
+                    HandshakeReport(
+                        devices,
+                        concurrency,
+                        duration,
+                        mec_credentials,
+                        scheme.take_result(),
+                        echo.take_result(),
+                    )
+                )
+    return reports
+
+
+def slices_per_level(duration: float, slice_seconds: float) -> int:
+    """How many measured slices each topology gets at one concurrency."""
+    return max(1, round(duration / slice_seconds))
 
 
 async def run(
@@ -303,33 +378,15 @@ async def run(
     *,
     mec_credentials: int = 16,
     warmup: float = 1.0,
-    slice_seconds: float = 2.0,
+    slice_seconds: float = SLICE_SECONDS,
 ) -> HandshakeReport:
-    """Both topologies, measured in alternating slices of the same run.
-
-    The servers of both topologies run side by side (an idle one costs nothing) and the client
-    loads one at a time, switching every ``slice_seconds`` and alternating which goes first, so
-    that a shared machine's drifting speed weighs on both alike.
-    """
-    if devices < concurrency:
-        raise ValueError("--devices must be at least --concurrency (one attempt per device)")
-    with tempfile.TemporaryDirectory(prefix="mec5g-bench-") as directory:
-        workdir = Path(directory)
-        async with contextlib.AsyncExitStack() as stack:
-            scheme = await _start_scheme(stack, workdir, devices, concurrency, mec_credentials)
-            echo = await _start_echo(stack, workdir)
-            for topology in (scheme, echo):
-                await topology.run_slice(concurrency, warmup, measured=False)
-            slices = max(1, round(duration / slice_seconds))
-            for number in range(slices):
-                order = (scheme, echo) if number % 2 == 0 else (echo, scheme)
-                for topology in order:
-                    await topology.run_slice(concurrency, duration / slices, measured=True)
-    return HandshakeReport(
+    """Both topologies at one concurrency, measured in alternating slices of the same run."""
+    (report,) = await run_curve(
         devices,
-        concurrency,
+        [concurrency],
         duration,
-        mec_credentials,
-        scheme.tally.result(),
-        echo.tally.result(),
+        mec_credentials=mec_credentials,
+        warmup=warmup,
+        slice_seconds=slice_seconds,
     )
+    return report

@@ -21,12 +21,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from mec5g.core import device_role, mec_role
-from mec5g.core.credentials import HolderState, RecordRule
-from mec5g.core.memory_records import InMemoryRecords
+from mec5g.bench.schemes import Braeken2021, Handshake, Message
 from mec5g.core.messages import M1_BYTES, M4_BYTES
-from mec5g.core.records import RecordKind
-from mec5g.core.ttp_role import Accepted
 
 SERVER_NAME = "mec.testbed.invalid"
 # TLS 1.3 key_share entry for secp256r1: group 23, 65-byte uncompressed point.
@@ -109,15 +105,26 @@ def _contexts(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     return client, server
 
 
-def _tls_handshake(
-    client_context: ssl.SSLContext, server_context: ssl.SSLContext
-) -> tuple[int, int, float, float, bytes]:
-    """One handshake: bytes each way, CPU seconds each side, and the ClientHello."""
+@dataclass(frozen=True)
+class _TlsRun:
+    """One TLS handshake: each flight's sender and bytes, each side's CPU, the ClientHello."""
+
+    flights: list[tuple[str, int]]
+    client_cpu: float
+    server_cpu: float
+    client_hello: bytes
+
+    def sent_by(self, side: str) -> int:
+        return sum(size for sender, size in self.flights if sender == side)
+
+
+def _tls_handshake(client_context: ssl.SSLContext, server_context: ssl.SSLContext) -> _TlsRun:
+    """One handshake, checked: the device offered P-256 and the MEC verified its certificate."""
     to_server, to_client = ssl.MemoryBIO(), ssl.MemoryBIO()
     server_out, client_out = ssl.MemoryBIO(), ssl.MemoryBIO()
     client = client_context.wrap_bio(to_client, client_out, server_hostname=SERVER_NAME)
     server = server_context.wrap_bio(to_server, server_out, server_side=True)
-    sent = {"client": 0, "server": 0}
+    flights: list[tuple[str, int]] = []
     cpu = {"client": 0.0, "server": 0.0}
     client_hello = b""
     done = {"client": False, "server": False}
@@ -138,55 +145,65 @@ def _tls_handshake(
             if data:
                 if side == "client" and not client_hello:
                     client_hello = data
-                sent[side] += len(data)
+                flights.append((side, len(data)))
                 incoming.write(data)
     if server.getpeercert() is None:
         raise AssertionError("the server did not verify the device's certificate")
-    return sent["client"], sent["server"], cpu["client"], cpu["server"], client_hello
+    if _P256_KEY_SHARE not in client_hello:
+        raise AssertionError("the ClientHello does not offer an ECDHE P-256 key share")
+    return _TlsRun(flights, cpu["client"], cpu["server"], client_hello)
+
+
+class Tls13:
+    """Mutual TLS 1.3 between a device (client) and a MEC (server), as a ``bench.schemes`` scheme.
+
+    It has no third party: the TTP column stays empty.
+    """
+
+    name = "tls13"
+    title = "TLS 1.3, mutual authentication (ECDHE P-256, ECDSA P-256)"
+    entities: tuple[str, ...] = ("device", "mec")
+
+    def __init__(self) -> None:
+        with tempfile.TemporaryDirectory(prefix="mec5g-tls-") as directory:
+            self._client, self._server = _contexts(Path(directory))
+
+    def run(self) -> _TlsRun:
+        return _tls_handshake(self._client, self._server)
+
+    def handshake(self) -> Handshake:
+        one = self.run()
+        return Handshake({"device": one.client_cpu, "mec": one.server_cpu})
+
+    def messages(self) -> list[Message]:
+        """Each flight of one handshake, TLS records included."""
+        paths = {"client": "device -> MEC", "server": "MEC -> device"}
+        return [
+            Message(f"flight {number}", paths[sender], 8 * size)
+            for number, (sender, size) in enumerate(self.run().flights, start=1)
+        ]
 
 
 def _scheme_costs(handshakes: int) -> tuple[float, float]:
     """CPU seconds per handshake of the scheme's device and MEC computations (core only)."""
-    records = InMemoryRecords()
-    rule = RecordRule.COUNTER
-    device = HolderState(records.enrol(RecordKind.DEVICE, "analysis", rule)[1], rule)
-    mec = HolderState(records.enrol(RecordKind.MEC, "mec-1", rule)[1], rule)
+    scheme = Braeken2021()
     device_cpu = mec_cpu = 0.0
     for _ in range(handshakes):
-        started = time.process_time()
-        device, device_attempt = device.begin_attempt()
-        device_session = device_role.start(device_attempt)
-        device_cpu += time.process_time() - started
-        started = time.process_time()
-        mec, mec_attempt = mec.begin_attempt()
-        mec_session = mec_role.forward(mec_attempt, device_session.m1.to_bytes())
-        mec_cpu += time.process_time() - started
-        answer = records.answer(mec_session.m2, int(rule))
-        assert isinstance(answer, Accepted)
-        started = time.process_time()
-        result = mec_role.finish(
-            mec_session, answer.m3.to_bytes(), answer.analysis_handle, int(rule)
-        )
-        mec = mec.adopt(mec_attempt, result.successor)
-        mec_cpu += time.process_time() - started
-        started = time.process_time()
-        finished = device_role.finish(device_session, result.m4.to_bytes())
-        device = device.adopt(device_attempt, finished.successor)
-        device_cpu += time.process_time() - started
+        seconds = scheme.handshake().seconds
+        device_cpu += seconds["device"]
+        mec_cpu += seconds["mec"]
     return device_cpu / handshakes, mec_cpu / handshakes
 
 
 def run(handshakes: int) -> ComparatorResult:
     if handshakes < 1:
         raise ValueError("--handshakes must be at least 1")
-    with tempfile.TemporaryDirectory(prefix="mec5g-tls-") as directory:
-        client_context, server_context = _contexts(Path(directory))
-        totals = [0.0, 0.0, 0.0, 0.0]
-        for _ in range(handshakes):
-            *figures, client_hello = _tls_handshake(client_context, server_context)
-            if _P256_KEY_SHARE not in client_hello:
-                raise AssertionError("the ClientHello does not offer an ECDHE P-256 key share")
-            totals = [total + figure for total, figure in zip(totals, figures, strict=True)]
+    tls = Tls13()
+    totals = [0.0, 0.0, 0.0, 0.0]
+    for _ in range(handshakes):
+        one = tls.run()
+        figures = (one.sent_by("client"), one.sent_by("server"), one.client_cpu, one.server_cpu)
+        totals = [total + figure for total, figure in zip(totals, figures, strict=True)]
     device_cpu, mec_cpu = _scheme_costs(handshakes)
     return ComparatorResult(
         handshakes=handshakes,

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mec5g.bench.paper import notation, number
 from mec5g.core.messages import M1_BYTES, M2_BYTES, M3_BYTES, M4_BYTES
 from mec5g.runtime.scrape import scrape
 from mec5g.testbed import METRICS_PORTS
@@ -31,7 +32,6 @@ PAPER_TABLE_1 = {"ue": "2Th", "mec": "2Th", "ttp": "3Th"}
 PAPER_TABLE_2 = {"M1": 8 * M1_BYTES, "M2": 8 * M2_BYTES, "M3": 8 * M3_BYTES, "M4": 8 * M4_BYTES}
 ENTITY_NAMES = {"ue": "device", "mec": "MEC", "ttp": "TTP"}
 SUCCESS_OUTCOMES = frozenset({"accepted", "success"})
-UNITS = ("Tm", "Ta", "Ts", "Th")  # Table 1's order
 KEY_AGREEMENT = "key_agreement"
 
 _FAMILIES = (
@@ -106,19 +106,6 @@ def successes(snapshot: Snapshot, role: str, phase: str = KEY_AGREEMENT) -> floa
         for labels, value in snapshot.select("mec5g_phase_results_total", role=role, phase=phase)
         if labels.get("outcome") in SUCCESS_OUTCOMES
     )
-
-
-def _notation(counts: Mapping[str, float]) -> str:
-    """Counts per unit in Table 1's notation, e.g. ``2Th + 1Ts``; ``0`` when none."""
-    terms = [f"{_number(counts[unit])}{unit}" for unit in UNITS if counts.get(unit)]
-    return " + ".join(terms) or "0"
-
-
-def _number(value: float) -> str:
-    """Whole numbers as such; fractions (a memoised operation, a retried nonce) visibly so."""
-    if abs(value - round(value)) < 0.0005:
-        return str(round(value))
-    return f"{value:.3f}" if value < 0.1 else f"{value:.2f}"
 
 
 @dataclass(frozen=True)
@@ -246,9 +233,9 @@ def render(report: Report) -> str:
     ]
     for row in report.table_1:
         additions = ", ".join(
-            f"{origin} {_notation(counts)}" for origin, counts in row.additions.items()
+            f"{origin} {notation(counts)}" for origin, counts in row.additions.items()
         )
-        measured = _notation(row.measured) if row.handshakes else "-"
+        measured = notation(row.measured) if row.handshakes else "-"
         cpu = "-" if row.computation_us is None else f"{row.computation_us:.1f}"
         lines.append(
             f"| {ENTITY_NAMES[row.role]} | {row.paper} | {measured} | {additions or '-'} | {cpu} |"
@@ -261,12 +248,12 @@ def render(report: Report) -> str:
         "|---|---|---|---|",
     ]
     for size in report.table_2:
-        measured = "-" if size.measured_bits is None else _number(size.measured_bits)
-        extension = "-" if size.extension_bits is None else _number(size.extension_bits)
+        measured = "-" if size.measured_bits is None else number(size.measured_bits)
+        extension = "-" if size.extension_bits is None else number(size.extension_bits)
         lines.append(f"| {size.message} | {size.paper_bits} | {measured} | {extension} |")
     paper_total = sum(PAPER_TABLE_2.values())
     measured_total = sum(size.measured_bits or 0.0 for size in report.table_2)
-    lines.append(f"| total | {paper_total} | {_number(measured_total)} | |")
+    lines.append(f"| total | {paper_total} | {number(measured_total)} | |")
     lines += ["", "Latency per role and phase (all outcomes)", ""]
     lines += ["| role | phase | p50 ms | p99 ms |", "|---|---|---|---|"]
     for (role, phase), (p50, p99) in report.latency.items():

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mec5g.report import ENTITY_NAMES, UNITS, Report, Snapshot, histograms
+from mec5g.bench.paper import UNITS
+from mec5g.bench.plots import pyplot
+from mec5g.report import ENTITY_NAMES, Report, Snapshot, histograms
 
 
 def write_plots(report: Report, snapshot: Snapshot, directory: Path) -> list[Path]:
     """Write latency.png and cost.png into ``directory``; returns their paths."""
-    try:
-        import matplotlib as mpl
-    except ImportError as error:
-        raise RuntimeError(
-            "plots need matplotlib: pip install 'mec5g[report]' (or pass --no-plots)"
-        ) from error
-    mpl.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     directory.mkdir(parents=True, exist_ok=True)
     written = []
 

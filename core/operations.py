@@ -32,6 +32,10 @@ class Operation(enum.Enum):
     POINT_MULTIPLICATION = "Tm"
     POINT_ADDITION = "Ta"
 
+    # Members are singletons compared by identity, so an identity hash agrees with equality and
+    # runs in C; Enum's own hash (of the member's name) runs in Python on every ledger entry.
+    __hash__ = object.__hash__
+
 
 class Origin(enum.Enum):
     """Whose operation it is: the paper's scheme, or one of our additions (SPEC.md)."""
@@ -46,6 +50,8 @@ class Origin(enum.Enum):
     DATA_KEYS = "data_keys"  # HKDF of a data session's id and traffic keys (phase 4)
     DATA_AEAD = "data_aead"  # sealing or opening a data record or acknowledgement (phase 4)
     OURS = "ours"
+
+    __hash__ = object.__hash__  # as Operation's
 
 
 OUR_ADDITIONS = frozenset(origin for origin in Origin if origin is not Origin.PAPER)

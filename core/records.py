@@ -26,6 +26,9 @@ class RecordKind(enum.Enum):
     DEVICE = "device"
     MEC = "mec"
 
+    # Identity hash, as for ``operations.Operation``: the TTP keys dictionaries by kind per request.
+    __hash__ = object.__hash__
+
 
 class Slot(enum.Enum):
     """Which of a record's two credentials a request named."""

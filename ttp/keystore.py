@@ -46,6 +46,16 @@ RESOLVE_QUERY = (
     f"SELECT {_RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
     "WHERE confirmed_did IN (?1, ?2) OR pending_did IN (?1, ?2)"
 )
+# An accepted request's record update, as two statements: the usual case (the request named the
+# confirmed DID) changes neither confirmed column; a request naming the pending DID promotes it.
+_UPDATE_PENDING = (
+    "UPDATE credential_records SET last_counter = ?, pending_did = ?, pending_dk = ? "
+    "WHERE record_id = ? AND confirmed_did = ?"
+)
+_UPDATE_PROMOTED = (
+    "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, last_counter = ?, "
+    "pending_did = ?, pending_dk = ? WHERE record_id = ? AND confirmed_did = ?"
+)
 
 
 # Rows shaped like real ones (both slots filled), decoded in place of a DID that is not on record.
@@ -68,12 +78,17 @@ class StoredRecord:
     record: CredentialRecord
 
 
+# Column values to members by dictionary: calling the Enum class per row costs more than the row.
+_KINDS = {kind.value: kind for kind in RecordKind}
+_RULES = {int(rule): rule for rule in RecordRule}
+
+
 def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
     record_id, kind, label, owner, rule, c_did, c_dk, last, p_did, p_dk = row
     pending = Credential(p_did, p_dk) if p_did is not None else None
     record = CredentialRecord(
-        kind=RecordKind(kind),
-        rule=RecordRule(rule),
+        kind=_KINDS[kind],
+        rule=_RULES[rule],
         confirmed=Credential(c_did, c_dk),
         owner=owner,
         last_counter=int.from_bytes(last, "big"),
@@ -291,19 +306,21 @@ class KeyStore:
         connection: sqlite3.Connection, found: ttp_role.Resolution, record: CredentialRecord
     ) -> None:
         pending = record.pending
-        cursor = connection.execute(
-            "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, last_counter = ?, "
-            "pending_did = ?, pending_dk = ? WHERE record_id = ? AND confirmed_did = ?",
-            (
-                record.confirmed.did,
-                record.confirmed.dk,
-                counter_to_bytes(record.last_counter),
-                pending.did if pending else None,
-                pending.dk if pending else None,
-                found.record_id,
-                found.record.confirmed.did,
-            ),
+        columns = (
+            counter_to_bytes(record.last_counter),
+            pending.did if pending else None,
+            pending.dk if pending else None,
+            found.record_id,
+            found.record.confirmed.did,
         )
+        if record.confirmed == found.record.confirmed:
+            # The request named the confirmed DID, which stays: leaving its columns out of the
+            # SET spares SQLite the unique index on confirmed_did.
+            cursor = connection.execute(_UPDATE_PENDING, columns)
+        else:
+            cursor = connection.execute(
+                _UPDATE_PROMOTED, (record.confirmed.did, record.confirmed.dk, *columns)
+            )
         if cursor.rowcount != 1:
             raise sqlite3.IntegrityError("record changed under a serialised transaction")
 

@@ -1,0 +1,217 @@
+"""``mec5g bench hardware``: the paper's Figure 4, emulated: each entity's computation time on the
+paper's hardware (section 7.1: a Zolertia RE-mote device, a Raspberry Pi 3B+ MEC, an i7-8750H
+TTP), from operation counts and per-operation costs.
+
+Emulated time = sum over operations of (times counted) x (cost per operation on that hardware).
+The costs are parameters in profile files (``bench/profiles/*.json``, or ``--profiles DIR``), one
+per entity. Every figure carries either a ``source`` (where it was published) or an
+``assumption`` (why that value, when no published figure is at hand): ``load_profile`` refuses a
+figure with neither or both. The paper took its figures from its reference [35], which is not in
+our copy of the paper, so the shipped profiles are assumptions throughout; a user with [35]'s
+figures drops them in and gets the paper's Figure 4.
+
+Rows: [36] from the paper's Table 1 counts (not measured: its implementation is pending), this
+scheme from the paper's Table 1 counts, and this scheme as this project runs it (its counted
+operations, our additions included), with the real CPU time measured on this machine beside.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mec5g.bench import paper
+from mec5g.bench.computation import measure
+from mec5g.bench.progress import Progress
+from mec5g.bench.results import PartResult, Table, microseconds
+from mec5g.bench.schemes import ENTITIES, Braeken2021
+
+PROFILES = Path(__file__).parent / "profiles"
+
+
+class ProfileError(ValueError):
+    """A profile file that cannot be used: the message names the file and the figure."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One per-operation cost and where it comes from (exactly one of the two is set)."""
+
+    microseconds: float
+    source: str | None
+    assumption: str | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One entity's hardware and the cost of each of Table 1's operations on it."""
+
+    name: str
+    entity: str
+    hardware: str
+    hardware_source: str
+    operations: dict[str, Figure]
+
+    def emulated_us(self, counts: Mapping[str, float]) -> float:
+        """Microseconds the counted operations take on this hardware."""
+        return sum(times * self.operations[unit].microseconds for unit, times in counts.items())
+
+
+def load_profile(path: Path) -> Profile:
+    """Read and check one profile file."""
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ProfileError(f"{path}: {error}") from error
+    try:
+        entity = raw["entity"]
+        if entity not in ENTITIES:
+            raise ProfileError(f"{path}: entity {entity!r} is none of {', '.join(ENTITIES)}")
+        figures = {}
+        for unit in paper.UNITS:
+            figure = raw["operations"][unit]
+            source, assumption = figure.get("source"), figure.get("assumption")
+            if (source is None) == (assumption is None) or not (source or assumption):
+                raise ProfileError(
+                    f"{path}: {unit} needs exactly one of 'source' (where it was published) "
+                    "or 'assumption' (why this value)"
+                )
+            cost = float(figure["microseconds"])
+            if cost <= 0:
+                raise ProfileError(f"{path}: {unit} costs {cost} µs")
+            figures[unit] = Figure(cost, source, assumption)
+        unknown = set(raw["operations"]) - set(paper.UNITS)
+        if unknown:
+            raise ProfileError(f"{path}: unknown operations {', '.join(sorted(unknown))}")
+        return Profile(raw["name"], entity, raw["hardware"], raw["hardware_source"], figures)
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, ProfileError):
+            raise
+        raise ProfileError(f"{path}: missing or malformed {error}") from error
+
+
+def load_profiles(directory: Path = PROFILES) -> dict[str, Profile]:
+    """One profile per entity from ``directory``'s ``*.json`` files."""
+    profiles: dict[str, Profile] = {}
+    for path in sorted(directory.glob("*.json")):
+        profile = load_profile(path)
+        if profile.entity in profiles:
+            raise ProfileError(f"{directory}: two profiles for the {profile.entity}")
+        profiles[profile.entity] = profile
+    missing = [entity for entity in ENTITIES if entity not in profiles]
+    if missing:
+        raise ProfileError(f"{directory}: no profile for {', '.join(missing)}")
+    return {entity: profiles[entity] for entity in ENTITIES}
+
+
+def _as_run(operations: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Counted operations of every origin (the paper's and our additions) summed per unit."""
+    totals: dict[str, float] = {}
+    for units in operations.values():
+        for unit, times in units.items():
+            totals[unit] = totals.get(unit, 0.0) + times
+    return totals
+
+
+def run(runs: int, profiles_directory: Path, *, show_progress: bool) -> PartResult:
+    profiles = load_profiles(profiles_directory)
+    progress = Progress("hardware (measuring this scheme)", runs, enabled=show_progress)
+    measured = measure(Braeken2021(), runs, progress)
+    progress.close()
+    entities: dict[str, Any] = {}
+    for entity in ENTITIES:
+        profile = profiles[entity]
+        counted = measured["entities"][entity]["operations"]
+        baseline = profile.emulated_us(paper.TABLE_1[paper.BASELINE][entity])
+        ours_paper = profile.emulated_us(paper.TABLE_1[paper.THIS][entity])
+        entities[entity] = {
+            "profile": profile.name,
+            "paper_hardware": paper.FIGURE_4_HARDWARE[entity],
+            "hardware": profile.hardware,
+            "emulated_us": {
+                f"{paper.BASELINE} (Table 1 counts)": baseline,
+                "this scheme (Table 1 counts)": ours_paper,
+                "this scheme as run (with our additions)": profile.emulated_us(_as_run(counted)),
+            },
+            "measured_here_median_us": measured["entities"][entity]["median_us"],
+            "baseline_over_this": baseline / ours_paper,
+        }
+    profile_data = {
+        entity: {
+            "name": profile.name,
+            "hardware": profile.hardware,
+            "hardware_source": profile.hardware_source,
+            "operations": {
+                unit: {
+                    "microseconds": figure.microseconds,
+                    "source": figure.source,
+                    "assumption": figure.assumption,
+                }
+                for unit, figure in profile.operations.items()
+            },
+        }
+        for entity, profile in profiles.items()
+    }
+    return PartResult(
+        "hardware",
+        "Figure 4, emulated: computation time on the paper's hardware",
+        {
+            "runs": runs,
+            "profiles_directory": str(profiles_directory),
+            "entities": entities,
+            "profiles": profile_data,
+        },
+        _tables(entities, profiles),
+    )
+
+
+def _tables(entities: dict[str, Any], profiles: dict[str, Profile]) -> list[Table]:
+    rows = []
+    for entity, figures in entities.items():
+        emulated = list(figures["emulated_us"].values())
+        rows.append(
+            [
+                entity,
+                figures["paper_hardware"],
+                *(microseconds(value / 1e6) for value in emulated),
+                f"{figures['baseline_over_this']:,.0f}x",
+                microseconds(figures["measured_here_median_us"] / 1e6),
+            ]
+        )
+    first = next(iter(entities.values()))
+    emulated_table = Table(
+        "Emulated computation time per handshake",
+        [
+            "entity",
+            "hardware (the paper's words)",
+            *first["emulated_us"],
+            f"{paper.BASELINE} / this",
+            "measured here (median CPU)",
+        ],
+        rows,
+        f"{paper.BASELINE} is emulated from the paper's Table 1 counts, not measured: its "
+        "implementation is pending. 'As run' adds our additions (counter nonce, analysis "
+        "handle), costed in the same units (an HMAC as Th, an AEAD as Ts). The last column is "
+        "real CPU time on this machine, for scale.",
+    )
+    profile_rows = []
+    for entity, profile in profiles.items():
+        for unit, figure in profile.operations.items():
+            origin = (
+                f"source: {figure.source}"
+                if figure.source is not None
+                else f"assumption: {figure.assumption}"
+            )
+            profile_rows.append([entity, profile.name, unit, f"{figure.microseconds:g}", origin])
+    profile_table = Table(
+        "Per-operation costs (profile files)",
+        ["entity", "profile", "operation", "µs", "where the figure comes from"],
+        profile_rows,
+        "Hardware per entity as the paper names it (section 7.1). Replace a profile's figures "
+        "with published ones (and their source) to sharpen the emulation: "
+        "`mec5g bench hardware --profiles DIR`.",
+    )
+    return [emulated_table, profile_table]
