@@ -43,9 +43,20 @@ class HolderConflict(Exception):
 
 
 def create_private_file(path: Path) -> None:
-    """Create ``path`` readable by its owner only, before any secret is written to it."""
+    """Create ``path`` readable by its owner only, before any secret is written to it.
+
+    An existing file is left alone, unopened: closing any descriptor of a file drops every POSIX
+    lock this process holds on it, and SQLite's locks are POSIX locks, so opening and closing a
+    database another connection of this process has open would let other processes checkpoint or
+    delete its WAL under that connection.
+    """
+    if path.exists():
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return  # another process made it a moment ago
     os.close(descriptor)
 
 
