@@ -18,7 +18,7 @@ def test_dashboard_shape() -> None:
     for wanted in ("Table 1", "Table 2", "heatmap", "per second", "by reason"):
         assert wanted in titles, wanted
     heatmaps = [panel for panel in panels if panel["type"] == "heatmap"]
-    assert len(heatmaps) == 3
+    assert len(heatmaps) == 4  # latency of device, MEC and TTP; the NEWS2 scores
     assert all(target["format"] == "heatmap" for panel in heatmaps for target in panel["targets"])
     variables = {variable["name"] for variable in dashboard["templating"]["list"]}
     assert variables == {"datasource", "phase"}

@@ -122,7 +122,7 @@ def _check_scraped_figures(prometheus: Prometheus, own_count: int) -> None:
     # The shipped rules load and evaluate without error.
     groups = prometheus.get("/api/v1/rules")["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
-    assert len(rules) == 17
+    assert len(rules) == 21
     assert {rule["health"] for rule in rules} == {"ok"}, [r for r in rules if r["health"] != "ok"]
 
 
