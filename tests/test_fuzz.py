@@ -42,6 +42,33 @@ MEC_SUBMIT = "/mec5g.v1.MecDataService/Submit"
 ANALYSIS_LIST = "/mec5g.v1.AnalysisService/ListScores"
 ANALYSIS_GET = "/mec5g.v1.AnalysisService/GetAnalysis"
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+REGISTRATION = "/mec5g.v1.RegistrationService/"
+MONITORING = "/mec5g.v1.MonitoringService/"
+TTP_USER_METHODS = [
+    REGISTRATION + "GetAuthority",
+    REGISTRATION + "Register",
+    *(
+        MONITORING + name
+        for name in (
+            "CreateAnalysis",
+            "AddDevices",
+            "RemoveDevices",
+            "RevokeDevice",
+            "ReprovisionDevice",
+            "CloseAnalysis",
+            "ListAnalyses",
+        )
+    ),
+]
+UE_PROVISION = "/mec5g.v1.UeProvisioningService/Provision"
+# Phases 1 and 2 refuse what they cannot use with one of these, never INTERNAL or UNKNOWN.
+USER_REFUSALS = {
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.FAILED_PRECONDITION,
+}
 
 BAD_INPUT = {grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.UNAUTHENTICATED}
 # What each method may answer to input it cannot use (OK where any bytes are a valid request).
@@ -61,6 +88,10 @@ ALLOWED = {
         grpc.StatusCode.NOT_FOUND,
         grpc.StatusCode.INVALID_ARGUMENT,
     },
+    # Any message asks for the CA's public key: answered, nothing stored.
+    REGISTRATION + "GetAuthority": {grpc.StatusCode.OK, grpc.StatusCode.INVALID_ARGUMENT},
+    **dict.fromkeys(TTP_USER_METHODS[1:], USER_REFUSALS),
+    UE_PROVISION: USER_REFUSALS,
 }
 STORES = ("ttp.db", "mec.db", "ue.db")
 
@@ -93,6 +124,8 @@ class ServingStack:
                 ANALYSIS_LIST: mec.target,
                 ANALYSIS_GET: mec.target,
                 HEALTH_CHECK: mec.target,
+                **dict.fromkeys(TTP_USER_METHODS, ttp.target),
+                UE_PROVISION: ue.target,
             }
             self._ready.set()
             await self._stop.wait()
