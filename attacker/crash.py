@@ -97,7 +97,7 @@ async def run(
     schedule = [role for role in ROLES for _ in range(kills)]
     rng.shuffle(schedule)
     started = time.monotonic()
-    async with role_processes(state_dir, devices, mec_credentials) as roles:
+    async with role_processes(state_dir, devices, mec_credentials, call_timeout=1.0) as roles:
         load_flags = ["--load-concurrency", str(load)]
         await roles["ttp"].start()
         await roles["mec"].start()

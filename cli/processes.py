@@ -69,12 +69,16 @@ class RoleProcess:
 
 @contextlib.asynccontextmanager
 async def role_processes(
-    state_dir: Path, devices: int, mec_credentials: int
+    state_dir: Path, devices: int, mec_credentials: int, *, call_timeout: float | None = None
 ) -> AsyncIterator[dict[str, RoleProcess]]:
     """The three roles, enrolled in ``state_dir`` on free loopback ports and not started yet;
-    every process still running is killed on exit, whatever happened."""
+    every process still running is killed on exit, whatever happened. ``call_timeout`` bounds
+    the MEC's call to the TTP and the UE's to the MEC (short, so that a killed peer ends an
+    attempt at once); None keeps the servers' defaults."""
     enrol_testbed(state_dir, devices, mec_credentials, RecordRule.COUNTER)
     ttp, mec, ue = free_targets(3)
+    mec_timeout = [] if call_timeout is None else ["--ttp-timeout", str(call_timeout)]
+    ue_timeout = [] if call_timeout is None else ["--rpc-timeout", str(call_timeout)]
     roles = {
         "ttp": RoleProcess("ttp", ["ttp", "serve", "--listen", ttp, "--store",
                            str(state_dir / "ttp.db"), "--metrics-port", "0"],
@@ -82,10 +86,12 @@ async def role_processes(
         "mec": RoleProcess("mec", ["mec", "serve", "--listen", mec, "--ttp", ttp, "--state",
                            str(state_dir / "mec.db"), "--import",
                            str(state_dir / "mec-enrolment.json"), "--metrics-port", "0",
-                           "--ttp-timeout", "1"], mec, MEC_SERVICE, state_dir),
+                           *mec_timeout],
+                           mec, MEC_SERVICE, state_dir),
         "ue": RoleProcess("ue", ["ue", "serve", "--listen", ue, "--mec", mec, "--state",
                           str(state_dir / "ue.db"), "--metrics-port", "0",
-                          "--rpc-timeout", "1"], ue, UE_SERVICE, state_dir),
+                          *ue_timeout],
+                          ue, UE_SERVICE, state_dir),
     }  # fmt: skip
     try:
         yield roles
