@@ -37,6 +37,7 @@ from mec5g.core.readings import SensorKind
 from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
+from mec5g.runtime.metrics import KEY_AGREEMENT
 from mec5g.runtime.scrape import scrape
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
@@ -385,7 +386,8 @@ async def attach_latency(metrics_port: int) -> tuple[float, float]:
     for sample in samples:
         family, _, kind = sample.name.rpartition("_")
         wanted = family == "mec5g_phase_duration_seconds" and kind in totals
-        if wanted and sample.labels.get("outcome") == "success":
+        labels = sample.labels
+        if wanted and labels.get("phase") == KEY_AGREEMENT and labels.get("outcome") == "success":
             totals[kind] += sample.value
     return totals["sum"], totals["count"]
 
