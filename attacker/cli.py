@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from mec5g.attacker.catalogue import CATALOGUE, Finding, Scenario
 from mec5g.attacker.testbed import attacked_testbed
 from mec5g.attacker.transcript import Transcript
 from mec5g.core.credentials import RecordRule
+from mec5g.processes import state_directory
 
 
 @dataclass(frozen=True)
@@ -84,9 +84,7 @@ def add_crash_parser(commands: Any) -> None:
 def _crash(args: argparse.Namespace) -> int:
     from mec5g.attacker import crash
 
-    with tempfile.TemporaryDirectory(prefix="mec5g-crash-") as scratch:
-        state_dir = args.state_dir or Path(scratch)
-        state_dir.mkdir(parents=True, exist_ok=True)
+    with state_directory(args.state_dir, "mec5g-crash-") as state_dir:
         report = asyncio.run(
             crash.run(
                 state_dir,
@@ -172,8 +170,7 @@ async def _run_all(
     state_dir: Path | None,
 ) -> list[Outcome]:
     outcomes = []
-    with tempfile.TemporaryDirectory(prefix="mec5g-attack-") as scratch:
-        root = state_dir or Path(scratch)
+    with state_directory(state_dir, "mec5g-attack-") as root:
         for name in names:
             for rule in rules:
                 directory = root / f"{name}-{rule.label}"

@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,10 +87,9 @@ def add_bench_parser(roles: Any) -> None:
 
 def _soak(args: argparse.Namespace) -> int:
     from mec5g.bench import soak
+    from mec5g.processes import state_directory
 
-    with tempfile.TemporaryDirectory(prefix="mec5g-soak-") as scratch:
-        state_dir = args.state_dir or Path(scratch)
-        state_dir.mkdir(parents=True, exist_ok=True)
+    with state_directory(args.state_dir, "mec5g-soak-") as state_dir:
         report = asyncio.run(
             soak.run(
                 state_dir,

@@ -10,7 +10,8 @@ import contextlib
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,6 +101,18 @@ async def role_processes(
             if role.process is not None and role.process.poll() is None:
                 role.process.kill()
                 role.process.wait()
+
+
+@contextlib.contextmanager
+def state_directory(kept: Path | None, prefix: str) -> Iterator[Path]:
+    """Where a run keeps its stores and logs: ``kept`` (created if need be, left afterwards),
+    or a temporary folder removed at the end."""
+    if kept is not None:
+        kept.mkdir(parents=True, exist_ok=True)
+        yield kept
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        yield Path(scratch)
 
 
 def rss_bytes(process: subprocess.Popen[bytes]) -> int:
