@@ -6,12 +6,10 @@ Registered today:
 
 - ``braeken2021``: the paper's scheme as this project runs it (the pure core, counter rule; the
   TTP's records in memory: the durable store is measured by ``bench growth``);
+- ``baseline36``: the paper's public-key baseline [36] (Patonico et al.) as reconstructed in
+  ``core.baseline36`` (ECQV identities, TTP-assisted, anonymous), run by the same pure core;
 - ``tls13``: a mutually authenticated TLS 1.3 handshake between device and MEC
   (``tls_comparator``), what a user would pick instead. It has no third party.
-
-The paper's public-key baseline [36] (Patonico et al.) will register here beside them once the
-elliptic-curve point arithmetic it needs is in the core; until then the benchmarks show its
-published figures (Tables 1 and 2, ``bench.paper``) and never a measurement of it.
 
 CPU time (``time.process_time``) rather than wall time: on a shared machine, time spent preempted
 by other processes is not computation.
@@ -22,9 +20,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from mec5g.core import device_role, mec_role
+from mec5g.core import baseline36, device_role, ecqv, mec_role
 from mec5g.core.credentials import HolderState, RecordRule
 from mec5g.core.handle import HANDLE_BYTES
 from mec5g.core.memory_records import InMemoryRecords
@@ -36,6 +34,7 @@ from mec5g.runtime.status import wire_version
 from mec5g.v1 import mec_key_agreement_pb2, ttp_key_agreement_pb2
 
 ENTITIES = ("device", "mec", "ttp")
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -188,6 +187,64 @@ class Braeken2021:
         return messages
 
 
+class Baseline36:
+    """[36] as reconstructed (``core.baseline36``): one device, one MEC node, the TTP.
+
+    Their ECQV identities are issued once (phase 1, not timed); every handshake then runs the
+    four messages with fresh ephemerals, as a deployed device would.
+    """
+
+    name = "baseline36"
+    title = "[36] Patonico et al. 2019, reconstructed (public-key baseline)"
+    entities: tuple[str, ...] = ENTITIES
+    DEVICE = "sensor-device-01"  # [36]'s identities are 16 bytes
+    MEC = "mec-node-edge-01"
+
+    def __init__(self) -> None:
+        private = ecqv.random_scalar()
+        self.ttp = ecqv.KeyPair(private, ecqv.public_key(private))
+        self.device = baseline36.enrol(private, self.DEVICE)
+        self.mec = baseline36.enrol(private, self.MEC)
+        self.registered = frozenset({self.DEVICE, self.MEC})
+
+    def handshake(self) -> Handshake:
+        return self._run()[0]
+
+    def _run(self) -> tuple[Handshake, tuple[bytes, bytes, bytes, bytes]]:
+        """One handshake; also returns M1..M4 as sent."""
+        clock = time.process_time
+        seconds = dict.fromkeys(ENTITIES, 0.0)
+        ledgers = {entity: Ledger() for entity in ENTITIES}
+
+        def step(entity: str, compute: Callable[[], _T]) -> _T:
+            started = clock()
+            with counting() as ledger:
+                result = compute()
+            seconds[entity] += clock() - started
+            ledgers[entity].update(ledger)
+            return result
+
+        device_state, m1 = step(
+            "device",
+            lambda: baseline36.device_start(self.device, self.ttp.public, self.MEC),
+        )
+        mec_state, m2 = step("mec", lambda: baseline36.mec_forward(self.mec, self.ttp.public, m1))
+        m3 = step("ttp", lambda: baseline36.ttp_answer(self.ttp, m2, self.registered))
+        at_mec = step("mec", lambda: baseline36.mec_finish(mec_state, m3))
+        session_key = step("device", lambda: baseline36.device_finish(device_state, at_mec.m4))
+        if session_key != at_mec.session_key:
+            raise AssertionError("device and MEC derived different keys")
+        return Handshake(seconds, ledgers), (m1, m2, m3, at_mec.m4)
+
+    def messages(self) -> list[Message]:
+        """M1..M4 of a real handshake. [36] has no carrier of ours, so no extension bits."""
+        paths = ("device -> MEC", "MEC -> TTP", "TTP -> MEC", "MEC -> device")
+        return [
+            Message(f"M{index}", path, 8 * len(sent))
+            for index, (path, sent) in enumerate(zip(paths, self._run()[1], strict=True), 1)
+        ]
+
+
 def _tls13() -> Scheme:
     # Imported here: tls_comparator builds on this module (it reuses Braeken2021).
     from mec5g.bench.tls_comparator import Tls13
@@ -195,5 +252,9 @@ def _tls13() -> Scheme:
     return Tls13()
 
 
-SCHEMES: dict[str, Callable[[], Scheme]] = {"braeken2021": Braeken2021, "tls13": _tls13}
-"""Every scheme ``--scheme`` accepts, by name. [36] joins once its arithmetic exists."""
+SCHEMES: dict[str, Callable[[], Scheme]] = {
+    "braeken2021": Braeken2021,
+    "baseline36": Baseline36,
+    "tls13": _tls13,
+}
+"""Every scheme ``--scheme`` accepts, by name."""

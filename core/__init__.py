@@ -23,6 +23,7 @@ Modules, one concept each:
 - ``ecqv_vectors`` certificate files (``mec5g ecqv verify``) and their known answers.
 - ``user_crypto``  signed user requests and answers sealed to a user's key: phase 2.
 - ``profiles``     roles, attributes and access policies, and who may read what.
+- ``baseline36``   the paper's public-key baseline [36], reconstructed, for the evaluation.
 
 Phase 4 (data and analysis, our design):
 

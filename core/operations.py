@@ -7,11 +7,12 @@ with no ledger active, recording costs one context-variable lookup and nothing e
 
 The same block's wall time is its computation time: the roles' computations do no I/O.
 
-Origins: ``paper`` for what the paper's scheme does (H1, H2); every other origin names one of
-our additions (the counter nonce's AES block, the handle's HKDF key and AEAD, the pseudonym's
-HMAC; in phase 4 the analysis settings' key and AEAD, the data sessions' keys and records), each
-under its own label, so that the paper's figures stay comparable and each addition's
-cost shows apart. ``ours`` is for additions without a name of their own.
+Origins: ``paper`` for what the compared scheme itself does (the paper's H1 and H2; for the
+public-key baseline [36], ``core.baseline36``, all of its operations); every other origin names
+one of our additions (the counter nonce's AES block, the handle's HKDF key and AEAD, the
+pseudonym's HMAC; in phase 4 the analysis settings' key and AEAD, the data sessions' keys and
+records), each under its own label, so that the paper's figures stay comparable and each
+addition's cost shows apart. ``ours`` is for additions without a name of their own.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class Operation(enum.Enum):
 class Origin(enum.Enum):
     """Whose operation it is: the paper's scheme, or one of our additions (SPEC.md)."""
 
-    PAPER = "paper"
+    PAPER = "paper"  # the compared scheme's own: the paper's, or [36] as reconstructed
     COUNTER_NONCE = "counter_nonce"  # R = AES(DK, DID xor ctr) and its inverse
     HANDLE_KEY = "handle_key"  # HKDF of the analysis handle's key
     HANDLE_AEAD = "handle_aead"  # sealing or opening the analysis handle

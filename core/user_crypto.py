@@ -13,8 +13,10 @@ key", and the TTP sends (DIDi, DKi) "securely" back. The paper fixes no mechanis
   nonce (the key is fresh for every message), associated data chosen by the caller. Layout:
   ``enc(E) (33) ‖ ciphertext ‖ tag (16)``. Only the holder of d opens it.
 
-Operations counted under origin ``ours`` (the paper counts no cost for phases 1 and 2): signing
-1 Tm + 1 Th, verifying 2 Tm + 1 Ta + 1 Th, sealing 2 Tm + 1 Ts + HKDF, opening 1 Tm + 1 Ts + HKDF.
+Operations counted under origin ``ours`` by default (the paper counts no cost for phases 1 and
+2): signing 1 Tm + 1 Th, verifying 2 Tm + 1 Ta + 1 Th, sealing 2 Tm + 1 Ts + HKDF, opening 1 Tm +
+1 Ts + HKDF, an ECDH agreement 1 Tm, a keyed AEAD 1 Ts. The public-key baseline [36]
+(``core.baseline36``) is built from the same functions and counts them as its own (``paper``).
 """
 
 from __future__ import annotations
@@ -54,22 +56,32 @@ def signed_bytes(method: str, user: str, body: bytes) -> bytes:
     return b"\x00".join((_SIGNATURE_LABEL, method.encode(), user.encode(), body))
 
 
-def sign(pair: KeyPair, method: str, user: str, body: bytes) -> bytes:
+def sign(
+    pair: KeyPair, method: str, user: str, body: bytes, *, origin: Origin = Origin.OURS
+) -> bytes:
     """ECDSA signature (r ‖ s, 64 bytes) of a request by its user."""
-    record(Operation.POINT_MULTIPLICATION, Origin.OURS)
-    record(Operation.HASH, Origin.OURS)
+    record(Operation.POINT_MULTIPLICATION, origin)
+    record(Operation.HASH, origin)
     der = _private_key(pair).sign(signed_bytes(method, user, body), ec.ECDSA(hashes.SHA256()))
     r, s = decode_dss_signature(der)
     return r.to_bytes(SCALAR_BYTES, "big") + s.to_bytes(SCALAR_BYTES, "big")
 
 
-def verify(public: bytes, method: str, user: str, body: bytes, signature: bytes) -> None:
+def verify(
+    public: bytes,
+    method: str,
+    user: str,
+    body: bytes,
+    signature: bytes,
+    *,
+    origin: Origin = Origin.OURS,
+) -> None:
     """Raise AuthenticationFailed unless ``signature`` is ``user``'s signature of the request."""
     if len(signature) != SIGNATURE_BYTES:
         raise MalformedField("signature", SIGNATURE_BYTES, len(signature))
-    record(Operation.POINT_MULTIPLICATION, Origin.OURS, 2)
-    record(Operation.POINT_ADDITION, Origin.OURS)
-    record(Operation.HASH, Origin.OURS)
+    record(Operation.POINT_MULTIPLICATION, origin, 2)
+    record(Operation.POINT_ADDITION, origin)
+    record(Operation.HASH, origin)
     der = encode_dss_signature(
         int.from_bytes(signature[:SCALAR_BYTES], "big"),
         int.from_bytes(signature[SCALAR_BYTES:], "big"),
@@ -82,39 +94,84 @@ def verify(public: bytes, method: str, user: str, body: bytes, signature: bytes)
         raise AuthenticationFailed("bad_signature") from None
 
 
-def _seal_key(shared: bytes, ephemeral: bytes, recipient: bytes, purpose: str) -> bytes:
+def agree(private: int, peer: bytes, *, field: str, origin: Origin = Origin.OURS) -> bytes:
+    """ECDH on P-256: the x-coordinate of private·peer (32 bytes), one Tm.
+
+    A peer point that is not on the curve is tampering: AuthenticationFailed, not a crash.
+    """
+    record(Operation.POINT_MULTIPLICATION, origin)
+    try:
+        return ec.derive_private_key(private, ec.SECP256R1()).exchange(
+            ec.ECDH(), _public_key(peer, field)
+        )
+    except (SchemeError, ValueError):
+        raise AuthenticationFailed(f"bad_{field}_point") from None
+
+
+def seal_with_key(
+    key: bytes, plaintext: bytes, *, associated_data: bytes, origin: Origin = Origin.OURS
+) -> bytes:
+    """ChaCha20-Poly1305 under a 32-byte key used for this one message only (hence the zero
+    nonce): ``ciphertext ‖ tag (16)``, one Ts."""
+    record(Operation.SYMMETRIC, origin)
+    return ChaCha20Poly1305(key).encrypt(_ZERO_NONCE, plaintext, associated_data)
+
+
+def open_with_key(
+    key: bytes, sealed: bytes, *, associated_data: bytes, origin: Origin = Origin.OURS
+) -> bytes:
+    """Decrypt what ``seal_with_key`` made; AuthenticationFailed if anything was altered."""
+    record(Operation.SYMMETRIC, origin)
+    try:
+        return ChaCha20Poly1305(key).decrypt(_ZERO_NONCE, sealed, associated_data)
+    except InvalidTag:
+        raise AuthenticationFailed("bad_sealed_tag") from None
+
+
+def _seal_key(
+    shared: bytes, ephemeral: bytes, recipient: bytes, purpose: str, origin: Origin
+) -> bytes:
     return hkdf_sha256(
-        shared, salt=ephemeral + recipient, info=_SEAL_LABEL + purpose.encode(), length=32
+        shared,
+        salt=ephemeral + recipient,
+        info=_SEAL_LABEL + purpose.encode(),
+        length=32,
+        origin=origin,
     )
 
 
-def seal(recipient: bytes, plaintext: bytes, *, purpose: str, associated_data: bytes) -> bytes:
+def seal(
+    recipient: bytes,
+    plaintext: bytes,
+    *,
+    purpose: str,
+    associated_data: bytes,
+    origin: Origin = Origin.OURS,
+) -> bytes:
     """Encrypt ``plaintext`` so that only the holder of the private key of ``recipient`` opens."""
     recipient_key = _public_key(recipient, "recipient")
-    record(Operation.POINT_MULTIPLICATION, Origin.OURS, 2)  # E = eG and the shared point eQ
+    record(Operation.POINT_MULTIPLICATION, origin, 2)  # E = eG and the shared point eQ
     ephemeral_key = ec.generate_private_key(ec.SECP256R1())
     ephemeral = ephemeral_key.public_key().public_bytes(
         serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
     )
     shared = ephemeral_key.exchange(ec.ECDH(), recipient_key)
-    record(Operation.SYMMETRIC, Origin.OURS)
-    aead = ChaCha20Poly1305(_seal_key(shared, ephemeral, recipient, purpose))
-    return ephemeral + aead.encrypt(_ZERO_NONCE, plaintext, associated_data)
+    key = _seal_key(shared, ephemeral, recipient, purpose, origin)
+    return ephemeral + seal_with_key(key, plaintext, associated_data=associated_data, origin=origin)
 
 
-def open_sealed(pair: KeyPair, sealed: bytes, *, purpose: str, associated_data: bytes) -> bytes:
+def open_sealed(
+    pair: KeyPair,
+    sealed: bytes,
+    *,
+    purpose: str,
+    associated_data: bytes,
+    origin: Origin = Origin.OURS,
+) -> bytes:
     """Decrypt what ``seal`` made for ``pair``; AuthenticationFailed if it was altered."""
     if len(sealed) < POINT_BYTES + TAG_BYTES:
         raise MalformedField("sealed", POINT_BYTES + TAG_BYTES, len(sealed))
     ephemeral = sealed[:POINT_BYTES]
-    record(Operation.POINT_MULTIPLICATION, Origin.OURS)
-    try:
-        shared = _private_key(pair).exchange(ec.ECDH(), _public_key(ephemeral, "ephemeral"))
-    except (SchemeError, ValueError):  # an ephemeral point off the curve is tampering too
-        raise AuthenticationFailed("bad_sealed_point") from None
-    record(Operation.SYMMETRIC, Origin.OURS)
-    aead = ChaCha20Poly1305(_seal_key(shared, ephemeral, pair.public, purpose))
-    try:
-        return aead.decrypt(_ZERO_NONCE, sealed[POINT_BYTES:], associated_data)
-    except InvalidTag:
-        raise AuthenticationFailed("bad_sealed_tag") from None
+    shared = agree(pair.private, ephemeral, field="sealed", origin=origin)
+    key = _seal_key(shared, ephemeral, pair.public, purpose, origin)
+    return open_with_key(key, sealed[POINT_BYTES:], associated_data=associated_data, origin=origin)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_baseline36 import BASELINE36_BITS, BASELINE36_COUNTED
 
 from mec5g.bench import paper
 from mec5g.bench.hardware import PROFILES, ProfileError, load_profile, load_profiles
@@ -39,8 +40,8 @@ def _bench(out: Path, *args: str, plots: bool = False, timeout: float = 180) -> 
     return document
 
 
-def test_the_registry_holds_the_scheme_and_tls_and_the_baseline_is_pending() -> None:
-    assert set(SCHEMES) == {"braeken2021", "tls13"}
+def test_the_registry_holds_the_scheme_the_baseline_and_tls() -> None:
+    assert set(SCHEMES) == {"braeken2021", paper.BASELINE_SCHEME, "tls13"}
     completed = subprocess.run(
         [sys.executable, "-m", "mec5g", "bench", "computation", "--scheme", "unknown"],
         capture_output=True,
@@ -72,6 +73,10 @@ def test_computation_counts_table_1_per_entity(tmp_path: Path) -> None:
         assert 0 < figures["median_us"] <= figures["p99_us"]
     # Our additions are counted apart, by origin (SPEC.md): the device's counter nonce.
     assert ours["device"]["operations"]["counter_nonce"] == {"Ts": 1.0}
+    # [36] as reconstructed, measured in the same run, its counts in the paper's origin only.
+    baseline = document["schemes"][paper.BASELINE_SCHEME]["entities"]
+    for entity, counts in BASELINE36_COUNTED.items():
+        assert baseline[entity]["operations"] == {"paper": counts}
     tls = document["schemes"]["tls13"]["entities"]
     assert set(tls) == {"device", "mec"}, "TLS has no third party"
     assert tls["device"]["operations"] is None
@@ -89,6 +94,14 @@ def test_messages_are_2432_bits_with_extensions_apart(tmp_path: Path) -> None:
     assert ours["total_extension_bits"] == sum(extensions.values())
     assert (tmp_path / "messages.png").read_bytes().startswith(b"\x89PNG")
     assert "![messages](messages.png)" in (tmp_path / "messages.md").read_text()
+
+
+def test_messages_of_the_reconstructed_baseline_beside_table_2(tmp_path: Path) -> None:
+    document = _bench(tmp_path, "messages", "--scheme", paper.BASELINE_SCHEME)
+    baseline = document["schemes"][paper.BASELINE_SCHEME]
+    assert {m["name"]: m["bits"] for m in baseline["messages"]} == BASELINE36_BITS
+    assert baseline["total_extension_bits"] == 0
+    assert "1,152" in (tmp_path / "messages.md").read_text(), "Table 2's [36] column beside"
 
 
 def test_messages_of_tls_are_its_flights(tmp_path: Path) -> None:
@@ -202,7 +215,12 @@ def test_hardware_emulates_figure_4_from_counts_and_costs(tmp_path: Path) -> Non
         assert emulated["[36] (Table 1 counts)"] == pytest.approx(baseline)
         assert emulated["this scheme (Table 1 counts)"] == pytest.approx(ours)
         assert emulated["this scheme as run (with our additions)"] > ours
+        counted = BASELINE36_COUNTED[entity]
+        assert emulated["[36] as reconstructed (counted)"] == pytest.approx(
+            sum(n * costs[u] for u, n in counted.items())
+        )
         assert figures["measured_here_median_us"] > 0
+        assert figures["baseline_measured_here_median_us"] > 0
     assert (tmp_path / "hardware.png").read_bytes().startswith(b"\x89PNG")
     assert "assumption" in (tmp_path / "hardware.md").read_text()
 
@@ -220,6 +238,7 @@ def test_hardware_takes_a_users_profiles(tmp_path: Path) -> None:
     document = _bench(tmp_path / "out", "hardware", "--runs", "3", "--profiles", str(mine))
     device = document["entities"]["device"]["emulated_us"]
     assert device["[36] (Table 1 counts)"] == pytest.approx(7 + 2 + 2 + 12)
+    assert device["[36] as reconstructed (counted)"] == pytest.approx(5 + 2 + 7)
     assert device["this scheme (Table 1 counts)"] == pytest.approx(2)
 
 
