@@ -287,6 +287,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds of readings an analysis keeps for its trends",
     )
+    _add(
+        serve,
+        "--identity",
+        default=None,
+        type=Path,
+        help="the node's ECQV wallet (`mec5g mec identity-install`): answers user requests",
+    )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
     _add_health_listen(serve)
@@ -595,6 +602,7 @@ def _mec(args: argparse.Namespace) -> int:
                 analysis=AnalysisLimits(
                     stale_after=args.stale_after, retention_seconds=args.retention_seconds
                 ),
+                identity=args.identity,
             )
         )
     )

@@ -15,12 +15,14 @@ from mec5g.mec.analysis import Analyses, AnalysisLimits
 from mec5g.mec.analysis_service import AnalysisService
 from mec5g.mec.credential_pool import CredentialPool
 from mec5g.mec.data_service import MecDataService
+from mec5g.mec.results_service import MecResultsService
 from mec5g.mec.service import MecKeyAgreementService
 from mec5g.mec.sessions import SessionLimits, SessionTable
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.rate_limit import PER_SOURCE, RatePolicy, limits, peer_host
+from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import (
     analysis_pb2,
     analysis_pb2_grpc,
@@ -28,6 +30,8 @@ from mec5g.v1 import (
     mec_data_pb2_grpc,
     mec_key_agreement_pb2,
     mec_key_agreement_pb2_grpc,
+    mec_results_pb2,
+    mec_results_pb2_grpc,
     ttp_key_agreement_pb2_grpc,
 )
 
@@ -35,6 +39,7 @@ LOG = logging.getLogger("mec5g.mec")
 SERVICE_NAME = mec_key_agreement_pb2.DESCRIPTOR.services_by_name["MecKeyAgreementService"].full_name
 DATA_SERVICE_NAME = mec_data_pb2.DESCRIPTOR.services_by_name["MecDataService"].full_name
 ANALYSIS_SERVICE_NAME = analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name
+RESULTS_SERVICE_NAME = mec_results_pb2.DESCRIPTOR.services_by_name["MecResultsService"].full_name
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class MecConfig:
     health_listen: str | None = None
     sessions: SessionLimits = field(default_factory=SessionLimits)
     analysis: AnalysisLimits = field(default_factory=AnalysisLimits)
+    # The node's ECQV wallet; without it, user requests (phase 5) are refused.
+    identity: Path | None = None
 
 
 @dataclass
@@ -90,6 +97,9 @@ async def start(config: MecConfig) -> RunningMec:
         metrics.serve(config.metrics_port)
         sessions = SessionTable(config.sessions, time.monotonic, metrics)
         analyses = Analyses(config.analysis, time.monotonic)
+        identity = Wallet.read(config.identity) if config.identity is not None else None
+        if identity is not None and identity.role != "mec":
+            raise ValueError(f"{config.identity} is a {identity.role}'s wallet, not a MEC node's")
         service = MecKeyAgreementService(
             pool,
             ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
@@ -111,8 +121,12 @@ async def start(config: MecConfig) -> RunningMec:
                     analysis_pb2_grpc.add_AnalysisServiceServicer_to_server,
                     AnalysisService(analyses),
                 ),
+                partial(
+                    mec_results_pb2_grpc.add_MecResultsServiceServicer_to_server,
+                    MecResultsService(analyses, identity, metrics),
+                ),
             ],
-            [SERVICE_NAME, DATA_SERVICE_NAME, ANALYSIS_SERVICE_NAME],
+            [SERVICE_NAME, DATA_SERVICE_NAME, ANALYSIS_SERVICE_NAME, RESULTS_SERVICE_NAME],
             config.tls,
             metrics,
             limits(

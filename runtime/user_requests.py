@@ -8,15 +8,22 @@ wire. Kept here so that the TTP and the UE side never import each other.
 from __future__ import annotations
 
 from mec5g.core.profiles import AccessPolicy
-from mec5g.v1 import monitoring_pb2
+from mec5g.v1 import monitoring_pb2, user_access_pb2
 
 NONCE_BYTES = 16
-_MONITORING = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"]
+# The services whose requests are signed by users; their method names are distinct.
+_SIGNED_SERVICES = (
+    monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"],
+    user_access_pb2.DESCRIPTOR.services_by_name["UserAccessService"],
+)
 
 
 def method_name(method: str) -> str:
     """The full gRPC method name a signature covers, e.g. /mec5g.v1.MonitoringService/AddDevices."""
-    return f"/{_MONITORING.full_name}/{_MONITORING.methods_by_name[method].name}"
+    for service in _SIGNED_SERVICES:
+        if method in service.methods_by_name:
+            return f"/{service.full_name}/{method}"
+    raise KeyError(f"no signed request method {method!r}")
 
 
 def sealing_context(method: str, patient_id: str, analysis_id: str) -> bytes:

@@ -34,6 +34,7 @@ from typing import Any
 from mec5g.core import ecqv, user_crypto
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.errors import AuthenticationFailed, InvalidField
+from mec5g.core.handle import Pseudonyms
 from mec5g.core.operations import Operation, Origin, record
 from mec5g.core.profiles import (
     AccessPolicy,
@@ -45,6 +46,7 @@ from mec5g.core.profiles import (
     may_read,
 )
 from mec5g.core.records import RecordKind
+from mec5g.core.user_access import GrantPurpose, issue_grant
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
 from mec5g.ttp.keystore import EnrolmentRefused, delete_record, insert_record
@@ -174,8 +176,12 @@ class Registry:
             row = connection.execute(
                 "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
             ).fetchone()
+            pseudonym_row = connection.execute(
+                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.PSEUDONYM_SECRET,)
+            ).fetchone()
         self._ca_private = int.from_bytes(row[0], "big")
         self.ca_public = ecqv.public_key(self._ca_private)
+        self._pseudonyms = Pseudonyms(pseudonym_row[0])
 
     # -- operator -----------------------------------------------------------------------------
 
@@ -546,6 +552,56 @@ class Registry:
                         )
                     )
         return summaries
+
+    # -- phase 5: user requests -----------------------------------------------------------------
+
+    def grant_access(
+        self,
+        request: SignedRequest,
+        purpose: GrantPurpose,
+        analysis_id: str,
+        node: str,
+        requester_key: bytes,
+        lifetime: float,
+    ) -> tuple[bytes, bytes]:
+        """A grant (and its CA signature) for the requester to read ``analysis_id``'s results
+        at MEC ``node``, which sees it under its pseudonym only.
+
+        The NEWS2 result combines every device of the analysis, so a doctor must be allowed to
+        read each of them. An analysis that does not exist and one the user may not read are
+        refused alike (PERMISSION_DENIED), so that a refusal says nothing about other patients.
+        """
+        check_name(node, "mec_node")
+        user = request.user
+        doctor = Doctor(user.user_id, user.doctor) if user.doctor is not None else None
+        with self._begin(request, patient=False) as connection:
+            if not connection.execute("SELECT 1 FROM mec_nodes WHERE node = ?", (node,)).fetchone():
+                raise Refused(Refusal.NOT_FOUND, f"no MEC node {node!r} with an identity")
+            row = connection.execute(
+                "SELECT patient_id, access FROM analyses WHERE analysis_id = ?", (analysis_id,)
+            ).fetchone()
+            allowed = row is not None and all(
+                may_read(
+                    user.user_id,
+                    doctor,
+                    row[0],
+                    AccessPolicy.from_dict(json.loads(row[1])),
+                    _policy(device_access),
+                )
+                for (device_access,) in connection.execute(
+                    "SELECT access FROM analysis_devices WHERE analysis_id = ?", (analysis_id,)
+                )
+            )
+            if not allowed:
+                raise Refused(Refusal.PERMISSION_DENIED, "not authorised for that analysis")
+        return issue_grant(
+            ecqv.KeyPair(self._ca_private, self.ca_public),
+            purpose,
+            self._pseudonyms(analysis_id, node),
+            requester_key,
+            node,
+            self._now() + lifetime,
+        )
 
     # -- helpers --------------------------------------------------------------------------------
 

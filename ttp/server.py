@@ -20,7 +20,11 @@ from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termina
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
 from mec5g.ttp.keystore import KeyStore
-from mec5g.ttp.registration_service import MonitoringService, RegistrationService
+from mec5g.ttp.registration_service import (
+    MonitoringService,
+    RegistrationService,
+    UserAccessService,
+)
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.service import TtpKeyAgreementService
 from mec5g.v1 import (
@@ -30,6 +34,8 @@ from mec5g.v1 import (
     registration_pb2_grpc,
     ttp_key_agreement_pb2,
     ttp_key_agreement_pb2_grpc,
+    user_access_pb2,
+    user_access_pb2_grpc,
 )
 
 LOG = logging.getLogger("mec5g.ttp")
@@ -38,6 +44,9 @@ REGISTRATION_SERVICE_NAME = registration_pb2.DESCRIPTOR.services_by_name[
     "RegistrationService"
 ].full_name
 MONITORING_SERVICE_NAME = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"].full_name
+USER_ACCESS_SERVICE_NAME = user_access_pb2.DESCRIPTOR.services_by_name[
+    "UserAccessService"
+].full_name
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,17 @@ async def start(config: TtpConfig) -> RunningTtp:
                     monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
                     MonitoringService(registry, metrics),
                 ),
+                partial(
+                    user_access_pb2_grpc.add_UserAccessServiceServicer_to_server,
+                    UserAccessService(registry, metrics),
+                ),
             ],
-            [SERVICE_NAME, REGISTRATION_SERVICE_NAME, MONITORING_SERVICE_NAME],
+            [
+                SERVICE_NAME,
+                REGISTRATION_SERVICE_NAME,
+                MONITORING_SERVICE_NAME,
+                USER_ACCESS_SERVICE_NAME,
+            ],
             config.tls,
             metrics,
             limits(

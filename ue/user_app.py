@@ -1,4 +1,4 @@
-"""The patient and doctor app (phases 1 and 2), as the ``mec5g user`` and ``analysis`` commands
+"""The patient and doctor app (phases 1, 2 and 5), as the ``mec5g user`` and ``analysis`` commands
 and ``mec5g up`` use it.
 
 The app keeps the user's ECQV key pair in a wallet file (``mec5g.runtime.wallet``) that never
@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from mec5g.core import ecqv, user_crypto
+from mec5g.core import ecqv, user_access, user_crypto
 from mec5g.core.credentials import Credential, HolderState, RecordRule
 from mec5g.core.primitives import random_bytes
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
@@ -31,12 +31,17 @@ from mec5g.runtime.user_requests import (
 )
 from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import (
+    analysis_pb2,
+    mec_results_pb2,
+    mec_results_pb2_grpc,
     monitoring_pb2,
     monitoring_pb2_grpc,
     registration_pb2,
     registration_pb2_grpc,
     ue_provisioning_pb2,
     ue_provisioning_pb2_grpc,
+    user_access_pb2,
+    user_access_pb2_grpc,
 )
 
 
@@ -190,3 +195,35 @@ async def provision(
         provision_request(states)
     )
     return response
+
+
+async def read_results(
+    access: user_access_pb2_grpc.UserAccessServiceStub,
+    results: mec_results_pb2_grpc.MecResultsServiceStub,
+    wallet: Wallet,
+    analysis_id: str,
+    mec_node: str,
+) -> analysis_pb2.GetAnalysisResponse:
+    """Phase 5: a grant from the TTP for a one-time key, then the MEC's sealed, signed report,
+    checked against the MEC node's certificate under the pinned CA key and opened."""
+    ephemeral = user_access.ephemeral_key()
+    body = user_access_pb2.GrantAccessBody(
+        analysis_id=analysis_id, mec_node=mec_node, requester_key=ephemeral.public
+    )
+    granted = await access.GrantAccess(
+        user_access_pb2.GrantAccessRequest(signed=signed(wallet, "GrantAccess", body))
+    )
+    answer = await results.GetResults(
+        mec_results_pb2.GetResultsRequest(grant=granted.grant, grant_signature=granted.signature)
+    )
+    plaintext = user_access.open_report(
+        ephemeral,
+        wallet.ca_public,
+        granted.grant,
+        answer.mec_certificate,
+        answer.sealed_report,
+        answer.signature,
+    )
+    report = analysis_pb2.GetAnalysisResponse()
+    report.ParseFromString(plaintext)
+    return report
