@@ -9,6 +9,7 @@ stores), so a test that uses ``async with AsyncExitStack() as stack`` always cle
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import socket
 import sys
@@ -20,6 +21,7 @@ import pytest
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.records import CredentialRecord
+from mec5g.mec import identity
 from mec5g.mec import server as mec_server
 from mec5g.mec.server import MecConfig, RunningMec
 from mec5g.mec.sessions import SessionLimits
@@ -67,6 +69,18 @@ def enrol(
     return Enrolled(directory, ttp_db, ue_file, mec_file, device_file, mec)
 
 
+def enrol_mec_identity(directory: Path, ttp_db: Path, node: str, credentials: int) -> Path:
+    """Enrol node ``node`` with its ECQV identity, the operator's way; returns its wallet (the
+    enrolment file is ``<node>.json`` in ``directory``)."""
+    key, request = directory / f"{node}.key", directory / f"{node}.request"
+    enrolment = directory / f"{node}.json"
+    point = identity.write_request(node, key, request)
+    enrol_mec(ttp_db, enrolment, node, credentials, identity_request=point)
+    wallet = directory / f"{node}.wallet"
+    identity.install(key, json.loads(enrolment.read_text()), wallet)
+    return wallet
+
+
 Ttp = RunningTtp
 Mec = RunningMec
 
@@ -100,6 +114,7 @@ async def start_mec(
     ttp_tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
     sessions: SessionLimits | None = None,
+    identity: Path | None = None,
 ) -> RunningMec:
     """The MEC exactly as ``mec5g mec serve`` starts it, closed when ``stack`` unwinds."""
     config = MecConfig(
@@ -111,6 +126,7 @@ async def start_mec(
         ttp_timeout=ttp_timeout,
         ttp_tls=ttp_tls or TlsOptions(),
         sessions=sessions or SessionLimits(),
+        identity=identity,
     )
     running = await mec_server.start(config)
     stack.push_async_callback(running.close)

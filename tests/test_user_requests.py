@@ -1,0 +1,251 @@
+"""Phase 5 over real gRPC on localhost: a patient and the doctors its access policy names read an
+analysis's results at the MEC through TTP grants; everybody else is refused.
+
+Covers: the patient and an authorised doctor read the MEC's sealed, signed report; a doctor the
+policy does not name, one a device's own policy leaves out, and an unknown analysis get the same
+PERMISSION_DENIED; an unknown node NOT_FOUND; a replayed, tampered, forged, expired or misdirected
+grant UNAUTHENTICATED with one message; a MEC without its identity FAILED_PRECONDITION; the
+phase's metrics; and no user identity in what the MEC logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_stack import MEC_NODE, enrol_mec_identity, start_mec, start_ttp
+
+from mec5g.core import ecqv
+from mec5g.core.news2 import SpO2Scale
+from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
+from mec5g.core.readings import Reading, SensorKind
+from mec5g.core.user_access import Grant, GrantPurpose, ephemeral_key, issue_grant
+from mec5g.mec.server import RunningMec
+from mec5g.runtime.grpc_server import channel
+from mec5g.runtime.status import AUTHENTICATION_FAILED
+from mec5g.runtime.wallet import Wallet
+from mec5g.ttp import schema
+from mec5g.ttp.registry import Registry
+from mec5g.ue import user_app
+from mec5g.v1 import (
+    mec_results_pb2,
+    mec_results_pb2_grpc,
+    monitoring_pb2_grpc,
+    registration_pb2_grpc,
+    user_access_pb2,
+    user_access_pb2_grpc,
+    vitals_pb2,
+)
+
+CARDIOLOGY = DoctorAttributes.checked("cardiology", "St Mary")
+
+
+@dataclass
+class Ward:
+    """A TTP, a MEC with its identity, a patient with one analysis and three doctors."""
+
+    mec: RunningMec
+    access: user_access_pb2_grpc.UserAccessServiceStub
+    results: mec_results_pb2_grpc.MecResultsServiceStub
+    users: dict[str, Wallet]
+    analysis_id: str
+    ttp_db: Path
+
+    async def grant(
+        self, user: str, analysis_id: str | None = None, node: str = MEC_NODE
+    ) -> tuple[ecqv.KeyPair, user_access_pb2.GrantAccessResponse]:
+        key = ephemeral_key()
+        body = user_access_pb2.GrantAccessBody(
+            analysis_id=analysis_id or self.analysis_id, mec_node=node, requester_key=key.public
+        )
+        request = user_access_pb2.GrantAccessRequest(
+            signed=user_app.signed(self.users[user], "GrantAccess", body)
+        )
+        return key, await self.access.GrantAccess(request)
+
+    async def present(self, grant: bytes, signature: bytes) -> mec_results_pb2.GetResultsResponse:
+        request = mec_results_pb2.GetResultsRequest(grant=grant, grant_signature=signature)
+        response: mec_results_pb2.GetResultsResponse = await self.results.GetResults(request)
+        return response
+
+    async def read(self, user: str) -> vitals_pb2.AlertLevel:
+        report = await user_app.read_results(
+            self.access, self.results, self.users[user], self.analysis_id, MEC_NODE
+        )
+        return report.news2.level
+
+
+@pytest.fixture
+async def ward(tmp_path: Path) -> AsyncIterator[Ward]:
+    ttp_db = tmp_path / "ttp.db"
+    wallet = enrol_mec_identity(tmp_path, ttp_db, MEC_NODE, 2)
+    registry = Registry(ttp_db)
+    async with contextlib.AsyncExitStack() as stack:
+        ttp = await start_ttp(stack, ttp_db)
+        mec = await start_mec(
+            stack, tmp_path / "mec.db", tmp_path / f"{MEC_NODE}.json", ttp.target, identity=wallet
+        )
+        ttp_channel = channel(ttp.target)
+        mec_channel = channel(mec.target)
+        for opened in (ttp_channel, mec_channel):
+            stack.push_async_callback(opened.close)
+        registration = registration_pb2_grpc.RegistrationServiceStub(ttp_channel)
+        users = {}
+        for user, role, attributes in (
+            ("alice", Role.PATIENT, PatientAttributes.checked(["penicillin"], "O-")),
+            ("bob", Role.DOCTOR, DoctorAttributes.checked("endocrinology", "St Mary")),
+            ("carol", Role.DOCTOR, DoctorAttributes.checked("endocrinology", "St Luke")),
+            ("dave", Role.DOCTOR, CARDIOLOGY),
+        ):
+            code = registry.issue_enrolment_code(user, role, 600)
+            users[user] = await user_app.register(registration, user, role, code, attributes)
+        # bob by name; dave by expertise, but the glucose meter's own policy names bob only.
+        analysis_id, _ = await user_app.create_analysis(
+            monitoring_pb2_grpc.MonitoringServiceStub(ttp_channel),
+            users["alice"],
+            ["oximeter", "glucose"],
+            AccessPolicy.checked(["bob"], [], ["cardiology"]),
+            {"glucose": AccessPolicy.checked(["bob"], [], [])},
+        )
+        yield Ward(
+            mec,
+            user_access_pb2_grpc.UserAccessServiceStub(ttp_channel),
+            mec_results_pb2_grpc.MecResultsServiceStub(mec_channel),
+            users,
+            analysis_id,
+            ttp_db,
+        )
+
+
+def _code(raised: pytest.ExceptionInfo[grpc.aio.AioRpcError]) -> grpc.StatusCode:
+    code: grpc.StatusCode = raised.value.code()
+    return code
+
+
+def _sample(mec: RunningMec, outcome: str) -> float:
+    labels = {"role": "mec", "phase": "user_request", "outcome": outcome}
+    return mec.metrics.registry.get_sample_value("mec5g_phase_results_total", labels) or 0.0
+
+
+async def test_the_patient_and_the_named_doctor_read_the_results(
+    ward: Ward, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    _, granted = await ward.grant("alice")
+    pseudonym = Grant.decode(granted.grant).pseudonym
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.present(granted.grant, granted.signature)
+    assert _code(raised) == grpc.StatusCode.NOT_FOUND, "no data at the MEC yet"
+
+    ward.mec.analyses.record(pseudonym, SpO2Scale.SCALE_1, Reading(SensorKind.SPO2, 0, (91.0,)))
+    assert await ward.read("alice") == vitals_pb2.ALERT_LEVEL_URGENT_WARD
+    assert await ward.read("bob") == vitals_pb2.ALERT_LEVEL_URGENT_WARD
+    assert _sample(ward.mec, "accepted") == 2
+    assert _sample(ward.mec, "not_found") == 1
+    operations = ward.mec.metrics.registry.get_sample_value(
+        "mec5g_operations_total",
+        {"role": "mec", "phase": "user_request", "operation": "Tm", "origin": "ours"},
+    )
+    # Verifying the grant (2 Tm), sealing (2) and signing (1) twice; the unknown one verified only.
+    assert operations == 2 * 5 + 2
+    mec_logs = [record.getMessage() for record in caplog.records if record.name == "mec5g.mec"]
+    assert not [line for line in mec_logs for user in ward.users if user in line]
+
+
+@pytest.mark.parametrize(
+    ("user", "other_analysis"),
+    [("carol", False), ("dave", False), ("bob", True)],
+    ids=["not named", "left out by a device policy", "no such analysis"],
+)
+async def test_users_not_authorised_are_refused_alike(
+    ward: Ward, user: str, other_analysis: bool
+) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.grant(user, "no-such-analysis" if other_analysis else None)
+    assert _code(raised) == grpc.StatusCode.PERMISSION_DENIED
+    assert raised.value.details() == "not authorised for that analysis"
+
+
+async def test_an_unknown_node_is_not_found_and_a_bad_key_is_named(ward: Ward) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.grant("alice", node="mec-elsewhere")
+    assert _code(raised) == grpc.StatusCode.NOT_FOUND
+    body = user_access_pb2.GrantAccessBody(
+        analysis_id=ward.analysis_id, mec_node=MEC_NODE, requester_key=b"\x02" * 5
+    )
+    request = user_access_pb2.GrantAccessRequest(
+        signed=user_app.signed(ward.users["alice"], "GrantAccess", body)
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.access.GrantAccess(request)
+    assert _code(raised) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "requester_key" in str(raised.value.details())
+
+
+def _ca(ttp_db: Path) -> ecqv.KeyPair:
+    connection = sqlite3.connect(ttp_db)
+    try:
+        (raw,) = connection.execute(
+            "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
+        ).fetchone()
+    finally:
+        connection.close()
+    private = int.from_bytes(raw, "big")
+    return ecqv.KeyPair(private, ecqv.public_key(private))
+
+
+async def test_replayed_tampered_forged_expired_and_misdirected_grants_fail_alike(
+    ward: Ward,
+) -> None:
+    _, granted = await ward.grant("alice")
+    pseudonym = Grant.decode(granted.grant).pseudonym
+    ward.mec.analyses.record(pseudonym, SpO2Scale.SCALE_1, Reading(SensorKind.SPO2, 0, (97.0,)))
+    await ward.present(granted.grant, granted.signature)
+    tampered = bytearray(granted.grant)
+    tampered[40] ^= 1
+    ca = _ca(ward.ttp_db)
+    stranger = ephemeral_key()
+    key = ephemeral_key().public
+    now = time.time()
+
+    def signed_by(authority: ecqv.KeyPair, node: str, expires: float) -> tuple[bytes, bytes]:
+        return issue_grant(authority, GrantPurpose.RESULTS, pseudonym, key, node, expires)
+
+    attempts = {
+        "replayed": (granted.grant, granted.signature),
+        "tampered": (bytes(tampered), granted.signature),
+        "forged": signed_by(stranger, MEC_NODE, now + 60),
+        "expired": signed_by(ca, MEC_NODE, now - 1),
+        "another node's": signed_by(ca, "mec-2", now + 60),
+    }
+    for what, (grant, signature) in attempts.items():
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await ward.present(grant, signature)
+        assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED, what
+        assert raised.value.details() == AUTHENTICATION_FAILED, what
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.present(granted.grant, b"short")
+    assert _code(raised) == grpc.StatusCode.INVALID_ARGUMENT
+    for reason in ("replayed_grant", "bad_signature", "expired_grant", "grant_for_another_node"):
+        assert _sample(ward.mec, reason) >= 1, reason
+
+
+async def test_a_mec_without_its_identity_answers_no_user_request(tmp_path: Path) -> None:
+    ttp_db = tmp_path / "ttp.db"
+    enrol_mec_identity(tmp_path, ttp_db, MEC_NODE, 1)
+    async with contextlib.AsyncExitStack() as stack:
+        ttp = await start_ttp(stack, ttp_db)
+        mec = await start_mec(stack, tmp_path / "mec.db", tmp_path / f"{MEC_NODE}.json", ttp.target)
+        mec_channel = channel(mec.target)
+        stack.push_async_callback(mec_channel.close)
+        stub = mec_results_pb2_grpc.MecResultsServiceStub(mec_channel)
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stub.GetResults(mec_results_pb2.GetResultsRequest())
+        assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
