@@ -6,7 +6,8 @@ patient and a doctor register (phase 1, ECQV), the patient creates an analysis f
 readable by the doctor and provisions the devices through the UE (phase 2), and the UE runs key
 agreement (phase 3); each device then streams readings (phase 4: it attaches, streams, and renews
 its session by key agreement after N records or T seconds), optionally with a continuous
-handshake load on top, and the MEC scores the analysis (NEWS2). It prints the endpoints and a live
+handshake load on top, and the MEC scores the analysis (NEWS2); once the MEC holds data, the
+doctor reads the patient's results through a TTP grant (phase 5). It prints the endpoints and a live
 summary line (handshakes, readings per second, the analyses' NEWS2 alert levels), and on Ctrl-C
 (or after ``--duration``) stops every process, then checks that every device and MEC credential
 still authenticates against its TTP record. A reused state directory keeps its users and
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -34,10 +36,12 @@ import grpc
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.core.readings import SensorKind
+from mec5g.mec import identity
 from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.scrape import scrape
+from mec5g.runtime.wallet import Wallet
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
@@ -48,11 +52,14 @@ from mec5g.ue.sensors import KIND_ORDER
 from mec5g.v1 import (
     analysis_pb2,
     analysis_pb2_grpc,
+    mec_results_pb2_grpc,
+    monitoring_pb2,
     monitoring_pb2_grpc,
     registration_pb2_grpc,
     ue_control_pb2,
     ue_control_pb2_grpc,
     ue_provisioning_pb2_grpc,
+    user_access_pb2_grpc,
     vitals_pb2,
 )
 
@@ -141,12 +148,26 @@ class Endpoints:
 
 
 def enrol_mec_node(state_dir: Path, mec_credentials: int, rule: RecordRule) -> None:
-    """Enrol the MEC credentials unless this state directory has them already."""
+    """Enrol the MEC credentials and the node's ECQV identity (its wallet answers user
+    requests) unless this state directory has them already."""
     if (state_dir / "ttp.db").exists():
         return
+    key = state_dir / f"{MEC_NODE}.key.json"
+    request = identity.write_request(MEC_NODE, key, state_dir / f"{MEC_NODE}.request.json")
+    enrolment = state_dir / "mec-enrolment.json"
     enrol_mec(
-        state_dir / "ttp.db", state_dir / "mec-enrolment.json", MEC_NODE, mec_credentials, rule=rule
+        state_dir / "ttp.db",
+        enrolment,
+        MEC_NODE,
+        mec_credentials,
+        rule=rule,
+        identity_request=request,
     )
+    identity.install(key, json.loads(enrolment.read_text()), mec_wallet(state_dir))
+
+
+def mec_wallet(state_dir: Path) -> Path:
+    return state_dir / f"{MEC_NODE}.wallet.json"
 
 
 def enrol_testbed(
@@ -270,6 +291,8 @@ def role_commands(
             str(state_dir / "mec.db"),
             "--import",
             str(state_dir / "mec-enrolment.json"),
+            "--identity",
+            str(mec_wallet(state_dir)),
             "--metrics-port",
             str(endpoints.metrics["mec"]),
             "--session-max-records",
@@ -406,6 +429,39 @@ async def alert_levels(target: str) -> str:
     )
 
 
+async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
+    """Phase 5 in the story: the doctor reads the first analysis it may read at the MEC, through
+    a TTP grant; the NEWS2 headline, or None while the MEC holds no data for it yet."""
+    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
+    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["mec"]) as mec:
+        listed = await user_app.call(
+            monitoring_pb2_grpc.MonitoringServiceStub(ttp),
+            doctor,
+            "ListAnalyses",
+            monitoring_pb2.ListAnalysesBody(),
+        )
+        if not listed.analyses:
+            return None
+        analysis = listed.analyses[0]
+        try:
+            report = await user_app.read_results(
+                user_access_pb2_grpc.UserAccessServiceStub(ttp),
+                mec_results_pb2_grpc.MecResultsServiceStub(mec),
+                doctor,
+                analysis.analysis_id,
+                MEC_NODE,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+    level = vitals_pb2.AlertLevel.Name(report.news2.level).removeprefix("ALERT_LEVEL_").lower()
+    return (
+        f"{DOCTOR} read {analysis.patient_id}'s results at {MEC_NODE} (phase 5): NEWS2 "
+        f"{report.news2.aggregate}, {level}, {len(report.vital_signs)} vital signs"
+    )
+
+
 def _mean_ms(seconds: float, count: float) -> str:
     return f"{1e3 * seconds / count:.1f} ms" if count else "-"
 
@@ -442,6 +498,7 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             else f"Stopping after {args.duration:g} s.",
             flush=True,
         )
+        doctor_has_read = False
         last_ok = last_records = 0
         last_time = time.monotonic()
         last_latency = (0.0, 0.0)
@@ -466,6 +523,11 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                 f"alerts: {await alert_levels(endpoints.grpc['mec'])}",
                 flush=True,
             )
+            if not doctor_has_read:
+                headline = await doctor_reads(state_dir, endpoints)
+                if headline is not None:
+                    print(f"  {headline}", flush=True)
+                    doctor_has_read = True
             if args.duration and now - started >= args.duration:
                 stop.set()
         status = await ue_status(endpoints.grpc["ue"])

@@ -81,7 +81,7 @@ async def register(
     return Wallet(user_id, role.label, pair, response.certificate, authority)
 
 
-# The body message each MonitoringService method signs.
+# The body message each signed method (MonitoringService, UserAccessService) signs.
 BODY_TYPES: dict[str, Any] = {
     "CreateAnalysis": monitoring_pb2.CreateAnalysisBody,
     "AddDevices": monitoring_pb2.AddDevicesBody,
@@ -90,12 +90,14 @@ BODY_TYPES: dict[str, Any] = {
     "ReprovisionDevice": monitoring_pb2.DevicesBody,
     "CloseAnalysis": monitoring_pb2.AnalysisBody,
     "ListAnalyses": monitoring_pb2.ListAnalysesBody,
+    "GrantAccess": user_access_pb2.GrantAccessBody,
 }
 
 
 def signed_request(wallet: Wallet, method: str, body: Any) -> Any:
     """The request message of ``method`` carrying ``body`` signed by the wallet's user."""
-    request_type = getattr(monitoring_pb2, f"{method}Request")
+    module = user_access_pb2 if method == "GrantAccess" else monitoring_pb2
+    request_type = getattr(module, f"{method}Request")
     return request_type(signed=signed(wallet, method, body))
 
 
@@ -210,9 +212,7 @@ async def read_results(
     body = user_access_pb2.GrantAccessBody(
         analysis_id=analysis_id, mec_node=mec_node, requester_key=ephemeral.public
     )
-    granted = await access.GrantAccess(
-        user_access_pb2.GrantAccessRequest(signed=signed(wallet, "GrantAccess", body))
-    )
+    granted = await access.GrantAccess(signed_request(wallet, "GrantAccess", body))
     answer = await results.GetResults(
         mec_results_pb2.GetResultsRequest(grant=granted.grant, grant_signature=granted.signature)
     )
