@@ -1,4 +1,5 @@
-"""Phase 5, user requests (paper section 4.1, step 5; ours in the style of its reference [36]).
+"""Phases 5 and 6 between users and the MEC (paper section 4.1, steps 5 and 6; ours, in the
+style of its reference [36]).
 
 A patient or doctor reads an analysis's results from the MEC without the MEC learning who asks:
 
@@ -13,6 +14,9 @@ A patient or doctor reads an analysis's results from the MEC without the MEC lea
    associated data) and signs grant and ciphertext with its own ECQV key.
 5. user: reconstructs the MEC's key from its certificate and the pinned CA key, checks that the
    certificate is the named node's and the signature, and opens the report with x.
+
+Phase 6 uses the same grants with purpose WATCH: the user keeps a watch open at the MEC, and each
+emergency reaches it sealed and signed as a report is (``core.emergency``, docs/protocol.md).
 
 Why: the MEC sees the pseudonym and a key used once, nothing linkable to a person or to the
 user's other requests; only the holder of x reads the answer, so a stolen or replayed grant
@@ -52,6 +56,7 @@ class GrantPurpose(enum.IntEnum):
     """What a grant lets its holder do at the MEC."""
 
     RESULTS = 1
+    WATCH = 2  # phase 6: a stream of the analysis's emergencies
 
 
 @dataclass(frozen=True)
@@ -115,8 +120,11 @@ def issue_grant(
     return grant, user_crypto.sign(ca, _GRANT_LABEL, node, grant)
 
 
-def verify_grant(ca_public: bytes, node: str, raw: bytes, signature: bytes, now: float) -> Grant:
-    """The MEC's side: the TTP's signature, this node, not expired and not too long-lived.
+def verify_grant(
+    ca_public: bytes, node: str, purpose: GrantPurpose, raw: bytes, signature: bytes, now: float
+) -> Grant:
+    """The MEC's side: the TTP's signature, this node and purpose, not expired and not too
+    long-lived.
 
     Raises AuthenticationFailed (reason for the MEC's log only) or, for a grant of the wrong
     size, MalformedField/InvalidField. Spending the nonce is ``SpentGrants``' job.
@@ -127,6 +135,10 @@ def verify_grant(ca_public: bytes, node: str, raw: bytes, signature: bytes, now:
     user_crypto.verify(ca_public, _GRANT_LABEL, grant.node, raw, signature)
     if not hmac.compare_digest(grant.node.encode(), node.encode()):
         raise AuthenticationFailed("grant_for_another_node")
+    if grant.purpose is not purpose:
+        raise AuthenticationFailed("grant_for_another_purpose")
+    if grant.purpose is not purpose:
+        raise AuthenticationFailed("grant_for_another_purpose")
     if grant.expires_at <= now:
         raise AuthenticationFailed("expired_grant")
     if grant.expires_at > now + MAX_GRANT_SECONDS:
@@ -158,8 +170,9 @@ def _report_body(grant: bytes, sealed: bytes) -> bytes:
 
 
 def seal_report(mec: ecqv.KeyPair, grant_raw: bytes, report: bytes) -> tuple[bytes, bytes]:
-    """The MEC's answer: ``report`` sealed to the grant's requester key, and the MEC's ECQV
-    signature over the grant and the ciphertext."""
+    """The MEC's answer (results, or an alert on a watch): ``report`` sealed to the grant's
+    requester key, and the MEC's ECQV signature over the grant and the ciphertext. The grant,
+    purpose included, is the associated data, so a report cannot pass for another grant's."""
     grant = Grant.decode(grant_raw)
     sealed = user_crypto.seal(
         grant.requester_key, report, purpose=_REPORT_PURPOSE, associated_data=grant_raw

@@ -10,41 +10,29 @@ started without its ECQV identity (``mec5g mec serve --identity``).
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable
 
 import grpc
 
 from mec5g.core import user_access
 from mec5g.core.errors import AuthenticationFailed, InvalidField, MalformedField
 from mec5g.core.operations import counting
-from mec5g.core.user_access import SpentGrants
+from mec5g.core.user_access import GrantPurpose
 from mec5g.mec.analysis import Analyses
 from mec5g.mec.analysis_service import describe
+from mec5g.mec.grants import GrantGate, outcome
 from mec5g.runtime.metrics import USER_REQUEST, Metrics
-from mec5g.runtime.status import abort_unauthenticated
 from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import mec_results_pb2, mec_results_pb2_grpc
 
-LOG = logging.getLogger("mec5g.mec")
-
 
 class MecResultsService(mec_results_pb2_grpc.MecResultsServiceServicer):
-    """Answers grants; ``clock`` is wall time, which grant expiries are in (injected for tests)."""
+    """Answers results grants with the granted analysis, sealed and signed."""
 
-    def __init__(
-        self,
-        analyses: Analyses,
-        identity: Wallet | None,
-        metrics: Metrics,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    def __init__(self, analyses: Analyses, gate: GrantGate, metrics: Metrics) -> None:
         self._analyses = analyses
-        self._identity = identity
+        self._gate = gate
         self._metrics = metrics
-        self._clock = clock
-        self._spent = SpentGrants()
 
     async def GetResults(  # noqa: N802 - gRPC method name
         self, request: mec_results_pb2.GetResultsRequest, context: grpc.aio.ServicerContext
@@ -54,26 +42,17 @@ class MecResultsService(mec_results_pb2_grpc.MecResultsServiceServicer):
         def done(outcome: str) -> None:
             self._metrics.observe(USER_REQUEST, outcome, time.perf_counter() - started)
 
-        identity = self._identity
+        identity = self._gate.identity
         if identity is None:
             done("no_identity")
-            await context.abort(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                "this MEC node has no ECQV identity: start it with --identity",
-            )
-            raise AssertionError("unreachable: abort raises")
+            await self._gate.no_identity(context)
         try:
             with counting() as ledger:
                 response = self._answer(identity, request)
             self._metrics.count_operations(USER_REQUEST, ledger)
-        except (MalformedField, InvalidField) as error:
-            done("malformed")
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(error))
-            raise AssertionError("unreachable: abort raises") from None
-        except AuthenticationFailed as failure:
-            LOG.info("results request refused: %s", failure.reason)
-            done(failure.reason)
-            await abort_unauthenticated(context)
+        except (MalformedField, InvalidField, AuthenticationFailed) as error:
+            done(outcome(error))
+            await self._gate.refuse(context, error, "results request")
         if response is None:
             done("not_found")
             await context.abort(grpc.StatusCode.NOT_FOUND, "no analysis under that pseudonym")
@@ -86,11 +65,9 @@ class MecResultsService(mec_results_pb2_grpc.MecResultsServiceServicer):
     ) -> mec_results_pb2.GetResultsResponse | None:
         """The sealed and signed report, or None for a pseudonym the MEC holds nothing under;
         a genuine grant is spent either way."""
-        now = self._clock()
-        grant = user_access.verify_grant(
-            identity.ca_public, identity.identity, request.grant, request.grant_signature, now
+        grant = self._gate.admit(
+            identity, GrantPurpose.RESULTS, request.grant, request.grant_signature
         )
-        self._spent.spend(grant, now)
         analysis = self._analyses.get(grant.pseudonym)
         if analysis is None:
             return None

@@ -47,7 +47,7 @@ def test_a_granted_user_opens_the_report_the_mec_sealed_and_signed() -> None:
     mec, certificate = _node(ca)
     user = ephemeral_key()
     raw, signature = _grant(ca, user.public)
-    grant = verify_grant(ca.public, NODE, raw, signature, NOW)
+    grant = verify_grant(ca.public, NODE, GrantPurpose.RESULTS, raw, signature, NOW)
     assert (grant.pseudonym, grant.requester_key, grant.node) == (PSEUDONYM, user.public, NODE)
     assert grant.expires_at == NOW + 60
     sealed, report_signature = seal_report(mec, raw, b"the results")
@@ -77,13 +77,13 @@ def test_a_tampered_grant_is_refused(position: int) -> None:
     tampered = bytearray(raw)
     tampered[position] ^= 0x01
     with pytest.raises((AuthenticationFailed, InvalidField)):
-        verify_grant(ca.public, NODE, bytes(tampered), signature, NOW)
+        verify_grant(ca.public, NODE, GrantPurpose.RESULTS, bytes(tampered), signature, NOW)
 
 
 def test_a_grant_signed_by_another_key_is_refused() -> None:
     raw, signature = _grant(_authority(), ephemeral_key().public)
     with pytest.raises(AuthenticationFailed) as refused:
-        verify_grant(_authority().public, NODE, raw, signature, NOW)
+        verify_grant(_authority().public, NODE, GrantPurpose.RESULTS, raw, signature, NOW)
     assert refused.value.reason == "bad_signature"
 
 
@@ -102,19 +102,34 @@ def test_the_mec_refuses_grants_for_others_expired_or_too_long(
     ca = _authority()
     raw, signature = _grant(ca, ephemeral_key().public, expires=expires)
     with pytest.raises(AuthenticationFailed) as refused:
-        verify_grant(ca.public, node, raw, signature, now)
+        verify_grant(ca.public, node, GrantPurpose.RESULTS, raw, signature, now)
     assert refused.value.reason == reason
+
+
+def test_a_watch_grant_does_not_pass_for_a_results_grant() -> None:
+    ca = _authority()
+    raw, signature = issue_grant(
+        ca, GrantPurpose.WATCH, PSEUDONYM, ephemeral_key().public, NODE, NOW + 60
+    )
+    assert verify_grant(ca.public, NODE, GrantPurpose.WATCH, raw, signature, NOW)
+    with pytest.raises(AuthenticationFailed) as refused:
+        verify_grant(ca.public, NODE, GrantPurpose.RESULTS, raw, signature, NOW)
+    assert refused.value.reason == "grant_for_another_purpose"
 
 
 def test_a_grant_is_spent_once_and_forgotten_after_it_expires() -> None:
     ca = _authority()
     spent = SpentGrants()
-    grant = verify_grant(ca.public, NODE, *_grant(ca, ephemeral_key().public), NOW)
+    grant = verify_grant(
+        ca.public, NODE, GrantPurpose.RESULTS, *_grant(ca, ephemeral_key().public), NOW
+    )
     spent.spend(grant, NOW)
     with pytest.raises(AuthenticationFailed) as refused:
         spent.spend(grant, NOW + 1)
     assert refused.value.reason == "replayed_grant"
-    other = verify_grant(ca.public, NODE, *_grant(ca, ephemeral_key().public), NOW)
+    other = verify_grant(
+        ca.public, NODE, GrantPurpose.RESULTS, *_grant(ca, ephemeral_key().public), NOW
+    )
     spent.spend(other, NOW + 61)
     assert len(spent) == 1, "the expired grant's nonce is dropped"
 
@@ -123,7 +138,7 @@ def test_malformed_grants_and_signatures_are_named() -> None:
     ca = _authority()
     raw, signature = _grant(ca, ephemeral_key().public)
     with pytest.raises(MalformedField, match="grant_signature"):
-        verify_grant(ca.public, NODE, raw, signature[:10], NOW)
+        verify_grant(ca.public, NODE, GrantPurpose.RESULTS, raw, signature[:10], NOW)
     for short in (b"", raw[:91], raw + b"x" * 64):
         with pytest.raises(InvalidField, match="grant"):
             Grant.decode(short)

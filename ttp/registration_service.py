@@ -67,8 +67,8 @@ def _unix_ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-class _Calls:
-    """What both services share: run an operation, count it, turn refusals into statuses."""
+class RegistryCalls:
+    """What the registry services share: run an operation, count it, turn refusals into statuses."""
 
     def __init__(self, registry_: registry.Registry, metrics: Metrics) -> None:
         self._registry = registry_
@@ -122,7 +122,7 @@ class RegistrationService(registration_pb2_grpc.RegistrationServiceServicer):
 
     def __init__(self, registry_: registry.Registry, metrics: Metrics) -> None:
         self._registry = registry_
-        self._calls = _Calls(registry_, metrics)
+        self._calls = RegistryCalls(registry_, metrics)
 
     async def GetAuthority(  # noqa: N802 - gRPC method name
         self, request: registration_pb2.GetAuthorityRequest, context: grpc.aio.ServicerContext
@@ -212,7 +212,7 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
 
     def __init__(self, registry_: registry.Registry, metrics: Metrics) -> None:
         self._registry = registry_
-        self._calls = _Calls(registry_, metrics)
+        self._calls = RegistryCalls(registry_, metrics)
 
     def _sealed(
         self,
@@ -352,7 +352,7 @@ class UserAccessService(user_access_pb2_grpc.UserAccessServiceServicer):
         self, registry_: registry.Registry, metrics: Metrics, lifetime: float = GRANT_SECONDS
     ) -> None:
         self._registry = registry_
-        self._calls = _Calls(registry_, metrics)
+        self._calls = RegistryCalls(registry_, metrics)
         self._lifetime = lifetime
 
     async def GrantAccess(  # noqa: N802 - gRPC method name
@@ -362,9 +362,11 @@ class UserAccessService(user_access_pb2_grpc.UserAccessServiceServicer):
             signed, body = _authenticate(
                 self._registry, "GrantAccess", request.signed, user_access_pb2.GrantAccessBody
             )
+            if body.purpose not in GrantPurpose._value2member_map_:
+                raise InvalidField("purpose", "GRANT_PURPOSE_RESULTS or GRANT_PURPOSE_WATCH")
             raw, signature = self._registry.grant_access(
                 signed,
-                GrantPurpose.RESULTS,
+                GrantPurpose(body.purpose),
                 body.analysis_id,
                 body.mec_node,
                 body.requester_key,
@@ -373,9 +375,7 @@ class UserAccessService(user_access_pb2_grpc.UserAccessServiceServicer):
             return user_access_pb2.GrantAccessResponse(grant=raw, signature=signature)
 
         response = await self._calls.run(context, USER_REQUEST, grant)
-        LOG.info(
-            "granted user %s a results request", local_fingerprint(request.signed.user_id.encode())
-        )
+        LOG.info("granted user %s a grant", local_fingerprint(request.signed.user_id.encode()))
         return response
 
 

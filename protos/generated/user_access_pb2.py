@@ -25,19 +25,21 @@ _sym_db = _symbol_database.Default()
 from mec5g.v1 import monitoring_pb2 as mec5g_dot_v1_dot_monitoring__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amec5g/v1/user_access.proto\x12\x08mec5g.v1\x1a\x19mec5g/v1/monitoring.proto\"x\n\x0fGrantAccessBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\x12\x10\n\x08mec_node\x18\x03 \x01(\t\x12\x15\n\rrequester_key\x18\x04 \x01(\x0c\":\n\x12GrantAccessRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"7\n\x13GrantAccessResponse\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x32_\n\x11UserAccessService\x12J\n\x0bGrantAccess\x12\x1c.mec5g.v1.GrantAccessRequest\x1a\x1d.mec5g.v1.GrantAccessResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amec5g/v1/user_access.proto\x12\x08mec5g.v1\x1a\x19mec5g/v1/monitoring.proto\"\xa1\x01\n\x0fGrantAccessBody\x12\'\n\x06header\x18\x01 \x01(\x0b\x32\x17.mec5g.v1.RequestHeader\x12\x13\n\x0b\x61nalysis_id\x18\x02 \x01(\t\x12\x10\n\x08mec_node\x18\x03 \x01(\t\x12\x15\n\rrequester_key\x18\x04 \x01(\x0c\x12\'\n\x07purpose\x18\x05 \x01(\x0e\x32\x16.mec5g.v1.GrantPurpose\":\n\x12GrantAccessRequest\x12$\n\x06signed\x18\x01 \x01(\x0b\x32\x14.mec5g.v1.SignedBody\"7\n\x13GrantAccessResponse\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c*a\n\x0cGrantPurpose\x12\x1d\n\x19GRANT_PURPOSE_UNSPECIFIED\x10\x00\x12\x19\n\x15GRANT_PURPOSE_RESULTS\x10\x01\x12\x17\n\x13GRANT_PURPOSE_WATCH\x10\x02\x32_\n\x11UserAccessService\x12J\n\x0bGrantAccess\x12\x1c.mec5g.v1.GrantAccessRequest\x1a\x1d.mec5g.v1.GrantAccessResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.user_access_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GRANTACCESSBODY']._serialized_start=67
-  _globals['_GRANTACCESSBODY']._serialized_end=187
-  _globals['_GRANTACCESSREQUEST']._serialized_start=189
-  _globals['_GRANTACCESSREQUEST']._serialized_end=247
-  _globals['_GRANTACCESSRESPONSE']._serialized_start=249
-  _globals['_GRANTACCESSRESPONSE']._serialized_end=304
-  _globals['_USERACCESSSERVICE']._serialized_start=306
-  _globals['_USERACCESSSERVICE']._serialized_end=401
+  _globals['_GRANTPURPOSE']._serialized_start=348
+  _globals['_GRANTPURPOSE']._serialized_end=445
+  _globals['_GRANTACCESSBODY']._serialized_start=68
+  _globals['_GRANTACCESSBODY']._serialized_end=229
+  _globals['_GRANTACCESSREQUEST']._serialized_start=231
+  _globals['_GRANTACCESSREQUEST']._serialized_end=289
+  _globals['_GRANTACCESSRESPONSE']._serialized_start=291
+  _globals['_GRANTACCESSRESPONSE']._serialized_end=346
+  _globals['_USERACCESSSERVICE']._serialized_start=447
+  _globals['_USERACCESSSERVICE']._serialized_end=542
 # @@protoc_insertion_point(module_scope)

@@ -28,7 +28,8 @@ if _version_not_supported:
 class UserAccessServiceStub:
     """UserAccessService checks a signed user request against the analysis's
     access policy and answers a grant signed with the TTP's CA key. The user
-    presents the grant to the MEC (MecResultsService); the grant names the
+    presents the grant to the MEC (MecResultsService, or MecAlertsService for a
+    watch); the grant names the
     per-MEC pseudonym of the analysis, the node, the requester's one-time key,
     an expiry and a random nonce, and neither the user nor the analysis.
 
@@ -60,7 +61,8 @@ class UserAccessServiceStub:
 class UserAccessServiceServicer:
     """UserAccessService checks a signed user request against the analysis's
     access policy and answers a grant signed with the TTP's CA key. The user
-    presents the grant to the MEC (MecResultsService); the grant names the
+    presents the grant to the MEC (MecResultsService, or MecAlertsService for a
+    watch); the grant names the
     per-MEC pseudonym of the analysis, the node, the requester's one-time key,
     an expiry and a random nonce, and neither the user nor the analysis.
 
@@ -103,7 +105,8 @@ def add_UserAccessServiceServicer_to_server(servicer, server):
 class UserAccessService:
     """UserAccessService checks a signed user request against the analysis's
     access policy and answers a grant signed with the TTP's CA key. The user
-    presents the grant to the MEC (MecResultsService); the grant names the
+    presents the grant to the MEC (MecResultsService, or MecAlertsService for a
+    watch); the grant names the
     per-MEC pseudonym of the analysis, the node, the requester's one-time key,
     an expiry and a random nonce, and neither the user nor the analysis.
 
