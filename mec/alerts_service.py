@@ -61,6 +61,7 @@ class MecAlertsService(mec_alerts_pb2_grpc.MecAlertsServiceServicer):
         self._ttp_timeout = ttp_timeout
         self._watches: dict[bytes, dict[bytes, _Watch]] = {}
         self._raising: set[asyncio.Task[None]] = set()
+        self.raised = 0  # emergencies raised since the MEC started
 
     def watching(self) -> int:
         """Open watches, for tests and the summary."""
@@ -98,6 +99,7 @@ class MecAlertsService(mec_alerts_pb2_grpc.MecAlertsServiceServicer):
             pseudonym, evaluation.score
         ):
             return
+        self.raised += 1
         task = asyncio.get_running_loop().create_task(
             self._raise(self._gate.identity, pseudonym, evaluation)
         )

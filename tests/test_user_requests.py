@@ -1,32 +1,38 @@
-"""Phase 5 over real gRPC on localhost: a patient and the doctors its access policy names read an
-analysis's results at the MEC through TTP grants; everybody else is refused.
+"""Phases 5 and 6 over real gRPC on localhost: a patient and the doctors its access policy names
+read an analysis's results at the MEC through TTP grants, and watch it for emergencies; everybody
+else is refused.
 
 Covers: the patient and an authorised doctor read the MEC's sealed, signed report; a doctor the
 policy does not name, one a device's own policy leaves out, and an unknown analysis get the same
 PERMISSION_DENIED; an unknown node NOT_FOUND; a replayed, tampered, forged, expired or misdirected
 grant UNAUTHENTICATED with one message; a MEC without its identity FAILED_PRECONDITION; the
-phase's metrics; and no user identity in what the MEC logs.
+phase's metrics; and no user identity in what the MEC logs. Phase 6: a sepsis injected through
+the UE's control service reaches the watching doctor and patient as a verified alert with the
+TTP's context, once per level; a tampered alert is rejected; a doctor the policy does not name
+cannot watch; what the MEC keeps of its watches names nobody.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
 import pytest
-from grpc_stack import MEC_NODE, enrol_mec_identity, start_mec, start_ttp
+from grpc_stack import MEC_NODE, Ue, enrol_mec_identity, start_mec, start_ttp, start_ue
 
 from mec5g.core import ecqv
+from mec5g.core.errors import AuthenticationFailed
 from mec5g.core.news2 import SpO2Scale
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.core.readings import Reading, SensorKind
-from mec5g.core.user_access import Grant, GrantPurpose, ephemeral_key, issue_grant
+from mec5g.core.user_access import Grant, GrantPurpose, ephemeral_key, issue_grant, open_report
 from mec5g.mec.server import RunningMec
 from mec5g.runtime.grpc_server import channel
 from mec5g.runtime.status import AUTHENTICATION_FAILED
@@ -35,10 +41,14 @@ from mec5g.ttp import schema
 from mec5g.ttp.registry import Registry
 from mec5g.ue import user_app
 from mec5g.v1 import (
+    mec_alerts_pb2,
+    mec_alerts_pb2_grpc,
     mec_results_pb2,
     mec_results_pb2_grpc,
     monitoring_pb2_grpc,
     registration_pb2_grpc,
+    ue_control_pb2,
+    ue_provisioning_pb2_grpc,
     user_access_pb2,
     user_access_pb2_grpc,
     vitals_pb2,
@@ -49,21 +59,31 @@ CARDIOLOGY = DoctorAttributes.checked("cardiology", "St Mary")
 
 @dataclass
 class Ward:
-    """A TTP, a MEC with its identity, a patient with one analysis and three doctors."""
+    """A TTP, a MEC with its identity, a UE, a patient with one analysis of seven devices (the
+    UE's patient 1) and three doctors."""
 
     mec: RunningMec
+    ue: Ue
     access: user_access_pb2_grpc.UserAccessServiceStub
     results: mec_results_pb2_grpc.MecResultsServiceStub
     users: dict[str, Wallet]
     analysis_id: str
     ttp_db: Path
+    alerts: mec_alerts_pb2_grpc.MecAlertsServiceStub
 
     async def grant(
-        self, user: str, analysis_id: str | None = None, node: str = MEC_NODE
+        self,
+        user: str,
+        analysis_id: str | None = None,
+        node: str = MEC_NODE,
+        purpose: GrantPurpose = GrantPurpose.RESULTS,
     ) -> tuple[ecqv.KeyPair, user_access_pb2.GrantAccessResponse]:
         key = ephemeral_key()
         body = user_access_pb2.GrantAccessBody(
-            analysis_id=analysis_id or self.analysis_id, mec_node=node, requester_key=key.public
+            analysis_id=analysis_id or self.analysis_id,
+            mec_node=node,
+            requester_key=key.public,
+            purpose=int(purpose),  # type: ignore[arg-type]
         )
         request = user_access_pb2.GrantAccessRequest(
             signed=user_app.signed(self.users[user], "GrantAccess", body)
@@ -92,6 +112,7 @@ async def ward(tmp_path: Path) -> AsyncIterator[Ward]:
         mec = await start_mec(
             stack, tmp_path / "mec.db", tmp_path / f"{MEC_NODE}.json", ttp.target, identity=wallet
         )
+        ue = await start_ue(stack, tmp_path / "ue.db", None, mec.target)
         ttp_channel = channel(ttp.target)
         mec_channel = channel(mec.target)
         for opened in (ttp_channel, mec_channel):
@@ -106,21 +127,28 @@ async def ward(tmp_path: Path) -> AsyncIterator[Ward]:
         ):
             code = registry.issue_enrolment_code(user, role, 600)
             users[user] = await user_app.register(registration, user, role, code, attributes)
-        # bob by name; dave by expertise, but the glucose meter's own policy names bob only.
-        analysis_id, _ = await user_app.create_analysis(
+        # bob by name; dave by expertise, but device d6's own policy names bob only.
+        analysis_id, credentials = await user_app.create_analysis(
             monitoring_pb2_grpc.MonitoringServiceStub(ttp_channel),
             users["alice"],
-            ["oximeter", "glucose"],
+            [f"d{index}" for index in range(1, 8)],
             AccessPolicy.checked(["bob"], [], ["cardiology"]),
-            {"glucose": AccessPolicy.checked(["bob"], [], [])},
+            {"d6": AccessPolicy.checked(["bob"], [], [])},
+        )
+        ue_channel = channel(ue.target)
+        stack.push_async_callback(ue_channel.close)
+        await user_app.provision(
+            ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue_channel), credentials
         )
         yield Ward(
             mec,
+            ue,
             user_access_pb2_grpc.UserAccessServiceStub(ttp_channel),
             mec_results_pb2_grpc.MecResultsServiceStub(mec_channel),
             users,
             analysis_id,
             ttp_db,
+            mec_alerts_pb2_grpc.MecAlertsServiceStub(mec_channel),
         )
 
 
@@ -177,16 +205,24 @@ async def test_an_unknown_node_is_not_found_and_a_bad_key_is_named(ward: Ward) -
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await ward.grant("alice", node="mec-elsewhere")
     assert _code(raised) == grpc.StatusCode.NOT_FOUND
-    body = user_access_pb2.GrantAccessBody(
-        analysis_id=ward.analysis_id, mec_node=MEC_NODE, requester_key=b"\x02" * 5
-    )
-    request = user_access_pb2.GrantAccessRequest(
-        signed=user_app.signed(ward.users["alice"], "GrantAccess", body)
-    )
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await ward.access.GrantAccess(request)
-    assert _code(raised) == grpc.StatusCode.INVALID_ARGUMENT
-    assert "requester_key" in str(raised.value.details())
+    for purpose, key, field in ((1, b"\x02" * 5, "requester_key"), (0, key_of(), "purpose")):
+        body = user_access_pb2.GrantAccessBody(
+            analysis_id=ward.analysis_id,
+            mec_node=MEC_NODE,
+            requester_key=key,
+            purpose=purpose,  # type: ignore[arg-type]
+        )
+        request = user_access_pb2.GrantAccessRequest(
+            signed=user_app.signed(ward.users["alice"], "GrantAccess", body)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await ward.access.GrantAccess(request)
+        assert _code(raised) == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in str(raised.value.details())
+
+
+def key_of() -> bytes:
+    return ephemeral_key().public
 
 
 def _ca(ttp_db: Path) -> ecqv.KeyPair:
@@ -249,3 +285,109 @@ async def test_a_mec_without_its_identity_answers_no_user_request(tmp_path: Path
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await stub.GetResults(mec_results_pb2.GetResultsRequest())
         assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Yield to the servers until ``condition`` holds; bounded, never a timed assertion."""
+    for _ in range(2000):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("the condition never held")
+
+
+async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
+    ward: Ward, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    # bob's watch by hand, to see the messages as they travel; alice's through her app.
+    key, granted = await ward.grant("bob", purpose=GrantPurpose.WATCH)
+    bob = ward.alerts.Watch(
+        mec_alerts_pb2.WatchRequest(grant=granted.grant, grant_signature=granted.signature)
+    )
+    opened = await anext(aiter(bob))
+    assert not opened.sealed_alert, "the first message says the watch is open"
+    assert opened.mec_certificate
+    alice = user_app.watch_emergencies(
+        ward.access, ward.alerts, ward.users["alice"], ward.analysis_id, MEC_NODE
+    )
+    alice_alert = asyncio.ensure_future(anext(alice))
+    await _until(lambda: ward.mec.alerts.watching() == 2)
+    for doctor in ("carol", "dave"):
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await ward.grant(doctor, purpose=GrantPurpose.WATCH)
+        assert _code(raised) == grpc.StatusCode.PERMISSION_DENIED
+
+    streamer = ward.ue.running.streamer
+    assert len(streamer.place()) == 7, "the provisioned devices are alice's sensors"
+    for name in ward.ue.fleet.names:
+        assert await streamer.read_and_send(name)
+    assert ward.mec.alerts.raised == 0, "a healthy patient raises nothing"
+    await ward.ue.stub.InjectEvent(ue_control_pb2.InjectEventRequest(patient=1, event="sepsis"))
+    for _ in range(3):  # the emergency is raised once, however long it lasts
+        for name in ward.ue.fleet.names:
+            assert await streamer.read_and_send(name)
+
+    message = await anext(aiter(bob))
+    alert = mec_alerts_pb2.Emergency()
+    alert.ParseFromString(
+        open_report(
+            key,
+            ward.users["bob"].ca_public,
+            granted.grant,
+            message.mec_certificate,
+            message.sealed_alert,
+            message.signature,
+        )
+    )
+    assert alert.level == vitals_pb2.ALERT_LEVEL_EMERGENCY
+    assert alert.aggregate >= 7
+    assert alert.pseudonym == Grant.decode(granted.grant).pseudonym.hex()
+    tampered = bytearray(message.sealed_alert)
+    tampered[40] ^= 1
+    with pytest.raises(AuthenticationFailed):
+        open_report(
+            key,
+            ward.users["bob"].ca_public,
+            granted.grant,
+            message.mec_certificate,
+            bytes(tampered),
+            message.signature,
+        )
+    received = await alice_alert
+    assert received.emergency.level == vitals_pb2.ALERT_LEVEL_EMERGENCY
+    assert received.context.patient_id == "alice"
+    assert list(received.context.allergies) == ["penicillin"]
+    assert received.context.blood_group == "O-"
+    await alice.aclose()
+    bob.cancel()
+
+    await ward.mec.alerts.drain()
+    assert ward.mec.alerts.raised == 1
+    labels = {"role": "mec", "phase": "emergency", "outcome": "raised"}
+    assert ward.mec.metrics.registry.get_sample_value("mec5g_phase_results_total", labels) == 1
+    # What the MEC keeps and logs of watches and emergencies names no user and no analysis.
+    await _until(lambda: ward.mec.alerts.watching() == 0)
+    names = [user.encode() for user in ward.users] + [ward.analysis_id.encode()]
+    assert not [name for name in names if name in granted.grant]
+    mec_logs = [record.getMessage() for record in caplog.records if record.name == "mec5g.mec"]
+    assert not [line for line in mec_logs for user in ward.users if user in line]
+
+
+async def test_watch_grants_are_refused_like_results_grants(ward: Ward) -> None:
+    _, results = await ward.grant("bob")
+    _, watch = await ward.grant("bob", purpose=GrantPurpose.WATCH)
+    for grant, signature in (
+        (results.grant, results.signature),  # a results grant opens no watch
+        (watch.grant, b"\x00" * 64),
+    ):
+        stream = ward.alerts.Watch(
+            mec_alerts_pb2.WatchRequest(grant=grant, grant_signature=signature)
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await anext(aiter(stream))
+        assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED
+        assert raised.value.details() == AUTHENTICATION_FAILED
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.present(watch.grant, watch.signature)  # nor a watch grant results
+    assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED
