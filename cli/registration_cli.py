@@ -1,4 +1,5 @@
-"""``mec5g ecqv``, ``mec5g user`` and ``mec5g analysis``: phases 1, 2 and 5 from the command line.
+"""``mec5g ecqv``, ``mec5g user`` and ``mec5g analysis``: phases 1, 2, 5 and 6 from the command
+line.
 
 ``ecqv`` makes and checks certificate files offline. ``user`` and ``analysis`` are the patient
 and doctor apps: they talk to the TTP's registration and monitoring services and keep the user's
@@ -83,7 +84,8 @@ def _common(parser: argparse.ArgumentParser, *, wallet_must_exist: bool = True) 
 
 def _add_user(roles: Any) -> None:
     user = roles.add_parser(
-        "user", help="the patient and doctor app: registration (phase 1), results (phase 5)"
+        "user",
+        help="the patient and doctor app: registration (phase 1), results (5), emergencies (6)",
     )
     actions = user.add_subparsers(dest="action", required=True)
     register = actions.add_parser(
@@ -128,6 +130,18 @@ def _add_user(roles: Any) -> None:
     results.add_argument("--node", required=True, help="the MEC node's identity, e.g. mec-1")
     results.add_argument("--analysis", required=True, help="the analysis identifier IDa")
     results.set_defaults(handler=_guarded(_results))
+    emergencies = actions.add_parser(
+        "emergencies",
+        help="watch an analysis at a MEC node for emergencies (phase 6); one JSON line each",
+    )
+    _common(emergencies)
+    emergencies.add_argument("--mec", default="localhost:50052", help="MEC target host:port")
+    emergencies.add_argument("--node", required=True, help="the MEC node's identity")
+    emergencies.add_argument("--analysis", required=True, help="the analysis identifier IDa")
+    emergencies.add_argument(
+        "--count", type=int, default=0, help="stop after N alerts (default: until Ctrl-C)"
+    )
+    emergencies.set_defaults(handler=_guarded(_emergencies))
 
 
 def _add_analysis(roles: Any) -> None:
@@ -266,6 +280,43 @@ def _results(args: argparse.Namespace) -> int:
                 args.node,
             )
         print(json_format.MessageToJson(report, preserving_proto_field_name=True))
+        return 0
+
+    return asyncio.run(work())
+
+
+def _emergencies(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    from mec5g.runtime.grpc_server import channel
+    from mec5g.ue import user_app
+    from mec5g.v1 import mec_alerts_pb2_grpc, user_access_pb2_grpc
+
+    wallet = _wallet(args.wallet)
+
+    async def work() -> int:
+        received = 0
+        async with channel(args.ttp) as ttp, channel(args.mec) as mec:
+            alerts = user_app.watch_emergencies(
+                user_access_pb2_grpc.UserAccessServiceStub(ttp),
+                mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
+                wallet,
+                args.analysis,
+                args.node,
+            )
+            async for alert in alerts:
+                document = {
+                    name: json_format.MessageToDict(message, preserving_proto_field_name=True)
+                    for name, message in (
+                        ("emergency", alert.emergency),
+                        ("context", alert.context),
+                    )
+                }
+                print(json.dumps(document), flush=True)
+                received += 1
+                if received == args.count:
+                    await alerts.aclose()
+                    break
         return 0
 
     return asyncio.run(work())

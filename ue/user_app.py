@@ -15,7 +15,7 @@ answer is trusted on first use and pinned in the wallet from then on.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,7 +265,7 @@ async def watch_emergencies(
     wallet: Wallet,
     analysis_id: str,
     mec_node: str,
-) -> AsyncIterator[ReceivedAlert]:
+) -> AsyncGenerator[ReceivedAlert, None]:
     """Phase 6: a watch grant, then the MEC's stream; each alert is checked against the MEC
     node's certificate (AuthenticationFailed for a tampered or foreign one) and opened, with the
     TTP's sealed context. The first message only says the watch is open."""
