@@ -29,7 +29,7 @@ from mec5g.core.user_access import GrantPurpose
 from mec5g.mec.analysis import Evaluation
 from mec5g.mec.analysis_service import wire_level
 from mec5g.mec.grants import GrantGate, outcome
-from mec5g.runtime.metrics import EMERGENCY, Metrics
+from mec5g.runtime.metrics import EMERGENCY, USER_REQUEST, Metrics
 from mec5g.runtime.user_requests import NONCE_BYTES, emergency_method
 from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import emergency_pb2, emergency_pb2_grpc, mec_alerts_pb2, mec_alerts_pb2_grpc
@@ -70,16 +70,26 @@ class MecAlertsService(mec_alerts_pb2_grpc.MecAlertsServiceServicer):
     async def Watch(  # noqa: N802 - gRPC method name
         self, request: mec_alerts_pb2.WatchRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[mec_alerts_pb2.WatchResponse]:
+        started = time.perf_counter()
+
+        def done(result: str) -> None:
+            # Opening a watch is a user request (phase 5's grants); raising is phase 6.
+            self._metrics.observe(USER_REQUEST, result, time.perf_counter() - started)
+
         identity = self._gate.identity
         if identity is None:
+            done("no_identity")
             await self._gate.no_identity(context)
         try:
-            grant = self._gate.admit(
-                identity, GrantPurpose.WATCH, request.grant, request.grant_signature
-            )
+            with counting() as ledger:
+                grant = self._gate.admit(
+                    identity, GrantPurpose.WATCH, request.grant, request.grant_signature
+                )
+            self._metrics.count_operations(USER_REQUEST, ledger)
         except (MalformedField, InvalidField, AuthenticationFailed) as error:
-            self._metrics.observe(EMERGENCY, f"watch_{outcome(error)}", 0.0)
+            done(outcome(error))
             await self._gate.refuse(context, error, "watch")
+        done("accepted")
         watch = _Watch(request.grant)
         watches = self._watches.setdefault(grant.pseudonym, {})
         watches[grant.nonce] = watch
@@ -155,7 +165,7 @@ class MecAlertsService(mec_alerts_pb2_grpc.MecAlertsServiceServicer):
                     )
                 )
         self._metrics.count_operations(EMERGENCY, sealing)
-        self._metrics.observe(EMERGENCY, "raised", time.perf_counter() - started)
+        self._metrics.observe(EMERGENCY, "success", time.perf_counter() - started)
         LOG.info("emergency raised: %d of %d watches involved", len(answer.involved), len(watches))
 
     async def drain(self) -> None:

@@ -364,7 +364,7 @@ async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
 
     await ward.mec.alerts.drain()
     assert ward.mec.alerts.raised == 1
-    labels = {"role": "mec", "phase": "emergency", "outcome": "raised"}
+    labels = {"role": "mec", "phase": "emergency", "outcome": "success"}
     assert ward.mec.metrics.registry.get_sample_value("mec5g_phase_results_total", labels) == 1
     # What the MEC keeps and logs of watches and emergencies names no user and no analysis.
     await _until(lambda: ward.mec.alerts.watching() == 0)
