@@ -9,12 +9,18 @@ stores), so a test that uses ``async with AsyncExitStack() as stack`` always cle
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
+import functools
 import json
 import shutil
 import socket
 import sys
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -225,6 +231,29 @@ def holder_inconsistencies(ttp: KeyStore, *holder_stores: HolderStore) -> list[s
             if record is None or not record.holds(state.credential):
                 problems.append(name)
     return problems
+
+
+def stored_values(value: Any) -> Iterator[bytes | str]:
+    """Every byte string and text the MEC keeps in an object graph (its sessions, analyses)."""
+    if isinstance(value, bytes | str):
+        yield value
+    elif isinstance(value, enum.Enum | int | float | bool) or value is None:
+        return
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from stored_values(key)
+            yield from stored_values(item)
+    elif isinstance(value, list | tuple | deque | set):
+        for item in value:
+            yield from stored_values(item)
+    elif isinstance(value, functools.partial):  # an unconfirmed session's key derivation
+        yield from stored_values([value.args, value.keywords])
+    elif dataclasses.is_dataclass(value):
+        for item in dataclasses.fields(value):
+            yield from stored_values(getattr(value, item.name))
+    elif hasattr(value, "__dict__"):
+        yield from stored_values(vars(value))
+    # else an opaque cipher object, holding a key only
 
 
 def grpcurl_path() -> str:
