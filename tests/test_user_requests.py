@@ -63,6 +63,7 @@ from mec5g.v1 import (
 )
 
 CARDIOLOGY = DoctorAttributes.checked("cardiology", "St Mary")
+BOUND = 30.0  # seconds an alert may take at most; a bound against hanging, not a measurement
 
 
 @dataclass
@@ -313,7 +314,7 @@ async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
     bob = ward.alerts.Watch(
         mec_alerts_pb2.WatchRequest(grant=granted.grant, grant_signature=granted.signature)
     )
-    opened = await anext(aiter(bob))
+    opened = await asyncio.wait_for(anext(aiter(bob)), BOUND)
     assert not opened.sealed_alert, "the first message says the watch is open"
     assert opened.mec_certificate
     alice = user_app.watch_emergencies(
@@ -336,7 +337,7 @@ async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
         for name in ward.ue.fleet.names:
             assert await streamer.read_and_send(name)
 
-    message = await anext(aiter(bob))
+    message = await asyncio.wait_for(anext(aiter(bob)), BOUND)
     alert = mec_alerts_pb2.Emergency()
     alert.ParseFromString(
         open_report(
@@ -384,7 +385,7 @@ async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
     assert len(stored) > 10, "the walk found the watches, grants and analyses"
     secrets = [user.encode() for user in ward.users] + [ward.analysis_id.encode(), b"penicillin"]
     assert not [secret for secret in secrets for value in stored if secret in value]
-    received = await alice_alert
+    received = await asyncio.wait_for(alice_alert, BOUND)
     assert received.emergency.level == vitals_pb2.ALERT_LEVEL_EMERGENCY
     assert received.context.patient_id == "alice"
     assert list(received.context.allergies) == ["penicillin"]
