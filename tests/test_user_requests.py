@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -35,7 +36,7 @@ from grpc_stack import (
     stored_values,
 )
 
-from mec5g.core import ecqv
+from mec5g.core import ecqv, user_crypto
 from mec5g.core.errors import AuthenticationFailed
 from mec5g.core.news2 import SpO2Scale
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
@@ -44,11 +45,14 @@ from mec5g.core.user_access import Grant, GrantPurpose, ephemeral_key, issue_gra
 from mec5g.mec.server import RunningMec
 from mec5g.runtime.grpc_server import channel
 from mec5g.runtime.status import AUTHENTICATION_FAILED
+from mec5g.runtime.user_requests import CONTEXT_PURPOSE, emergency_method
 from mec5g.runtime.wallet import Wallet
 from mec5g.ttp import schema
 from mec5g.ttp.registry import Registry
 from mec5g.ue import user_app
 from mec5g.v1 import (
+    emergency_pb2,
+    emergency_pb2_grpc,
     mec_alerts_pb2,
     mec_alerts_pb2_grpc,
     mec_results_pb2,
@@ -79,6 +83,8 @@ class Ward:
     analysis_id: str
     ttp_db: Path
     alerts: mec_alerts_pb2_grpc.MecAlertsServiceStub
+    node: Wallet
+    emergency: emergency_pb2_grpc.EmergencyServiceStub
 
     async def grant(
         self,
@@ -158,6 +164,8 @@ async def ward(tmp_path: Path) -> AsyncIterator[Ward]:
             analysis_id,
             ttp_db,
             mec_alerts_pb2_grpc.MecAlertsServiceStub(mec_channel),
+            Wallet.read(wallet),
+            emergency_pb2_grpc.EmergencyServiceStub(ttp_channel),
         )
 
 
@@ -419,3 +427,62 @@ async def test_watch_grants_are_refused_like_results_grants(ward: Ward) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await ward.present(watch.grant, watch.signature)  # nor a watch grant results
     assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_the_ttp_involves_only_watches_of_the_node_and_pseudonym_and_refuses_forgeries(
+    ward: Ward,
+) -> None:
+    key, watch = await ward.grant("bob", purpose=GrantPurpose.WATCH)
+    watched = Grant.decode(watch.grant)
+    now_ms = int(time.time() * 1000)
+
+    def raised(
+        *,
+        pseudonym: bytes = watched.pseudonym,
+        signer: ecqv.KeyPair | None = None,
+        node: str = MEC_NODE,
+        at: int = now_ms,
+        nonce: bytes | None = None,
+    ) -> emergency_pb2.RaiseEmergencyRequest:
+        body = emergency_pb2.EmergencyBody(
+            nonce=nonce if nonce is not None else secrets.token_bytes(16),
+            raised_at_unix_ms=at,
+            pseudonym=pseudonym,
+            level=vitals_pb2.ALERT_LEVEL_EMERGENCY,
+            aggregate=9,
+            watch_grants=[watched.nonce, bytes(16)],
+        ).SerializeToString()
+        pair = signer or ward.node.pair
+        signature = user_crypto.sign(pair, emergency_method(), node, body)
+        return emergency_pb2.RaiseEmergencyRequest(node=node, body=body, signature=signature)
+
+    genuine = raised()
+    answer = await ward.emergency.RaiseEmergency(genuine)
+    assert [involved.watch_grant for involved in answer.involved] == [watched.nonce]
+    context = emergency_pb2.EmergencyContext()
+    context.ParseFromString(
+        user_crypto.open_sealed(
+            key,
+            answer.involved[0].sealed_context,
+            purpose=CONTEXT_PURPOSE,
+            associated_data=watched.nonce,
+        )
+    )
+    assert (context.patient_id, context.analysis_id) == ("alice", ward.analysis_id)
+    other = await ward.emergency.RaiseEmergency(raised(pseudonym=bytes(32)))
+    assert not other.involved, "a watch of another analysis is not involved"
+    forgeries = {
+        "replayed": genuine,
+        "signed by a user": raised(signer=ward.users["bob"].pair),
+        "unknown node": raised(node="mec-9"),
+        "stale": raised(at=now_ms - 600_000),
+    }
+    for what, request in forgeries.items():
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await ward.emergency.RaiseEmergency(request)
+        assert _code(refused) == grpc.StatusCode.UNAUTHENTICATED, what
+        assert refused.value.details() == AUTHENTICATION_FAILED, what
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await ward.emergency.RaiseEmergency(raised(nonce=b"short"))
+    assert _code(refused) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "body.nonce" in str(refused.value.details())
