@@ -9,7 +9,8 @@ grant UNAUTHENTICATED with one message; a MEC without its identity FAILED_PRECON
 phase's metrics; and no user identity in what the MEC logs. Phase 6: a sepsis injected through
 the UE's control service reaches the watching doctor and patient as a verified alert with the
 TTP's context, once per level; a tampered alert is rejected; a doctor the policy does not name
-cannot watch; what the MEC keeps of its watches names nobody.
+cannot watch; what the MEC keeps of its watches names nobody; the TTP involves only the node's
+watches of that pseudonym and refuses replayed, forged, stale and unknown nodes' emergencies.
 """
 
 from __future__ import annotations
