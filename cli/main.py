@@ -287,6 +287,27 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds of readings an analysis keeps for its trends",
     )
+    _add(
+        serve,
+        "--identity",
+        default=None,
+        type=Path,
+        help="the node's ECQV wallet (`mec5g mec identity-install`): answers user requests",
+    )
+    _add(
+        serve,
+        "--emergency-aggregate",
+        default=7,
+        type=int,
+        help="NEWS2 aggregate from which an analysis is an emergency (phase 6)",
+    )
+    _add(
+        serve,
+        "--emergency-single",
+        default=3,
+        type=int,
+        help="points in any single NEWS2 parameter from which an analysis is an emergency",
+    )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
     _add_health_listen(serve)
@@ -568,6 +589,7 @@ def _mec(args: argparse.Namespace) -> int:
         return _holder_reprovision(args, "mec")
     if args.action.startswith("identity-"):
         return _mec_identity(args)
+    from mec5g.core.emergency import EmergencyThreshold
     from mec5g.mec.analysis import AnalysisLimits
     from mec5g.mec.server import MecConfig, serve
     from mec5g.mec.sessions import SessionLimits
@@ -595,6 +617,8 @@ def _mec(args: argparse.Namespace) -> int:
                 analysis=AnalysisLimits(
                     stale_after=args.stale_after, retention_seconds=args.retention_seconds
                 ),
+                identity=args.identity,
+                emergency=EmergencyThreshold(args.emergency_aggregate, args.emergency_single),
             )
         )
     )

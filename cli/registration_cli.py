@@ -1,4 +1,5 @@
-"""``mec5g ecqv``, ``mec5g user`` and ``mec5g analysis``: phases 1 and 2 from the command line.
+"""``mec5g ecqv``, ``mec5g user`` and ``mec5g analysis``: phases 1, 2, 5 and 6 from the command
+line.
 
 ``ecqv`` makes and checks certificate files offline. ``user`` and ``analysis`` are the patient
 and doctor apps: they talk to the TTP's registration and monitoring services and keep the user's
@@ -82,7 +83,10 @@ def _common(parser: argparse.ArgumentParser, *, wallet_must_exist: bool = True) 
 
 
 def _add_user(roles: Any) -> None:
-    user = roles.add_parser("user", help="the patient and doctor app: registration (phase 1)")
+    user = roles.add_parser(
+        "user",
+        help="the patient and doctor app: registration (phase 1), results (5), emergencies (6)",
+    )
     actions = user.add_subparsers(dest="action", required=True)
     register = actions.add_parser(
         "register", help="register with an operator's enrolment code; writes the wallet"
@@ -99,7 +103,8 @@ def _add_user(roles: Any) -> None:
     register.set_defaults(handler=_guarded(_register))
     sign = actions.add_parser(
         "sign",
-        help="print the signed JSON request of a MonitoringService method, for grpcurl -d @",
+        help="print the signed JSON request of a MonitoringService or UserAccessService method, "
+        "for grpcurl -d @",
     )
     sign.add_argument("--wallet", type=Path, required=True)
     sign.add_argument("--method", choices=sorted(_body_types()), required=True)
@@ -116,6 +121,27 @@ def _add_user(roles: Any) -> None:
     open_sealed.add_argument("--analysis", required=True)
     open_sealed.add_argument("--sealed", required=True, help="sealed_credentials, base64")
     open_sealed.set_defaults(handler=_guarded(_open))
+    results = actions.add_parser(
+        "results",
+        help="read an analysis's results at a MEC node with a TTP grant (phase 5); prints JSON",
+    )
+    _common(results)
+    results.add_argument("--mec", default="localhost:50052", help="MEC target host:port")
+    results.add_argument("--node", required=True, help="the MEC node's identity, e.g. mec-1")
+    results.add_argument("--analysis", required=True, help="the analysis identifier IDa")
+    results.set_defaults(handler=_guarded(_results))
+    emergencies = actions.add_parser(
+        "emergencies",
+        help="watch an analysis at a MEC node for emergencies (phase 6); one JSON line each",
+    )
+    _common(emergencies)
+    emergencies.add_argument("--mec", default="localhost:50052", help="MEC target host:port")
+    emergencies.add_argument("--node", required=True, help="the MEC node's identity")
+    emergencies.add_argument("--analysis", required=True, help="the analysis identifier IDa")
+    emergencies.add_argument(
+        "--count", type=int, default=0, help="stop after N alerts (default: until Ctrl-C)"
+    )
+    emergencies.set_defaults(handler=_guarded(_emergencies))
 
 
 def _add_analysis(roles: Any) -> None:
@@ -233,6 +259,67 @@ def _sign(args: argparse.Namespace) -> int:
     request = user_app.signed_request(wallet, args.method, body)
     print(json_format.MessageToJson(request, preserving_proto_field_name=True))
     return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    from mec5g.runtime.grpc_server import channel
+    from mec5g.ue import user_app
+    from mec5g.v1 import mec_results_pb2_grpc, user_access_pb2_grpc
+
+    wallet = _wallet(args.wallet)
+
+    async def work() -> int:
+        async with channel(args.ttp) as ttp, channel(args.mec) as mec:
+            report = await user_app.read_results(
+                user_access_pb2_grpc.UserAccessServiceStub(ttp),
+                mec_results_pb2_grpc.MecResultsServiceStub(mec),
+                wallet,
+                args.analysis,
+                args.node,
+            )
+        print(json_format.MessageToJson(report, preserving_proto_field_name=True))
+        return 0
+
+    return asyncio.run(work())
+
+
+def _emergencies(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    from mec5g.runtime.grpc_server import channel
+    from mec5g.ue import user_app
+    from mec5g.v1 import mec_alerts_pb2_grpc, user_access_pb2_grpc
+
+    wallet = _wallet(args.wallet)
+
+    async def work() -> int:
+        received = 0
+        async with channel(args.ttp) as ttp, channel(args.mec) as mec:
+            alerts = user_app.watch_emergencies(
+                user_access_pb2_grpc.UserAccessServiceStub(ttp),
+                mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
+                wallet,
+                args.analysis,
+                args.node,
+            )
+            async for alert in alerts:
+                document = {
+                    name: json_format.MessageToDict(message, preserving_proto_field_name=True)
+                    for name, message in (
+                        ("emergency", alert.emergency),
+                        ("context", alert.context),
+                    )
+                }
+                print(json.dumps(document), flush=True)
+                received += 1
+                if received == args.count:
+                    await alerts.aclose()
+                    break
+        return 0
+
+    return asyncio.run(work())
 
 
 def _open(args: argparse.Namespace) -> int:

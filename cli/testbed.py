@@ -6,7 +6,10 @@ patient and a doctor register (phase 1, ECQV), the patient creates an analysis f
 readable by the doctor and provisions the devices through the UE (phase 2), and the UE runs key
 agreement (phase 3); each device then streams readings (phase 4: it attaches, streams, and renews
 its session by key agreement after N records or T seconds), optionally with a continuous
-handshake load on top, and the MEC scores the analysis (NEWS2). It prints the endpoints and a live
+handshake load on top, and the MEC scores the analysis (NEWS2); once the MEC holds data, the
+doctor reads the patient's results through a TTP grant (phase 5); the doctor also watches the
+analysis, and after ``--sepsis-after`` seconds the patient develops a sepsis whose emergency
+reaches the doctor (phase 6). It prints the endpoints and a live
 summary line (handshakes, readings per second, the analyses' NEWS2 alert levels), and on Ctrl-C
 (or after ``--duration``) stops every process, then checks that every device and MEC credential
 still authenticates against its TTP record. A reused state directory keeps its users and
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -34,11 +38,13 @@ import grpc
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.core.readings import SensorKind
+from mec5g.mec import identity
 from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.metrics import KEY_AGREEMENT
 from mec5g.runtime.scrape import scrape
+from mec5g.runtime.wallet import Wallet
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.keystore import KeyStore
@@ -49,11 +55,15 @@ from mec5g.ue.sensors import KIND_ORDER
 from mec5g.v1 import (
     analysis_pb2,
     analysis_pb2_grpc,
+    mec_alerts_pb2_grpc,
+    mec_results_pb2_grpc,
+    monitoring_pb2,
     monitoring_pb2_grpc,
     registration_pb2_grpc,
     ue_control_pb2,
     ue_control_pb2_grpc,
     ue_provisioning_pb2_grpc,
+    user_access_pb2_grpc,
     vitals_pb2,
 )
 
@@ -120,6 +130,12 @@ def add_up_parser(roles: Any) -> None:
         help="where stores and logs go (default: a new temporary directory)",
     )
     up.add_argument(
+        "--sepsis-after",
+        type=float,
+        default=30.0,
+        help="seconds after which the story's patient develops a sepsis (0: never)",
+    )
+    up.add_argument(
         "--port-offset",
         type=int,
         default=0,
@@ -142,12 +158,26 @@ class Endpoints:
 
 
 def enrol_mec_node(state_dir: Path, mec_credentials: int, rule: RecordRule) -> None:
-    """Enrol the MEC credentials unless this state directory has them already."""
+    """Enrol the MEC credentials and the node's ECQV identity (its wallet answers user
+    requests) unless this state directory has them already."""
     if (state_dir / "ttp.db").exists():
         return
+    key = state_dir / f"{MEC_NODE}.key.json"
+    request = identity.write_request(MEC_NODE, key, state_dir / f"{MEC_NODE}.request.json")
+    enrolment = state_dir / "mec-enrolment.json"
     enrol_mec(
-        state_dir / "ttp.db", state_dir / "mec-enrolment.json", MEC_NODE, mec_credentials, rule=rule
+        state_dir / "ttp.db",
+        enrolment,
+        MEC_NODE,
+        mec_credentials,
+        rule=rule,
+        identity_request=request,
     )
+    identity.install(key, json.loads(enrolment.read_text()), mec_wallet(state_dir))
+
+
+def mec_wallet(state_dir: Path) -> Path:
+    return state_dir / f"{MEC_NODE}.wallet.json"
 
 
 def enrol_testbed(
@@ -271,6 +301,8 @@ def role_commands(
             str(state_dir / "mec.db"),
             "--import",
             str(state_dir / "mec-enrolment.json"),
+            "--identity",
+            str(mec_wallet(state_dir)),
             "--metrics-port",
             str(endpoints.metrics["mec"]),
             "--session-max-records",
@@ -392,6 +424,15 @@ async def attach_latency(metrics_port: int) -> tuple[float, float]:
     return totals["sum"], totals["count"]
 
 
+async def inject_sepsis(target: str) -> None:
+    """The story's deterioration: a sepsis in the UE's patient 1, developing over 20 seconds."""
+    async with grpc.aio.insecure_channel(target) as channel:
+        await ue_control_pb2_grpc.UeControlServiceStub(channel).InjectEvent(
+            ue_control_pb2.InjectEventRequest(patient=1, event="sepsis", onset_seconds=20.0),
+            timeout=5.0,
+        )
+
+
 async def alert_levels(target: str) -> str:
     """The MEC's analyses counted by NEWS2 alert level, most severe first, e.g.
     ``urgent 1, low 2``; ``no analyses yet`` before the first reading."""
@@ -403,9 +444,83 @@ async def alert_levels(target: str) -> str:
     if not levels:
         return "no analyses yet"
     return ", ".join(
-        f"{vitals_pb2.AlertLevel.Name(level).removeprefix('ALERT_LEVEL_').lower()} {count}"
-        for level, count in sorted(levels.items(), reverse=True)
+        f"{_level(level)} {count}" for level, count in sorted(levels.items(), reverse=True)
     )
+
+
+async def _doctor_analysis(ttp: grpc.aio.Channel, doctor: Wallet) -> tuple[str, str] | None:
+    """The first analysis the doctor may read (IDa, patient), as its app lists them."""
+    listed = await user_app.call(
+        monitoring_pb2_grpc.MonitoringServiceStub(ttp),
+        doctor,
+        "ListAnalyses",
+        monitoring_pb2.ListAnalysesBody(),
+    )
+    if not listed.analyses:
+        return None
+    return listed.analyses[0].analysis_id, listed.analyses[0].patient_id
+
+
+def _level(level: vitals_pb2.AlertLevel) -> str:
+    """``urgent_ward`` for ALERT_LEVEL_URGENT_WARD."""
+    name: str = vitals_pb2.AlertLevel.Name(level)
+    return name.removeprefix("ALERT_LEVEL_").lower()
+
+
+async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
+    """Phase 5 in the story: the doctor reads the first analysis it may read at the MEC, through
+    a TTP grant; the NEWS2 headline, or None while the MEC holds no data for it yet."""
+    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
+    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["mec"]) as mec:
+        found = await _doctor_analysis(ttp, doctor)
+        if found is None:
+            return None
+        try:
+            report = await user_app.read_results(
+                user_access_pb2_grpc.UserAccessServiceStub(ttp),
+                mec_results_pb2_grpc.MecResultsServiceStub(mec),
+                doctor,
+                found[0],
+                MEC_NODE,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            return f"{DOCTOR} could not read {found[1]}'s results: {error.code().name}"
+    return (
+        f"{DOCTOR} read {found[1]}'s results at {MEC_NODE} (phase 5): NEWS2 "
+        f"{report.news2.aggregate}, {_level(report.news2.level)}, "
+        f"{len(report.vital_signs)} vital signs"
+    )
+
+
+async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
+    """Phase 6 in the story: the doctor watches its analysis and prints each verified alert
+    with the TTP's context, until cancelled."""
+    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
+    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["mec"]) as mec:
+        found = await _doctor_analysis(ttp, doctor)
+        if found is None:
+            return
+        alerts = user_app.watch_emergencies(
+            user_access_pb2_grpc.UserAccessServiceStub(ttp),
+            mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
+            doctor,
+            found[0],
+            MEC_NODE,
+        )
+        print(f"  {DOCTOR} watches {found[1]}'s analysis for emergencies (phase 6)", flush=True)
+        try:
+            async for alert in alerts:
+                print(
+                    f"  EMERGENCY for {DOCTOR}: {alert.context.patient_id} NEWS2 "
+                    f"{alert.emergency.aggregate} ({_level(alert.emergency.level)}); "
+                    f"allergies: {', '.join(alert.context.allergies) or 'none'}, "
+                    f"blood group {alert.context.blood_group or 'unknown'}",
+                    flush=True,
+                )
+        finally:
+            await alerts.aclose()
 
 
 def _mean_ms(seconds: float, count: float) -> str:
@@ -444,6 +559,9 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             else f"Stopping after {args.duration:g} s.",
             flush=True,
         )
+        doctor_has_read = False
+        watching = asyncio.create_task(doctor_watches(state_dir, endpoints))
+        sepsis_at = args.sepsis_after if story else 0.0
         last_ok = last_records = 0
         last_time = time.monotonic()
         last_latency = (0.0, 0.0)
@@ -468,11 +586,23 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                 f"alerts: {await alert_levels(endpoints.grpc['mec'])}",
                 flush=True,
             )
+            if sepsis_at and now - started >= sepsis_at:
+                sepsis_at = 0.0
+                await inject_sepsis(endpoints.grpc["ue"])
+                print(f"  injected a sepsis into {PATIENT}'s sensors", flush=True)
+            if not doctor_has_read:
+                headline = await doctor_reads(state_dir, endpoints)
+                if headline is not None:
+                    print(f"  {headline}", flush=True)
+                    doctor_has_read = True
             if args.duration and now - started >= args.duration:
                 stop.set()
         status = await ue_status(endpoints.grpc["ue"])
         overall = _mean_ms(*await attach_latency(endpoints.metrics["ue"]))
         alerts = await alert_levels(endpoints.grpc["mec"])
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
+            await watching
     finally:
         testbed.stop()
     elapsed = time.monotonic() - started

@@ -38,6 +38,53 @@ def _news2(evaluation: Evaluation | None) -> analysis_pb2.News2Score:
     )
 
 
+def describe(analyses: Analyses, analysis: Analysis) -> analysis_pb2.GetAnalysisResponse:
+    """One analysis in full, as GetAnalysis answers it and as phase 5 seals it to a user."""
+    now = analyses.now()
+    limits = analyses.limits
+    response = analysis_pb2.GetAnalysisResponse(
+        pseudonym=analysis.pseudonym.hex(),
+        spo2_scale=cast(vitals_pb2.SpO2Scale, int(analysis.spo2_scale)),
+        news2=_news2(analysis.current),
+        records=analysis.records,
+    )
+    for kind in SensorKind:
+        trend = analysis.trend(kind)
+        if trend is None:
+            continue
+        age = now - trend.latest.received
+        response.vital_signs.append(
+            analysis_pb2.VitalSignTrend(
+                kind=cast(vitals_pb2.SensorKind, int(kind)),
+                latest=trend.latest.values,
+                age_seconds=age,
+                stale=age > limits.stale_after,
+                samples=trend.samples,
+                mean=trend.mean,
+                slope_per_hour=trend.slope_per_hour,
+            )
+        )
+    if analysis.check_in is not None:
+        received, check_in = analysis.check_in
+        response.check_in.CopyFrom(
+            analysis_pb2.CheckInState(
+                consciousness=cast(vitals_pb2.Consciousness, int(check_in.consciousness)),
+                supplemental_oxygen=check_in.supplemental_oxygen,
+                age_seconds=now - received,
+                stale=now - received > limits.stale_after,
+            )
+        )
+    response.score_history.extend(
+        analysis_pb2.ScorePoint(
+            age_seconds=now - point.at,
+            aggregate=point.score.aggregate,
+            level=wire_level(point.score.level),
+        )
+        for point in analysis.history
+    )
+    return response
+
+
 class AnalysisService(analysis_pb2_grpc.AnalysisServiceServicer):
     """Thin adapter between gRPC and the MEC's analyses."""
 
@@ -79,46 +126,4 @@ class AnalysisService(analysis_pb2_grpc.AnalysisServiceServicer):
         if analysis is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "no analysis under that pseudonym")
             raise AssertionError("unreachable: abort raises")
-        now = self._analyses.now()
-        limits = self._analyses.limits
-        response = analysis_pb2.GetAnalysisResponse(
-            pseudonym=analysis.pseudonym.hex(),
-            spo2_scale=cast(vitals_pb2.SpO2Scale, int(analysis.spo2_scale)),
-            news2=_news2(analysis.current),
-            records=analysis.records,
-        )
-        for kind in SensorKind:
-            trend = analysis.trend(kind)
-            if trend is None:
-                continue
-            age = now - trend.latest.received
-            response.vital_signs.append(
-                analysis_pb2.VitalSignTrend(
-                    kind=cast(vitals_pb2.SensorKind, int(kind)),
-                    latest=trend.latest.values,
-                    age_seconds=age,
-                    stale=age > limits.stale_after,
-                    samples=trend.samples,
-                    mean=trend.mean,
-                    slope_per_hour=trend.slope_per_hour,
-                )
-            )
-        if analysis.check_in is not None:
-            received, check_in = analysis.check_in
-            response.check_in.CopyFrom(
-                analysis_pb2.CheckInState(
-                    consciousness=cast(vitals_pb2.Consciousness, int(check_in.consciousness)),
-                    supplemental_oxygen=check_in.supplemental_oxygen,
-                    age_seconds=now - received,
-                    stale=now - received > limits.stale_after,
-                )
-            )
-        response.score_history.extend(
-            analysis_pb2.ScorePoint(
-                age_seconds=now - point.at,
-                aggregate=point.score.aggregate,
-                level=wire_level(point.score.level),
-            )
-            for point in analysis.history
-        )
-        return response
+        return describe(self._analyses, analysis)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import grpc
 
@@ -22,7 +23,7 @@ from mec5g.core.data_channel import Purpose, parse_header
 from mec5g.core.errors import AuthenticationFailed, MalformedInput
 from mec5g.core.operations import counting
 from mec5g.core.readings import CheckIn, Reading
-from mec5g.mec.analysis import Analyses
+from mec5g.mec.analysis import Analyses, Evaluation
 from mec5g.mec.sessions import SessionTable
 from mec5g.runtime.metrics import ANALYSIS, DATA, Metrics
 from mec5g.runtime.status import AUTHENTICATION_FAILED
@@ -34,10 +35,18 @@ LOG = logging.getLogger("mec5g.mec")
 class MecDataService(mec_data_pb2_grpc.MecDataServiceServicer):
     """Thin adapter between gRPC, the session table, ``core.data_channel`` and the analyses."""
 
-    def __init__(self, sessions: SessionTable, analyses: Analyses, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        sessions: SessionTable,
+        analyses: Analyses,
+        metrics: Metrics,
+        analysed: Callable[[bytes, Evaluation], None],
+    ) -> None:
+        """``analysed`` receives every new score (phase 6 raises emergencies from them)."""
         self._sessions = sessions
         self._analyses = analyses
         self._metrics = metrics
+        self._analysed = analysed
 
     async def Submit(  # noqa: N802 - gRPC method name
         self, request: mec_data_pb2.SubmitRequest, context: grpc.aio.ServicerContext
@@ -83,6 +92,7 @@ class MecDataService(mec_data_pb2_grpc.MecDataServiceServicer):
         alert = recorded.alert.name.lower() if recorded.alert is not None else None
         self._metrics.news2(score.aggregate, score.complete, alert)
         self._metrics.observe(ANALYSIS, "accepted", time.perf_counter() - analysed)
+        self._analysed(session.pseudonym, recorded.evaluation)
         response = mec_data_pb2.SubmitResponse(ack=ack)
         self._metrics.sent("ack", 0, response.ByteSize())
         return response

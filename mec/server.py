@@ -11,23 +11,33 @@ from pathlib import Path
 
 import grpc
 
+from mec5g.core.emergency import Emergencies, EmergencyThreshold
+from mec5g.mec.alerts_service import MecAlertsService
 from mec5g.mec.analysis import Analyses, AnalysisLimits
 from mec5g.mec.analysis_service import AnalysisService
 from mec5g.mec.credential_pool import CredentialPool
 from mec5g.mec.data_service import MecDataService
+from mec5g.mec.grants import GrantGate
+from mec5g.mec.results_service import MecResultsService
 from mec5g.mec.service import MecKeyAgreementService
 from mec5g.mec.sessions import SessionLimits, SessionTable
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.rate_limit import PER_SOURCE, RatePolicy, limits, peer_host
+from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import (
     analysis_pb2,
     analysis_pb2_grpc,
+    emergency_pb2_grpc,
+    mec_alerts_pb2,
+    mec_alerts_pb2_grpc,
     mec_data_pb2,
     mec_data_pb2_grpc,
     mec_key_agreement_pb2,
     mec_key_agreement_pb2_grpc,
+    mec_results_pb2,
+    mec_results_pb2_grpc,
     ttp_key_agreement_pb2_grpc,
 )
 
@@ -35,6 +45,8 @@ LOG = logging.getLogger("mec5g.mec")
 SERVICE_NAME = mec_key_agreement_pb2.DESCRIPTOR.services_by_name["MecKeyAgreementService"].full_name
 DATA_SERVICE_NAME = mec_data_pb2.DESCRIPTOR.services_by_name["MecDataService"].full_name
 ANALYSIS_SERVICE_NAME = analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name
+ALERTS_SERVICE_NAME = mec_alerts_pb2.DESCRIPTOR.services_by_name["MecAlertsService"].full_name
+RESULTS_SERVICE_NAME = mec_results_pb2.DESCRIPTOR.services_by_name["MecResultsService"].full_name
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,9 @@ class MecConfig:
     health_listen: str | None = None
     sessions: SessionLimits = field(default_factory=SessionLimits)
     analysis: AnalysisLimits = field(default_factory=AnalysisLimits)
+    # The node's ECQV wallet; without it, user requests and watches (phases 5, 6) are refused.
+    identity: Path | None = None
+    emergency: EmergencyThreshold = field(default_factory=EmergencyThreshold)
 
 
 @dataclass
@@ -67,6 +82,7 @@ class RunningMec:
     port: int
     sessions: SessionTable
     analyses: Analyses
+    alerts: MecAlertsService
 
     @property
     def target(self) -> str:
@@ -75,6 +91,7 @@ class RunningMec:
     async def close(self, grace: float | None = None) -> None:
         await self.server.stop(grace)
         await self.pool.drain()
+        await self.alerts.drain()
         await self.ttp_channel.close()
         self.store.close()
 
@@ -90,6 +107,17 @@ async def start(config: MecConfig) -> RunningMec:
         metrics.serve(config.metrics_port)
         sessions = SessionTable(config.sessions, time.monotonic, metrics)
         analyses = Analyses(config.analysis, time.monotonic)
+        identity = Wallet.read(config.identity) if config.identity is not None else None
+        if identity is not None and identity.role != "mec":
+            raise ValueError(f"{config.identity} is a {identity.role}'s wallet, not a MEC node's")
+        gate = GrantGate(identity)
+        alerts = MecAlertsService(
+            gate,
+            Emergencies(config.emergency),
+            emergency_pb2_grpc.EmergencyServiceStub(ttp_channel),
+            metrics,
+            config.ttp_timeout,
+        )
         service = MecKeyAgreementService(
             pool,
             ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
@@ -105,14 +133,25 @@ async def start(config: MecConfig) -> RunningMec:
                 ),
                 partial(
                     mec_data_pb2_grpc.add_MecDataServiceServicer_to_server,
-                    MecDataService(sessions, analyses, metrics),
+                    MecDataService(sessions, analyses, metrics, alerts.analysed),
                 ),
                 partial(
                     analysis_pb2_grpc.add_AnalysisServiceServicer_to_server,
                     AnalysisService(analyses),
                 ),
+                partial(
+                    mec_results_pb2_grpc.add_MecResultsServiceServicer_to_server,
+                    MecResultsService(analyses, gate, metrics),
+                ),
+                partial(mec_alerts_pb2_grpc.add_MecAlertsServiceServicer_to_server, alerts),
             ],
-            [SERVICE_NAME, DATA_SERVICE_NAME, ANALYSIS_SERVICE_NAME],
+            [
+                SERVICE_NAME,
+                DATA_SERVICE_NAME,
+                ANALYSIS_SERVICE_NAME,
+                RESULTS_SERVICE_NAME,
+                ALERTS_SERVICE_NAME,
+            ],
             config.tls,
             metrics,
             limits(
@@ -121,7 +160,7 @@ async def start(config: MecConfig) -> RunningMec:
             ),
         )
         cleanup.pop_all()
-    return RunningMec(store, pool, ttp_channel, metrics, server, port, sessions, analyses)
+    return RunningMec(store, pool, ttp_channel, metrics, server, port, sessions, analyses, alerts)
 
 
 async def serve(config: MecConfig) -> None:

@@ -19,6 +19,8 @@ from mec5g.core.operations import Ledger
 KEY_AGREEMENT = "key_agreement"  # phase 3; the phase label of every key-agreement metric
 DATA = "data"  # phase 4: sealing, sending, receiving and opening data records
 ANALYSIS = "analysis"  # phase 4: the MEC's analysis of the records it accepted
+USER_REQUEST = "user_request"  # phase 5: grants at the TTP, sealed results at the MEC
+EMERGENCY = "emergency"  # phase 6: raising, deciding who is involved, delivering alerts
 
 # 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
 DURATION_BUCKETS = (

@@ -1,4 +1,4 @@
-"""What the TTP and the user app share about signed user requests and sealed answers.
+"""What the TTP, the MEC and the user app share about signed requests and sealed answers.
 
 Both ends must agree byte for byte on the name a signature covers (the full gRPC method name)
 and on the associated data of sealed credentials; both convert access policies to and from the
@@ -8,15 +8,30 @@ wire. Kept here so that the TTP and the UE side never import each other.
 from __future__ import annotations
 
 from mec5g.core.profiles import AccessPolicy
-from mec5g.v1 import monitoring_pb2
+from mec5g.v1 import emergency_pb2, monitoring_pb2, user_access_pb2
 
 NONCE_BYTES = 16
-_MONITORING = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"]
+# The seal purpose of the TTP's emergency context for a watcher (phase 6).
+CONTEXT_PURPOSE = "emergency-context"
+# The services whose requests are signed by users; their method names are distinct.
+_SIGNED_SERVICES = (
+    monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"],
+    user_access_pb2.DESCRIPTOR.services_by_name["UserAccessService"],
+)
 
 
 def method_name(method: str) -> str:
     """The full gRPC method name a signature covers, e.g. /mec5g.v1.MonitoringService/AddDevices."""
-    return f"/{_MONITORING.full_name}/{_MONITORING.methods_by_name[method].name}"
+    for service in _SIGNED_SERVICES:
+        if method in service.methods_by_name:
+            return f"/{service.full_name}/{method}"
+    raise KeyError(f"no signed request method {method!r}")
+
+
+def emergency_method() -> str:
+    """What a MEC node's emergency signature covers as its method (docs/protocol.md)."""
+    service = emergency_pb2.DESCRIPTOR.services_by_name["EmergencyService"]
+    return f"/{service.full_name}/RaiseEmergency"
 
 
 def sealing_context(method: str, patient_id: str, analysis_id: str) -> bytes:

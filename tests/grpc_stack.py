@@ -9,17 +9,25 @@ stores), so a test that uses ``async with AsyncExitStack() as stack`` always cle
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
+import functools
+import json
 import shutil
 import socket
 import sys
+from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.records import CredentialRecord
+from mec5g.mec import identity
 from mec5g.mec import server as mec_server
 from mec5g.mec.server import MecConfig, RunningMec
 from mec5g.mec.sessions import SessionLimits
@@ -67,6 +75,18 @@ def enrol(
     return Enrolled(directory, ttp_db, ue_file, mec_file, device_file, mec)
 
 
+def enrol_mec_identity(directory: Path, ttp_db: Path, node: str, credentials: int) -> Path:
+    """Enrol node ``node`` with its ECQV identity, the operator's way; returns its wallet (the
+    enrolment file is ``<node>.json`` in ``directory``)."""
+    key, request = directory / f"{node}.key", directory / f"{node}.request"
+    enrolment = directory / f"{node}.json"
+    point = identity.write_request(node, key, request)
+    enrol_mec(ttp_db, enrolment, node, credentials, identity_request=point)
+    wallet = directory / f"{node}.wallet"
+    identity.install(key, json.loads(enrolment.read_text()), wallet)
+    return wallet
+
+
 Ttp = RunningTtp
 Mec = RunningMec
 
@@ -100,6 +120,7 @@ async def start_mec(
     ttp_tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
     sessions: SessionLimits | None = None,
+    identity: Path | None = None,
 ) -> RunningMec:
     """The MEC exactly as ``mec5g mec serve`` starts it, closed when ``stack`` unwinds."""
     config = MecConfig(
@@ -111,6 +132,7 @@ async def start_mec(
         ttp_timeout=ttp_timeout,
         ttp_tls=ttp_tls or TlsOptions(),
         sessions=sessions or SessionLimits(),
+        identity=identity,
     )
     running = await mec_server.start(config)
     stack.push_async_callback(running.close)
@@ -209,6 +231,29 @@ def holder_inconsistencies(ttp: KeyStore, *holder_stores: HolderStore) -> list[s
             if record is None or not record.holds(state.credential):
                 problems.append(name)
     return problems
+
+
+def stored_values(value: Any) -> Iterator[bytes | str]:
+    """Every byte string and text the MEC keeps in an object graph (its sessions, analyses)."""
+    if isinstance(value, bytes | str):
+        yield value
+    elif isinstance(value, enum.Enum | int | float | bool) or value is None:
+        return
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from stored_values(key)
+            yield from stored_values(item)
+    elif isinstance(value, list | tuple | deque | set):
+        for item in value:
+            yield from stored_values(item)
+    elif isinstance(value, functools.partial):  # an unconfirmed session's key derivation
+        yield from stored_values([value.args, value.keywords])
+    elif dataclasses.is_dataclass(value):
+        for item in dataclasses.fields(value):
+            yield from stored_values(getattr(value, item.name))
+    elif hasattr(value, "__dict__"):
+        yield from stored_values(vars(value))
+    # else an opaque cipher object, holding a key only
 
 
 def grpcurl_path() -> str:

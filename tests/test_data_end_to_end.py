@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import enum
-import functools
-from collections import deque
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import grpc
 import pytest
-from grpc_stack import MEC_NODE, start_mec, start_ttp, start_ue
+from grpc_stack import MEC_NODE, start_mec, start_ttp, start_ue, stored_values
 
 from mec5g.core.data_channel import Purpose
 from mec5g.core.handle import AnalysisSettings
@@ -87,29 +82,6 @@ def _enrol(directory: Path) -> Bed:
 def _sample(mec: RunningMec, name: str, labels: dict[str, str]) -> float:
     value = mec.metrics.registry.get_sample_value(name, {"role": "mec", **labels})
     return 0.0 if value is None else value
-
-
-def _stored_values(value: Any) -> Iterator[bytes | str]:
-    """Every byte string and text the MEC keeps in an object graph (its sessions, analyses)."""
-    if isinstance(value, bytes | str):
-        yield value
-    elif isinstance(value, enum.Enum | int | float | bool) or value is None:
-        return
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _stored_values(key)
-            yield from _stored_values(item)
-    elif isinstance(value, list | tuple | deque | set):
-        for item in value:
-            yield from _stored_values(item)
-    elif isinstance(value, functools.partial):  # an unconfirmed session's key derivation
-        yield from _stored_values([value.args, value.keywords])
-    elif dataclasses.is_dataclass(value):
-        for item in dataclasses.fields(value):
-            yield from _stored_values(getattr(value, item.name))
-    elif hasattr(value, "__dict__"):
-        yield from _stored_values(vars(value))
-    # else an opaque cipher object, holding a key only
 
 
 async def test_patients_stream_and_the_mec_scores_them_without_knowing_them(
@@ -213,7 +185,7 @@ async def test_patients_stream_and_the_mec_scores_them_without_knowing_them(
             identities |= {state.credential.did, state.credential.dk}
         stored = [
             value.encode() if isinstance(value, str) else value
-            for value in _stored_values([mec.sessions.sessions(), list(mec.analyses)])
+            for value in stored_values([mec.sessions.sessions(), list(mec.analyses)])
         ]
         assert stored, "the walk found what the MEC stores"
         assert not [identity for identity in identities for value in stored if identity in value]

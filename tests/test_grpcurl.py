@@ -9,6 +9,7 @@ so grpcurl is awaited with ``asyncio.create_subprocess_exec`` to keep them servi
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import json
 import sys
@@ -169,8 +170,6 @@ async def test_registration_and_initialisation_through_grpcurl(
 ) -> None:
     """Phases 1 and 2 reachable with grpcurl alone, plus ``mec5g user sign|open`` for the
     signature and the sealed answer, which a shell cannot compute."""
-    import base64
-
     from mec5g.core import ecqv
     from mec5g.core.profiles import Role
     from mec5g.ttp.registry import Registry
@@ -276,3 +275,63 @@ async def test_check_in_then_the_analysis_through_grpcurl(stack: Stack) -> None:
     analysis = json.loads(out)
     assert analysis["check_in"]["consciousness"] == "CONSCIOUSNESS_CONFUSION"
     assert "temperature" in analysis["news2"]["missing"]
+
+
+async def test_user_requests_and_emergencies_are_reachable_with_grpcurl(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Phases 5 and 6 listed by reflection; a signed GrantAccess from ``mec5g user sign`` reaches
+    the TTP (this stack's MEC node has no ECQV identity: NOT_FOUND), and the MEC's results and
+    alerts services answer that they need the node's identity."""
+    from mec5g.core.profiles import PatientAttributes, Role
+    from mec5g.core.user_access import ephemeral_key
+    from mec5g.runtime.grpc_server import channel
+    from mec5g.ttp.registry import Registry
+    from mec5g.ue import user_app
+    from mec5g.v1 import registration_pb2_grpc
+
+    for target, services in (
+        (stack.ttp.target, ["mec5g.v1.UserAccessService", "mec5g.v1.EmergencyService"]),
+        (stack.mec.target, ["mec5g.v1.MecResultsService", "mec5g.v1.MecAlertsService"]),
+    ):
+        code, out, err = await grpcurl("-plaintext", target, "list")
+        assert code == 0, err
+        assert set(services) <= set(out.split())
+    code_text = Registry(stack.ttp.store.path).issue_enrolment_code("hana", Role.PATIENT, 60)
+    async with channel(stack.ttp.target) as ttp:
+        wallet = await user_app.register(
+            registration_pb2_grpc.RegistrationServiceStub(ttp),
+            "hana",
+            Role.PATIENT,
+            code_text,
+            PatientAttributes.checked([], ""),
+        )
+    wallet_file = tmp_path / "hana.json"
+    wallet.write(wallet_file)
+    body = json.dumps(
+        {
+            "analysis_id": "a-none",
+            "mec_node": "mec-test",
+            "requester_key": base64.b64encode(ephemeral_key().public).decode(),
+            "purpose": "GRANT_PURPOSE_RESULTS",
+        }
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mec5g", "user", "sign", "--wallet", str(wallet_file),
+        "--method", "GrantAccess", "--body", body,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    signed, signing_error = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 0, signing_error.decode()
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", signed.decode(), stack.ttp.target,
+        "mec5g.v1.UserAccessService/GrantAccess",
+    )  # fmt: skip
+    assert code != 0
+    assert "NotFound" in err
+    assert "no MEC node 'mec-test' with an identity" in err
+    code, out, err = await grpcurl(
+        "-plaintext", "-d", "{}", stack.mec.target, "mec5g.v1.MecResultsService/GetResults"
+    )
+    assert code != 0
+    assert "FailedPrecondition" in err

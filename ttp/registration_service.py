@@ -1,4 +1,5 @@
-"""``mec5g.v1.RegistrationService`` and ``MonitoringService``: phases 1 and 2 over gRPC.
+"""``mec5g.v1.RegistrationService``, ``MonitoringService`` and ``UserAccessService``: phases 1,
+2 and the TTP's part of phase 5 (grants, ``core.user_access``) over gRPC.
 
 Thin adapters around ``mec5g.ttp.registry``: they parse and check fields (INVALID_ARGUMENT names
 the field), verify the signature of user requests, run the registry's operation in a worker
@@ -25,8 +26,9 @@ from mec5g.core.errors import InvalidField, MalformedField
 from mec5g.core.operations import counting
 from mec5g.core.primitives import local_fingerprint
 from mec5g.core.profiles import DoctorAttributes, PatientAttributes, Role
+from mec5g.core.user_access import GrantPurpose
 from mec5g.runtime.group_commit import StoreUnavailable
-from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.metrics import USER_REQUEST, Metrics
 from mec5g.runtime.status import AUTHENTICATION_FAILED, wire_version
 from mec5g.runtime.user_requests import (
     NONCE_BYTES,
@@ -37,11 +39,19 @@ from mec5g.runtime.user_requests import (
 )
 from mec5g.ttp import registry
 from mec5g.ttp.keystore import EnrolmentRefused
-from mec5g.v1 import monitoring_pb2, monitoring_pb2_grpc, registration_pb2, registration_pb2_grpc
+from mec5g.v1 import (
+    monitoring_pb2,
+    monitoring_pb2_grpc,
+    registration_pb2,
+    registration_pb2_grpc,
+    user_access_pb2,
+    user_access_pb2_grpc,
+)
 
 LOG = logging.getLogger("mec5g.ttp")
 REGISTRATION = "registration"  # phase 1, the phase label of its metrics
 INITIALISATION = "initialisation"  # phase 2: creating analyses and their life cycle
+GRANT_SECONDS = 60.0  # a grant is used at once; a minute covers the round trip and clock skew
 T = TypeVar("T")
 
 _STATUS = {
@@ -57,8 +67,8 @@ def _unix_ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-class _Calls:
-    """What both services share: run an operation, count it, turn refusals into statuses."""
+class RegistryCalls:
+    """What the registry services share: run an operation, count it, turn refusals into statuses."""
 
     def __init__(self, registry_: registry.Registry, metrics: Metrics) -> None:
         self._registry = registry_
@@ -112,7 +122,7 @@ class RegistrationService(registration_pb2_grpc.RegistrationServiceServicer):
 
     def __init__(self, registry_: registry.Registry, metrics: Metrics) -> None:
         self._registry = registry_
-        self._calls = _Calls(registry_, metrics)
+        self._calls = RegistryCalls(registry_, metrics)
 
     async def GetAuthority(  # noqa: N802 - gRPC method name
         self, request: registration_pb2.GetAuthorityRequest, context: grpc.aio.ServicerContext
@@ -169,38 +179,40 @@ class _SignedBody(Protocol):
 _Body = TypeVar("_Body", bound=_SignedBody)
 
 
+def _authenticate(
+    registry_: registry.Registry,
+    method: str,
+    signed: monitoring_pb2.SignedBody,
+    body_type: type[_Body],
+) -> tuple[registry.SignedRequest, _Body]:
+    """Parse the body and check the signature and freshness of a user request."""
+    body = body_type()
+    try:
+        body.ParseFromString(signed.body)
+    except DecodeError:
+        raise InvalidField("signed.body", f"a serialized {body_type.__name__}") from None
+    header = body.header
+    if len(header.nonce) != NONCE_BYTES:
+        raise MalformedField("header.nonce", NONCE_BYTES, len(header.nonce))
+    if len(signed.signature) != user_crypto.SIGNATURE_BYTES:
+        raise MalformedField("signed.signature", user_crypto.SIGNATURE_BYTES, len(signed.signature))
+    request = registry_.authenticate(
+        method_name(method),
+        signed.user_id,
+        signed.body,
+        signed.signature,
+        header.nonce,
+        header.issued_at_unix_ms / 1000,
+    )
+    return request, body
+
+
 class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
     """Phase 2 and the analyses' life cycle, for signed patient and doctor requests."""
 
     def __init__(self, registry_: registry.Registry, metrics: Metrics) -> None:
         self._registry = registry_
-        self._calls = _Calls(registry_, metrics)
-
-    def _authenticate(
-        self, method: str, signed: monitoring_pb2.SignedBody, body_type: type[_Body]
-    ) -> tuple[registry.SignedRequest, _Body]:
-        """Parse the body and check the signature and freshness of a user request."""
-        body = body_type()
-        try:
-            body.ParseFromString(signed.body)
-        except DecodeError:
-            raise InvalidField("signed.body", f"a serialized {body_type.__name__}") from None
-        header = body.header
-        if len(header.nonce) != NONCE_BYTES:
-            raise MalformedField("header.nonce", NONCE_BYTES, len(header.nonce))
-        if len(signed.signature) != user_crypto.SIGNATURE_BYTES:
-            raise MalformedField(
-                "signed.signature", user_crypto.SIGNATURE_BYTES, len(signed.signature)
-            )
-        request = self._registry.authenticate(
-            method_name(method),
-            signed.user_id,
-            signed.body,
-            signed.signature,
-            header.nonce,
-            header.issued_at_unix_ms / 1000,
-        )
-        return request, body
+        self._calls = RegistryCalls(registry_, metrics)
 
     def _sealed(
         self,
@@ -235,8 +247,8 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
         self, request: monitoring_pb2.CreateAnalysisRequest, context: grpc.aio.ServicerContext
     ) -> monitoring_pb2.CreateAnalysisResponse:
         def create() -> monitoring_pb2.CreateAnalysisResponse:
-            signed, body = self._authenticate(
-                "CreateAnalysis", request.signed, monitoring_pb2.CreateAnalysisBody
+            signed, body = _authenticate(
+                self._registry, "CreateAnalysis", request.signed, monitoring_pb2.CreateAnalysisBody
             )
             analysis_id, created_at, issued = self._registry.create_analysis(
                 signed, _devices(body.devices), policy_from_wire(body.access)
@@ -253,8 +265,8 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
         self, request: monitoring_pb2.AddDevicesRequest, context: grpc.aio.ServicerContext
     ) -> monitoring_pb2.AddDevicesResponse:
         def add() -> monitoring_pb2.AddDevicesResponse:
-            signed, body = self._authenticate(
-                "AddDevices", request.signed, monitoring_pb2.AddDevicesBody
+            signed, body = _authenticate(
+                self._registry, "AddDevices", request.signed, monitoring_pb2.AddDevicesBody
             )
             issued = self._registry.add_devices(signed, body.analysis_id, _devices(body.devices))
             return monitoring_pb2.AddDevicesResponse(
@@ -267,8 +279,8 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
         self, request: monitoring_pb2.RemoveDevicesRequest, context: grpc.aio.ServicerContext
     ) -> monitoring_pb2.RemoveDevicesResponse:
         def remove() -> monitoring_pb2.RemoveDevicesResponse:
-            signed, body = self._authenticate(
-                "RemoveDevices", request.signed, monitoring_pb2.DevicesBody
+            signed, body = _authenticate(
+                self._registry, "RemoveDevices", request.signed, monitoring_pb2.DevicesBody
             )
             removed = self._registry.remove_devices(signed, body.analysis_id, list(body.devices))
             return monitoring_pb2.RemoveDevicesResponse(removed=removed)
@@ -279,8 +291,8 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
         self, request: monitoring_pb2.RevokeDeviceRequest, context: grpc.aio.ServicerContext
     ) -> monitoring_pb2.RevokeDeviceResponse:
         def revoke() -> monitoring_pb2.RevokeDeviceResponse:
-            signed, body = self._authenticate(
-                "RevokeDevice", request.signed, monitoring_pb2.DevicesBody
+            signed, body = _authenticate(
+                self._registry, "RevokeDevice", request.signed, monitoring_pb2.DevicesBody
             )
             revoked = self._registry.revoke_devices(signed, body.analysis_id, list(body.devices))
             return monitoring_pb2.RevokeDeviceResponse(revoked=revoked)
@@ -293,8 +305,8 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
         context: grpc.aio.ServicerContext,
     ) -> monitoring_pb2.ReprovisionDeviceResponse:
         def reprovision() -> monitoring_pb2.ReprovisionDeviceResponse:
-            signed, body = self._authenticate(
-                "ReprovisionDevice", request.signed, monitoring_pb2.DevicesBody
+            signed, body = _authenticate(
+                self._registry, "ReprovisionDevice", request.signed, monitoring_pb2.DevicesBody
             )
             issued = self._registry.reprovision_devices(
                 signed, body.analysis_id, list(body.devices)
@@ -311,8 +323,8 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
         self, request: monitoring_pb2.CloseAnalysisRequest, context: grpc.aio.ServicerContext
     ) -> monitoring_pb2.CloseAnalysisResponse:
         def close() -> monitoring_pb2.CloseAnalysisResponse:
-            signed, body = self._authenticate(
-                "CloseAnalysis", request.signed, monitoring_pb2.AnalysisBody
+            signed, body = _authenticate(
+                self._registry, "CloseAnalysis", request.signed, monitoring_pb2.AnalysisBody
             )
             closed_at = self._registry.close_analysis(signed, body.analysis_id)
             return monitoring_pb2.CloseAnalysisResponse(closed_at_unix_ms=_unix_ms(closed_at))
@@ -323,14 +335,48 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
         self, request: monitoring_pb2.ListAnalysesRequest, context: grpc.aio.ServicerContext
     ) -> monitoring_pb2.ListAnalysesResponse:
         def list_analyses() -> monitoring_pb2.ListAnalysesResponse:
-            signed, _ = self._authenticate(
-                "ListAnalyses", request.signed, monitoring_pb2.ListAnalysesBody
+            signed, _ = _authenticate(
+                self._registry, "ListAnalyses", request.signed, monitoring_pb2.ListAnalysesBody
             )
             return monitoring_pb2.ListAnalysesResponse(
                 analyses=[_summary(summary) for summary in self._registry.list_analyses(signed)]
             )
 
         return await self._calls.run(context, INITIALISATION, list_analyses)
+
+
+class UserAccessService(user_access_pb2_grpc.UserAccessServiceServicer):
+    """Phase 5: grants for authorised users to read an analysis's results at one MEC node."""
+
+    def __init__(
+        self, registry_: registry.Registry, metrics: Metrics, lifetime: float = GRANT_SECONDS
+    ) -> None:
+        self._registry = registry_
+        self._calls = RegistryCalls(registry_, metrics)
+        self._lifetime = lifetime
+
+    async def GrantAccess(  # noqa: N802 - gRPC method name
+        self, request: user_access_pb2.GrantAccessRequest, context: grpc.aio.ServicerContext
+    ) -> user_access_pb2.GrantAccessResponse:
+        def grant() -> user_access_pb2.GrantAccessResponse:
+            signed, body = _authenticate(
+                self._registry, "GrantAccess", request.signed, user_access_pb2.GrantAccessBody
+            )
+            if body.purpose not in GrantPurpose._value2member_map_:
+                raise InvalidField("purpose", "GRANT_PURPOSE_RESULTS or GRANT_PURPOSE_WATCH")
+            raw, signature = self._registry.grant_access(
+                signed,
+                GrantPurpose(body.purpose),
+                body.analysis_id,
+                body.mec_node,
+                body.requester_key,
+                self._lifetime,
+            )
+            return user_access_pb2.GrantAccessResponse(grant=raw, signature=signature)
+
+        response = await self._calls.run(context, USER_REQUEST, grant)
+        LOG.info("granted user %s a grant", local_fingerprint(request.signed.user_id.encode()))
+        return response
 
 
 def _devices(specs: Sequence[monitoring_pb2.DeviceSpec]) -> list[registry.DeviceRequest]:

@@ -34,6 +34,7 @@ from typing import Any
 from mec5g.core import ecqv, user_crypto
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.errors import AuthenticationFailed, InvalidField
+from mec5g.core.handle import Pseudonyms
 from mec5g.core.operations import Operation, Origin, record
 from mec5g.core.profiles import (
     AccessPolicy,
@@ -45,11 +46,15 @@ from mec5g.core.profiles import (
     may_read,
 )
 from mec5g.core.records import RecordKind
+from mec5g.core.user_access import Grant, GrantPurpose, issue_grant
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
 from mec5g.ttp.keystore import EnrolmentRefused, delete_record, insert_record
 
 REQUEST_WINDOW_SECONDS = 300.0
+WATCH_RETENTION = 86400.0  # a watch longer than a day needs a new grant to be found
+# MEC nodes' emergency nonces share the user requests' table; ':' is in no user identity.
+MEC_NONCE_PREFIX = "mec:"
 CODE_BYTES = 18
 _DUMMY_PUBLIC = ecqv.public_key(1)
 
@@ -102,6 +107,17 @@ class SignedRequest:
     user: User
     nonce: bytes
     issued_at: float
+
+
+@dataclass(frozen=True)
+class Involved:
+    """A watcher involved in an emergency: its grant, one-time key, and whose analysis."""
+
+    watch_grant: bytes
+    requester_key: bytes
+    analysis_id: str
+    patient_id: str
+    patient: PatientAttributes
 
 
 @dataclass(frozen=True)
@@ -174,8 +190,12 @@ class Registry:
             row = connection.execute(
                 "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
             ).fetchone()
+            pseudonym_row = connection.execute(
+                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.PSEUDONYM_SECRET,)
+            ).fetchone()
         self._ca_private = int.from_bytes(row[0], "big")
         self.ca_public = ecqv.public_key(self._ca_private)
+        self._pseudonyms = Pseudonyms(pseudonym_row[0])
 
     # -- operator -----------------------------------------------------------------------------
 
@@ -335,6 +355,9 @@ class Registry:
         return SignedRequest(user, nonce, issued_at)
 
     def _consume_nonce(self, connection: sqlite3.Connection, request: SignedRequest) -> None:
+        self._consume(connection, request.user.user_id, request.nonce)
+
+    def _consume(self, connection: sqlite3.Connection, signer: str, nonce: bytes) -> None:
         connection.execute(
             "DELETE FROM request_nonces WHERE seen_at < ?",
             (self._now() - 2 * REQUEST_WINDOW_SECONDS,),
@@ -342,7 +365,7 @@ class Registry:
         try:
             connection.execute(
                 "INSERT INTO request_nonces (user_id, nonce, seen_at) VALUES (?, ?, ?)",
-                (request.user.user_id, request.nonce, self._now()),
+                (signer, nonce, self._now()),
             )
         except sqlite3.IntegrityError:
             raise _unauthenticated("replayed_request") from None
@@ -547,6 +570,106 @@ class Registry:
                     )
         return summaries
 
+    # -- phase 5: user requests -----------------------------------------------------------------
+
+    def grant_access(
+        self,
+        request: SignedRequest,
+        purpose: GrantPurpose,
+        analysis_id: str,
+        node: str,
+        requester_key: bytes,
+        lifetime: float,
+    ) -> tuple[bytes, bytes]:
+        """A grant (and its CA signature) for the requester to read ``analysis_id``'s results
+        or watch it for emergencies at MEC ``node``, which sees it under its pseudonym only.
+        A watch grant is remembered, so that the node's emergencies find their watchers.
+
+        An analysis that does not exist and one the user may not read are refused alike
+        (PERMISSION_DENIED), so that a refusal says nothing about other patients.
+        """
+        check_name(node, "mec_node")
+        now = self._now()
+        with self._begin(request, patient=False) as connection:
+            if not connection.execute("SELECT 1 FROM mec_nodes WHERE node = ?", (node,)).fetchone():
+                raise Refused(Refusal.NOT_FOUND, f"no MEC node {node!r} with an identity")
+            if _reader_of(connection, request.user, analysis_id) is None:
+                raise Refused(Refusal.PERMISSION_DENIED, "not authorised for that analysis")
+            pseudonym = self._pseudonyms(analysis_id, node)
+            grant, signature = issue_grant(
+                ecqv.KeyPair(self._ca_private, self.ca_public),
+                purpose,
+                pseudonym,
+                requester_key,
+                node,
+                now + lifetime,
+            )
+            if purpose is GrantPurpose.WATCH:
+                connection.execute(
+                    "DELETE FROM watch_grants WHERE issued_at < ?", (now - WATCH_RETENTION,)
+                )
+                connection.execute(
+                    "INSERT INTO watch_grants (nonce, user_id, analysis_id, node, pseudonym, "
+                    "requester_key, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        Grant.decode(grant).nonce,
+                        request.user.user_id,
+                        analysis_id,
+                        node,
+                        pseudonym,
+                        requester_key,
+                        now,
+                    ),
+                )
+        return grant, signature
+
+    # -- phase 6: emergencies -------------------------------------------------------------------
+
+    def raise_emergency(
+        self,
+        node: str,
+        method: str,
+        body: bytes,
+        signature: bytes,
+        nonce: bytes,
+        raised_at: float,
+        pseudonym: bytes,
+        watch_grants: Sequence[bytes],
+    ) -> list[Involved]:
+        """Check a MEC node's signed emergency, then map its pseudonym back to the analysis
+        through the node's watch grants: every watcher whose user may still read the analysis
+        is involved. Grants of another node or pseudonym are ignored, never reported."""
+        with _reading(self.path) as connection:
+            row = connection.execute(
+                "SELECT public_key FROM mec_nodes WHERE node = ?", (node,)
+            ).fetchone()
+        try:
+            user_crypto.verify(row[0] if row else _DUMMY_PUBLIC, method, node, body, signature)
+        except AuthenticationFailed as failure:
+            raise _unauthenticated(failure.reason) from None
+        if row is None:
+            raise _unauthenticated("unknown_node")
+        if abs(self._now() - raised_at) > REQUEST_WINDOW_SECONDS:
+            raise _unauthenticated("stale_request")
+        involved = []
+        with _transaction(self.path) as connection:
+            self._consume(connection, f"{MEC_NONCE_PREFIX}{node}", nonce)
+            for grant in dict.fromkeys(watch_grants):
+                found = connection.execute(
+                    "SELECT user_id, analysis_id, requester_key FROM watch_grants "
+                    "WHERE nonce = ? AND node = ? AND pseudonym = ?",
+                    (grant, node, pseudonym),
+                ).fetchone()
+                if found is None:
+                    continue
+                user = self._user(connection, found[0])
+                patient = _reader_of(connection, user, found[1]) if user else None
+                if patient is not None:
+                    involved.append(
+                        Involved(grant, found[2], found[1], patient, _patient(connection, patient))
+                    )
+        return involved
+
     # -- helpers --------------------------------------------------------------------------------
 
     @staticmethod
@@ -582,6 +705,34 @@ class Registry:
             if found is None:
                 raise Refused(Refusal.NOT_FOUND, f"no device {name!r} in analysis {analysis_id!r}")
             yield name
+
+
+def _reader_of(connection: sqlite3.Connection, user: User, analysis_id: str) -> str | None:
+    """The analysis's patient if ``user`` may read its results, else None (also for no such
+    analysis). The NEWS2 result combines every device, so a doctor must be allowed each."""
+    row = connection.execute(
+        "SELECT patient_id, access FROM analyses WHERE analysis_id = ?", (analysis_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    doctor = Doctor(user.user_id, user.doctor) if user.doctor is not None else None
+    policy = AccessPolicy.from_dict(json.loads(row[1]))
+    allowed = all(
+        may_read(user.user_id, doctor, row[0], policy, _policy(device_access))
+        for (device_access,) in connection.execute(
+            "SELECT access FROM analysis_devices WHERE analysis_id = ?", (analysis_id,)
+        )
+    )
+    patient: str = row[0]
+    return patient if allowed else None
+
+
+def _patient(connection: sqlite3.Connection, patient_id: str) -> PatientAttributes:
+    (attributes,) = connection.execute(
+        "SELECT attributes FROM users WHERE user_id = ?", (patient_id,)
+    ).fetchone()
+    document = json.loads(attributes)
+    return PatientAttributes(tuple(document["allergies"]), document["blood_group"])
 
 
 def _check_devices(names: Sequence[str]) -> None:

@@ -7,7 +7,9 @@ at one version. A database written by a newer mec5g is refused rather than guess
 1. credential records of devices and MEC credentials (phase 3), the pseudonym key;
 2. the registration centre (phases 1 and 2): the CA key, users with their certificates and
    attributes, one-time enrolment codes (hashed), analyses, their devices, and the nonces of
-   signed user requests (replay refusal), and the MEC nodes' ECQV identities.
+   signed user requests (replay refusal), and the MEC nodes' ECQV identities;
+3. the analyses' settings (phase 4);
+4. the watch grants issued (phase 6).
 """
 
 from __future__ import annotations
@@ -121,7 +123,30 @@ def _version_3(connection: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_version_1, _version_2, _version_3)
+def _version_4(connection: sqlite3.Connection) -> None:
+    """Phase 6: the watch grants issued, so that an emergency a MEC node raises for a pseudonym
+    maps back to its analysis and watchers; rows older than a day are pruned on insert."""
+    for statement in (
+        """CREATE TABLE watch_grants (
+            nonce BLOB PRIMARY KEY CHECK (length(nonce) = 16),
+            user_id TEXT NOT NULL REFERENCES users (user_id),
+            analysis_id TEXT NOT NULL REFERENCES analyses (analysis_id),
+            node TEXT NOT NULL,
+            pseudonym BLOB NOT NULL CHECK (length(pseudonym) = 32),
+            requester_key BLOB NOT NULL CHECK (length(requester_key) = 33),
+            issued_at REAL NOT NULL
+        )""",
+        "CREATE INDEX watch_grants_by_age ON watch_grants (issued_at)",
+    ):
+        connection.execute(statement)
+
+
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _version_1,
+    _version_2,
+    _version_3,
+    _version_4,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

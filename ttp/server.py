@@ -19,17 +19,26 @@ from mec5g.core.primitives import IDENTITY_BYTES
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
+from mec5g.ttp.emergency_service import EmergencyService
 from mec5g.ttp.keystore import KeyStore
-from mec5g.ttp.registration_service import MonitoringService, RegistrationService
+from mec5g.ttp.registration_service import (
+    MonitoringService,
+    RegistrationService,
+    UserAccessService,
+)
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.service import TtpKeyAgreementService
 from mec5g.v1 import (
+    emergency_pb2,
+    emergency_pb2_grpc,
     monitoring_pb2,
     monitoring_pb2_grpc,
     registration_pb2,
     registration_pb2_grpc,
     ttp_key_agreement_pb2,
     ttp_key_agreement_pb2_grpc,
+    user_access_pb2,
+    user_access_pb2_grpc,
 )
 
 LOG = logging.getLogger("mec5g.ttp")
@@ -38,6 +47,10 @@ REGISTRATION_SERVICE_NAME = registration_pb2.DESCRIPTOR.services_by_name[
     "RegistrationService"
 ].full_name
 MONITORING_SERVICE_NAME = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"].full_name
+EMERGENCY_SERVICE_NAME = emergency_pb2.DESCRIPTOR.services_by_name["EmergencyService"].full_name
+USER_ACCESS_SERVICE_NAME = user_access_pb2.DESCRIPTOR.services_by_name[
+    "UserAccessService"
+].full_name
 
 
 @dataclass(frozen=True)
@@ -100,8 +113,22 @@ async def start(config: TtpConfig) -> RunningTtp:
                     monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
                     MonitoringService(registry, metrics),
                 ),
+                partial(
+                    user_access_pb2_grpc.add_UserAccessServiceServicer_to_server,
+                    UserAccessService(registry, metrics),
+                ),
+                partial(
+                    emergency_pb2_grpc.add_EmergencyServiceServicer_to_server,
+                    EmergencyService(registry, metrics),
+                ),
             ],
-            [SERVICE_NAME, REGISTRATION_SERVICE_NAME, MONITORING_SERVICE_NAME],
+            [
+                SERVICE_NAME,
+                REGISTRATION_SERVICE_NAME,
+                MONITORING_SERVICE_NAME,
+                USER_ACCESS_SERVICE_NAME,
+                EMERGENCY_SERVICE_NAME,
+            ],
             config.tls,
             metrics,
             limits(

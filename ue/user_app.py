@@ -1,5 +1,5 @@
-"""The patient and doctor app (phases 1 and 2), as the ``mec5g user`` and ``analysis`` commands
-and ``mec5g up`` use it.
+"""The patient and doctor app (phases 1, 2, 5 and 6), as the ``mec5g user`` and ``analysis``
+commands and ``mec5g up`` use it.
 
 The app keeps the user's ECQV key pair in a wallet file (``mec5g.runtime.wallet``) that never
 leaves the user's machine: registration creates k, sends only R = kG and reconstructs d from the
@@ -15,15 +15,19 @@ answer is trusted on first use and pinned in the wallet from then on.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from mec5g.core import ecqv, user_crypto
+from mec5g.core import ecqv, user_access, user_crypto
 from mec5g.core.credentials import Credential, HolderState, RecordRule
+from mec5g.core.errors import AuthenticationFailed
 from mec5g.core.primitives import random_bytes
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
+from mec5g.core.user_access import GrantPurpose
 from mec5g.runtime.status import wire_version
 from mec5g.runtime.user_requests import (
+    CONTEXT_PURPOSE,
     NONCE_BYTES,
     method_name,
     policy_to_wire,
@@ -31,12 +35,20 @@ from mec5g.runtime.user_requests import (
 )
 from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import (
+    analysis_pb2,
+    emergency_pb2,
+    mec_alerts_pb2,
+    mec_alerts_pb2_grpc,
+    mec_results_pb2,
+    mec_results_pb2_grpc,
     monitoring_pb2,
     monitoring_pb2_grpc,
     registration_pb2,
     registration_pb2_grpc,
     ue_provisioning_pb2,
     ue_provisioning_pb2_grpc,
+    user_access_pb2,
+    user_access_pb2_grpc,
 )
 
 
@@ -76,7 +88,7 @@ async def register(
     return Wallet(user_id, role.label, pair, response.certificate, authority)
 
 
-# The body message each MonitoringService method signs.
+# The body message each signed method (MonitoringService, UserAccessService) signs.
 BODY_TYPES: dict[str, Any] = {
     "CreateAnalysis": monitoring_pb2.CreateAnalysisBody,
     "AddDevices": monitoring_pb2.AddDevicesBody,
@@ -85,12 +97,14 @@ BODY_TYPES: dict[str, Any] = {
     "ReprovisionDevice": monitoring_pb2.DevicesBody,
     "CloseAnalysis": monitoring_pb2.AnalysisBody,
     "ListAnalyses": monitoring_pb2.ListAnalysesBody,
+    "GrantAccess": user_access_pb2.GrantAccessBody,
 }
 
 
 def signed_request(wallet: Wallet, method: str, body: Any) -> Any:
     """The request message of ``method`` carrying ``body`` signed by the wallet's user."""
-    request_type = getattr(monitoring_pb2, f"{method}Request")
+    module = user_access_pb2 if method == "GrantAccess" else monitoring_pb2
+    request_type = getattr(module, f"{method}Request")
     return request_type(signed=signed(wallet, method, body))
 
 
@@ -190,3 +204,102 @@ async def provision(
         provision_request(states)
     )
     return response
+
+
+async def _grant(
+    access: user_access_pb2_grpc.UserAccessServiceStub,
+    wallet: Wallet,
+    purpose: GrantPurpose,
+    analysis_id: str,
+    mec_node: str,
+) -> tuple[ecqv.KeyPair, user_access_pb2.GrantAccessResponse]:
+    """A grant from the TTP for a fresh one-time key, and that key."""
+    ephemeral = user_access.ephemeral_key()
+    body = user_access_pb2.GrantAccessBody(
+        analysis_id=analysis_id,
+        mec_node=mec_node,
+        requester_key=ephemeral.public,
+        purpose=int(purpose),  # type: ignore[arg-type]
+    )
+    granted = await access.GrantAccess(signed_request(wallet, "GrantAccess", body))
+    return ephemeral, granted
+
+
+async def read_results(
+    access: user_access_pb2_grpc.UserAccessServiceStub,
+    results: mec_results_pb2_grpc.MecResultsServiceStub,
+    wallet: Wallet,
+    analysis_id: str,
+    mec_node: str,
+) -> analysis_pb2.GetAnalysisResponse:
+    """Phase 5: a grant from the TTP for a one-time key, then the MEC's sealed, signed report,
+    checked against the MEC node's certificate under the pinned CA key and opened."""
+    ephemeral, granted = await _grant(access, wallet, GrantPurpose.RESULTS, analysis_id, mec_node)
+    answer = await results.GetResults(
+        mec_results_pb2.GetResultsRequest(grant=granted.grant, grant_signature=granted.signature)
+    )
+    plaintext = user_access.open_report(
+        ephemeral,
+        wallet.ca_public,
+        granted.grant,
+        answer.mec_certificate,
+        answer.sealed_report,
+        answer.signature,
+    )
+    report = analysis_pb2.GetAnalysisResponse()
+    report.ParseFromString(plaintext)
+    return report
+
+
+@dataclass(frozen=True)
+class ReceivedAlert:
+    """An emergency as the watching app verified and opened it."""
+
+    emergency: mec_alerts_pb2.Emergency
+    context: emergency_pb2.EmergencyContext
+
+
+async def watch_emergencies(
+    access: user_access_pb2_grpc.UserAccessServiceStub,
+    alerts: mec_alerts_pb2_grpc.MecAlertsServiceStub,
+    wallet: Wallet,
+    analysis_id: str,
+    mec_node: str,
+) -> AsyncGenerator[ReceivedAlert, None]:
+    """Phase 6: a watch grant, then the MEC's stream; each alert is checked against the MEC
+    node's certificate (AuthenticationFailed for a tampered or foreign one) and opened, with the
+    TTP's sealed context. The first message only says the watch is open."""
+    ephemeral, granted = await _grant(access, wallet, GrantPurpose.WATCH, analysis_id, mec_node)
+    stream = alerts.Watch(
+        mec_alerts_pb2.WatchRequest(grant=granted.grant, grant_signature=granted.signature)
+    )
+    nonce = user_access.Grant.decode(granted.grant).nonce
+    try:
+        async for message in stream:
+            if not message.sealed_alert:
+                continue
+            emergency = mec_alerts_pb2.Emergency()
+            emergency.ParseFromString(
+                user_access.open_report(
+                    ephemeral,
+                    wallet.ca_public,
+                    granted.grant,
+                    message.mec_certificate,
+                    message.sealed_alert,
+                    message.signature,
+                )
+            )
+            context = emergency_pb2.EmergencyContext()
+            context.ParseFromString(
+                user_crypto.open_sealed(
+                    ephemeral,
+                    message.sealed_context,
+                    purpose=CONTEXT_PURPOSE,
+                    associated_data=nonce,
+                )
+            )
+            if context.analysis_id != analysis_id:
+                raise AuthenticationFailed("alert_for_another_analysis")
+            yield ReceivedAlert(emergency, context)
+    finally:
+        stream.cancel()

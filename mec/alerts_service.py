@@ -1,0 +1,173 @@
+"""``mec5g.v1.MecAlertsService`` and raising emergencies: the MEC's part of phase 6.
+
+Watches: the holder of a TTP watch grant opens a server stream; the MEC keeps it under the
+grant's pseudonym and nonce, and knows nothing else of who watches. Raising: after each record the
+data service hands the new score here; when ``core.emergency`` calls it a new emergency, a task
+(so the device's record is answered without waiting) signs the emergency with the node's ECQV key
+and sends it to the TTP's ``EmergencyService`` with the nonces of the pseudonym's watches. Every
+watch the TTP names as involved then receives the alert sealed to its one-time key and signed
+(``core.user_access.seal_report``), with the TTP's sealed context beside it. A TTP that cannot be
+reached is logged and counted; the emergency is raised again at the next higher level only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import grpc
+
+from mec5g.core import user_access, user_crypto
+from mec5g.core.emergency import Emergencies
+from mec5g.core.errors import AuthenticationFailed, InvalidField, MalformedField
+from mec5g.core.operations import counting
+from mec5g.core.primitives import random_bytes
+from mec5g.core.user_access import GrantPurpose
+from mec5g.mec.analysis import Evaluation
+from mec5g.mec.analysis_service import wire_level
+from mec5g.mec.grants import GrantGate, outcome
+from mec5g.runtime.metrics import EMERGENCY, USER_REQUEST, Metrics
+from mec5g.runtime.user_requests import NONCE_BYTES, emergency_method
+from mec5g.runtime.wallet import Wallet
+from mec5g.v1 import emergency_pb2, emergency_pb2_grpc, mec_alerts_pb2, mec_alerts_pb2_grpc
+
+LOG = logging.getLogger("mec5g.mec")
+
+
+@dataclass
+class _Watch:
+    grant: bytes
+    queue: asyncio.Queue[mec_alerts_pb2.WatchResponse] = field(default_factory=asyncio.Queue)
+
+
+class MecAlertsService(mec_alerts_pb2_grpc.MecAlertsServiceServicer):
+    """Watches by pseudonym, and the emergencies raised to the TTP and delivered to them."""
+
+    def __init__(
+        self,
+        gate: GrantGate,
+        emergencies: Emergencies,
+        ttp: emergency_pb2_grpc.EmergencyServiceStub,
+        metrics: Metrics,
+        ttp_timeout: float,
+    ) -> None:
+        self._gate = gate
+        self._emergencies = emergencies
+        self._ttp = ttp
+        self._metrics = metrics
+        self._ttp_timeout = ttp_timeout
+        self._watches: dict[bytes, dict[bytes, _Watch]] = {}
+        self._raising: set[asyncio.Task[None]] = set()
+        self.raised = 0  # emergencies raised since the MEC started
+
+    def watching(self) -> int:
+        """Open watches, for tests and the summary."""
+        return sum(len(watches) for watches in self._watches.values())
+
+    async def Watch(  # noqa: N802 - gRPC method name
+        self, request: mec_alerts_pb2.WatchRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[mec_alerts_pb2.WatchResponse]:
+        started = time.perf_counter()
+
+        def done(result: str) -> None:
+            # Opening a watch is a user request (phase 5's grants); raising is phase 6.
+            self._metrics.observe(USER_REQUEST, result, time.perf_counter() - started)
+
+        identity = self._gate.identity
+        if identity is None:
+            done("no_identity")
+            await self._gate.no_identity(context)
+        try:
+            with counting() as ledger:
+                grant = self._gate.admit(
+                    identity, GrantPurpose.WATCH, request.grant, request.grant_signature
+                )
+            self._metrics.count_operations(USER_REQUEST, ledger)
+        except (MalformedField, InvalidField, AuthenticationFailed) as error:
+            done(outcome(error))
+            await self._gate.refuse(context, error, "watch")
+        done("accepted")
+        watch = _Watch(request.grant)
+        watches = self._watches.setdefault(grant.pseudonym, {})
+        watches[grant.nonce] = watch
+        try:
+            yield mec_alerts_pb2.WatchResponse(mec_certificate=identity.certificate)
+            while True:
+                yield await watch.queue.get()
+        finally:
+            del watches[grant.nonce]
+            if not watches:
+                del self._watches[grant.pseudonym]
+
+    def analysed(self, pseudonym: bytes, evaluation: Evaluation) -> None:
+        """After each record: raise the analysis's emergency if this score starts one or
+        raises its level. Without the node's identity nothing can be raised or delivered."""
+        if self._gate.identity is None or not self._emergencies.observe(
+            pseudonym, evaluation.score
+        ):
+            return
+        self.raised += 1
+        task = asyncio.get_running_loop().create_task(
+            self._raise(self._gate.identity, pseudonym, evaluation)
+        )
+        self._raising.add(task)
+        task.add_done_callback(self._raising.discard)
+
+    async def _raise(self, identity: Wallet, pseudonym: bytes, evaluation: Evaluation) -> None:
+        started = time.perf_counter()
+        watches = dict(self._watches.get(pseudonym, {}))
+        score = evaluation.score
+        raised_at = int(time.time() * 1000)
+        with counting() as signing:
+            body = emergency_pb2.EmergencyBody(
+                nonce=random_bytes(NONCE_BYTES),
+                raised_at_unix_ms=raised_at,
+                pseudonym=pseudonym,
+                level=wire_level(score.level),
+                aggregate=score.aggregate,
+                watch_grants=list(watches),
+            ).SerializeToString()
+            signature = user_crypto.sign(identity.pair, emergency_method(), identity.identity, body)
+        self._metrics.count_operations(EMERGENCY, signing)
+        try:
+            answer = await self._ttp.RaiseEmergency(
+                emergency_pb2.RaiseEmergencyRequest(
+                    node=identity.identity, body=body, signature=signature
+                ),
+                timeout=self._ttp_timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            LOG.warning("the TTP did not take an emergency: %s", error.code().name)
+            self._metrics.observe(EMERGENCY, "ttp_error", time.perf_counter() - started)
+            return
+        alert = mec_alerts_pb2.Emergency(
+            pseudonym=pseudonym.hex(),
+            level=wire_level(score.level),
+            aggregate=score.aggregate,
+            points={parameter.value: points for parameter, points in score.points.items()},
+            raised_at_unix_ms=raised_at,
+        ).SerializeToString()
+        with counting() as sealing:
+            for involved in answer.involved:
+                watch = watches.get(involved.watch_grant)
+                if watch is None:
+                    continue
+                sealed, alert_signature = user_access.seal_report(identity.pair, watch.grant, alert)
+                watch.queue.put_nowait(
+                    mec_alerts_pb2.WatchResponse(
+                        sealed_alert=sealed,
+                        mec_certificate=identity.certificate,
+                        signature=alert_signature,
+                        sealed_context=involved.sealed_context,
+                    )
+                )
+        self._metrics.count_operations(EMERGENCY, sealing)
+        self._metrics.observe(EMERGENCY, "success", time.perf_counter() - started)
+        LOG.info("emergency raised: %d of %d watches involved", len(answer.involved), len(watches))
+
+    async def drain(self) -> None:
+        """Wait for the emergencies being raised (on shutdown)."""
+        await asyncio.gather(*self._raising, return_exceptions=True)
