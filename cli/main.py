@@ -22,12 +22,6 @@ from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, PER_SOURCE, RatePolicy
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-# The deployment can already name an external store; this version refuses it clearly rather
-# than falling back to a SQLite file nobody asked for.
-STORE_URL_REFUSED = (
-    "mec5g: --store-url: the PostgreSQL key store is not supported by this version; "
-    "use --store (SQLite)"
-)
 
 
 def _env(flag: str) -> str:
@@ -84,7 +78,8 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
         parser,
         "--store-url",
         default=None,
-        help="PostgreSQL key store URL instead of --store (not supported by this version yet)",
+        help="PostgreSQL key store URL instead of --store, shared by several TTP replicas "
+        "(key agreement only: registration needs --store)",
     )
 
 
@@ -180,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         "enrolment-code",
         help="issue a one-time, expiring code with which one user registers (mec5g user register)",
     )
-    _add(code, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(code)
     code.add_argument("--user", required=True, help="the identity the code registers")
     code.add_argument("--role", choices=["patient", "doctor"], required=True)
     code.add_argument("--ttl", type=float, default=86400.0, help="seconds until it expires")
@@ -189,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "certificates",
         help="every user's and MEC node's certificate and public key, for mec5g ecqv verify",
     )
-    _add(certificates, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(certificates)
 
     reprovision = ttp_cmd.add_parser(
         "reprovision",
@@ -212,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         "set-analysis",
         help="set an analysis's settings, sealed to the MEC from its next key agreement on",
     )
-    _add(set_analysis, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(set_analysis)
     set_analysis.add_argument("--analysis", required=True, help="analysis, e.g. patient-001")
     set_analysis.add_argument(
         "--spo2-scale",
@@ -455,18 +450,25 @@ def _ttp(args: argparse.Namespace) -> int:
         return 1
 
 
+def _shown(store: object) -> str:
+    """A store location for messages: a URL without its user information (a password)."""
+    text = str(store)
+    scheme, separator, rest = text.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}" if separator else text
+
+
 def _ttp_action(args: argparse.Namespace) -> int:
     from mec5g.ttp import enrolment
+    from mec5g.ttp.stores import sqlite_path
 
-    if getattr(args, "store_url", None) is not None:
-        print(STORE_URL_REFUSED, file=sys.stderr)
-        return 2
+    # A PostgreSQL URL (--store-url) wins over the SQLite file (--store, always defaulted).
+    store = args.store_url if getattr(args, "store_url", None) else args.store
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
         config = TtpConfig(
             args.listen,
-            args.store,
+            store,
             args.metrics_port,
             _tls(args, ""),
             rate_per_mec=args.rate_limit_mec,
@@ -476,13 +478,16 @@ def _ttp_action(args: argparse.Namespace) -> int:
         )
         asyncio.run(serve(config))
     elif args.action == "migrate":
-        from mec5g.ttp import schema
+        from mec5g.ttp import postgres_store, schema
 
-        before = schema.migrate(args.store)
-        print(f"key store {args.store} is at schema version {schema.SCHEMA_VERSION} (was {before})")
+        if store is args.store:
+            before, now = schema.migrate(args.store), schema.SCHEMA_VERSION
+        else:
+            before, now = postgres_store.migrate(store), postgres_store.SCHEMA_VERSION
+        print(f"key store {_shown(store)} is at schema version {now} (was {before})")
     elif args.action == "enrol-devices":
         issued = enrolment.enrol_devices(
-            args.store,
+            store,
             args.out,
             args.count,
             analysis=args.analysis,
@@ -497,16 +502,16 @@ def _ttp_action(args: argparse.Namespace) -> int:
         from mec5g.core.profiles import Role
         from mec5g.ttp.registry import Registry
 
-        code = Registry(args.store).issue_enrolment_code(
+        code = Registry(sqlite_path(store, "registration")).issue_enrolment_code(
             args.user, Role[args.role.upper()], args.ttl
         )
         print(code)
     elif args.action == "certificates":
         from mec5g.ttp.registry import Registry
 
-        print(json.dumps(Registry(args.store).certificates(), indent=1))
+        print(json.dumps(Registry(sqlite_path(store, "registration")).certificates(), indent=1))
     elif args.action == "reprovision":
-        issued = enrolment.reprovision(args.store, args.out, RecordKind(args.kind), args.label)
+        issued = enrolment.reprovision(store, args.out, RecordKind(args.kind), args.label)
         print(
             f"re-provisioned {len(issued.credentials)} {args.kind} records; give {args.out} to "
             f"the holder: mec5g {'ue' if args.kind == 'device' else 'mec'} reprovision "
@@ -515,19 +520,21 @@ def _ttp_action(args: argparse.Namespace) -> int:
     elif args.action == "set-analysis":
         from mec5g.core.handle import AnalysisSettings
         from mec5g.core.news2 import SpO2Scale
-        from mec5g.ttp.keystore import KeyStore
+        from mec5g.ttp.stores import open_key_store
 
-        store = KeyStore(args.store)
+        opened = open_key_store(store)
         try:
-            store.set_analysis_settings(args.analysis, AnalysisSettings(SpO2Scale(args.spo2_scale)))
+            opened.set_analysis_settings(
+                args.analysis, AnalysisSettings(SpO2Scale(args.spo2_scale))
+            )
         finally:
-            store.close()
+            opened.close()
         print(f"analysis {args.analysis!r}: SpO2 scale {args.spo2_scale} from the next session")
     elif args.action == "enrol-mec":
         from mec5g.mec.identity import read_request
 
         issued = enrolment.enrol_mec(
-            args.store,
+            store,
             args.out,
             args.node,
             args.count,

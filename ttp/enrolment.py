@@ -25,6 +25,7 @@ from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
 from mec5g.ttp.registry import Registry
+from mec5g.ttp.stores import StoreLocation, open_key_store, sqlite_path
 
 DEFAULT_ANALYSIS = "default"
 
@@ -38,7 +39,7 @@ def mec_credential_names(node: str, count: int) -> list[str]:
 
 
 def enrol_devices(
-    store_path: Path,
+    store_path: StoreLocation,
     out: Path,
     count: int,
     *,
@@ -53,7 +54,7 @@ def enrol_devices(
 
 
 def enrol_mec(
-    store_path: Path,
+    store_path: StoreLocation,
     out: Path,
     node: str,
     count: int,
@@ -73,7 +74,7 @@ def enrol_mec(
     also = None
     identity: dict[str, str] | None = None
     if identity_request is not None:
-        registry = Registry(store_path)
+        registry = Registry(sqlite_path(store_path, "an MEC node's ECQV identity"))
         issued, also = registry.mec_identity(node, identity_request)
         identity = {
             "node": node,
@@ -110,9 +111,11 @@ def kubernetes_secret(name: str, files: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def reprovision(store_path: Path, out: Path, kind: RecordKind, labels: list[str]) -> EnrolmentFile:
+def reprovision(
+    store_path: StoreLocation, out: Path, kind: RecordKind, labels: list[str]
+) -> EnrolmentFile:
     """New credentials for existing records of one owner, with enrolment's file discipline."""
-    store = KeyStore(store_path)
+    store = open_key_store(store_path)
     try:
         found = {stored.label: stored.record for stored in store.records(kind)}
     finally:
@@ -128,7 +131,7 @@ def reprovision(store_path: Path, out: Path, kind: RecordKind, labels: list[str]
 
 
 def _issue(
-    store_path: Path,
+    store_path: StoreLocation,
     out: Path,
     kind: RecordKind,
     labels: list[str],
@@ -145,20 +148,41 @@ def _issue(
     enrolment = EnrolmentFile(kind.value, rule, owner, issued)
     pending_file = out.with_name(out.name + ".partial")
     enrolment.write(pending_file, render(enrolment) if render is not None else None)
-    store = KeyStore(store_path)
+    try:
+        _commit(store_path, kind, issued, owner, rule, reprovisioning, also)
+    except BaseException:
+        pending_file.unlink()
+        raise
+    pending_file.replace(out)
+    _sync_directory(out.parent)
+    return enrolment
+
+
+def _commit(
+    store_path: StoreLocation,
+    kind: RecordKind,
+    issued: dict[str, Credential],
+    owner: str,
+    rule: RecordRule,
+    reprovisioning: bool,
+    also: Callable[[sqlite3.Connection], None] | None,
+) -> None:
+    """Write the records in one transaction; ``also`` (the registry's part) needs SQLite."""
+    if also is not None:
+        sqlite_store = KeyStore(sqlite_path(store_path, "an MEC node's ECQV identity"))
+        try:
+            sqlite_store.enrol(kind, issued, owner, rule, also=also)
+        finally:
+            sqlite_store.close()
+        return
+    store = open_key_store(store_path)
     try:
         if reprovisioning:
             store.reprovision(kind, issued)
         else:
-            store.enrol(kind, issued, owner, rule, also=also)
-    except BaseException:
-        pending_file.unlink()
-        raise
+            store.enrol(kind, issued, owner, rule)
     finally:
         store.close()
-    pending_file.replace(out)
-    _sync_directory(out.parent)
-    return enrolment
 
 
 def _sync_directory(directory: Path) -> None:

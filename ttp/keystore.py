@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from mec5g.core.records import CredentialRecord, RecordKind, Slot
 from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
 from mec5g.ttp import schema
 
-_RECORD_COLUMNS = (
+RECORD_COLUMNS = (
     "record_id, kind, label, owner, rule, confirmed_did, confirmed_dk, last_counter, "
     "pending_did, pending_dk"
 )
@@ -43,7 +43,7 @@ TAKEN_QUERY = (
 )
 # Find DIDi among device records and DIDm among MEC credentials, in one indexed query.
 RESOLVE_QUERY = (
-    f"SELECT {_RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
+    f"SELECT {RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
     "WHERE confirmed_did IN (?1, ?2) OR pending_did IN (?1, ?2)"
 )
 # An accepted request's record update, as two statements: the usual case (the request named the
@@ -83,7 +83,7 @@ _KINDS = {kind.value: kind for kind in RecordKind}
 _RULES = {int(rule): rule for rule in RecordRule}
 
 
-def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
+def record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
     record_id, kind, label, owner, rule, c_did, c_dk, last, p_did, p_dk = row
     pending = Credential(p_did, p_dk) if p_did is not None else None
     record = CredentialRecord(
@@ -149,6 +149,87 @@ def delete_record(connection: sqlite3.Connection, kind: RecordKind, label: str) 
     return cursor.rowcount == 1
 
 
+def resolve_rows(
+    rows: Iterable[sqlite3.Row | tuple[Any, ...]], did_i: bytes, did_m: bytes
+) -> tuple[ttp_role.Resolution | None, ttp_role.Resolution | None]:
+    """The rows ``RESOLVE_QUERY`` found, as the device's and the MEC credential's resolutions.
+
+    Shared by both backends. A DID of the other namespace does not resolve; a DID not on record
+    costs a stand-in row's decoding, so that an unknown DID costs the same as a known one before
+    the core checks it against its dummy (SPEC.md "Uniform failure").
+    """
+    found: dict[RecordKind, ttp_role.Resolution] = {}
+    for row in rows:
+        stored = record_from_row(row)
+        did = did_i if stored.record.kind is RecordKind.DEVICE else did_m
+        slot = stored.record.slot_of(did)
+        if slot is not None:
+            found[stored.record.kind] = ttp_role.Resolution(stored.record_id, stored.record, slot)
+    for kind, did in ((RecordKind.DEVICE, did_i), (RecordKind.MEC, did_m)):
+        if kind not in found:
+            stand_in = record_from_row(_STAND_IN_ROWS[kind])
+            ttp_role.Resolution(stand_in.record_id, stand_in.record, Slot.CONFIRMED)
+            stand_in.record.slot_of(did)
+    return found.get(RecordKind.DEVICE), found.get(RecordKind.MEC)
+
+
+def record_update(
+    found: ttp_role.Resolution, record: CredentialRecord, placeholder: str
+) -> tuple[str, tuple[Any, ...]]:
+    """The conditional UPDATE storing an accepted request's ``record`` (shared by both backends).
+
+    It matches the row only while its confirmed DID is the one read, so the caller's row-count
+    check catches a record changed under it. The usual case (the request named the confirmed DID)
+    leaves the confirmed columns out of the SET, sparing the unique index on confirmed_did.
+    """
+    pending = record.pending
+    columns = (
+        counter_to_bytes(record.last_counter),
+        pending.did if pending else None,
+        pending.dk if pending else None,
+        found.record_id,
+        found.record.confirmed.did,
+    )
+    if record.confirmed == found.record.confirmed:
+        return _UPDATE_PENDING.replace("?", placeholder), columns
+    return _UPDATE_PROMOTED.replace("?", placeholder), (
+        record.confirmed.did,
+        record.confirmed.dk,
+        *columns,
+    )
+
+
+def decide(
+    m2: M2,
+    version: int,
+    device: ttp_role.Resolution | None,
+    mec: ttp_role.Resolution | None,
+    pseudonyms: Pseudonyms,
+    settings_for: Callable[[CredentialRecord], AnalysisSettings],
+) -> tuple[ttp_role.Accepted | ttp_role.Refused, Ledger]:
+    """The core's verdict on resolved records, with the operations it counted (both backends)."""
+    with counting() as ledger:
+        result = ttp_role.answer(
+            m2,
+            version,
+            device,
+            mec,
+            pseudonym_for=lambda d, m: pseudonyms(d.owner, m.owner),
+            settings_for=settings_for,
+        )
+    return result, ledger
+
+
+def credentials_for(labels: list[str] | dict[str, Credential]) -> dict[str, Credential]:
+    """The credentials to enrol: the given ones, or fresh ones for labels each named once."""
+    if isinstance(labels, dict):
+        return dict(labels)
+    duplicates = sorted(label for label, times in Counter(labels).items() if times > 1)
+    if duplicates:
+        raise EnrolmentRefused(f"labels named twice: {', '.join(duplicates)}")
+    return {label: Credential.generate() for label in labels}
+
+
 class KeyStore:
     """The TTP's SQLite record store."""
 
@@ -172,6 +253,10 @@ class KeyStore:
     def close(self) -> None:
         self._committer.close()
 
+    async def aclose(self) -> None:
+        """Close from the serving event loop (the PostgreSQL store's pool needs it)."""
+        self.close()
+
     # -- enrolment (operator side, synchronous) -------------------------------------------------
 
     def enrol(
@@ -184,13 +269,7 @@ class KeyStore:
     ) -> dict[str, Credential]:
         """Create one record per label (fresh credentials unless given); all or nothing, with
         ``also`` (e.g. storing the MEC node's ECQV identity) in the same transaction."""
-        if isinstance(labels, dict):
-            issued = dict(labels)
-        else:
-            duplicates = sorted(label for label, times in Counter(labels).items() if times > 1)
-            if duplicates:
-                raise EnrolmentRefused(f"labels named twice: {', '.join(duplicates)}")
-            issued = {label: Credential.generate() for label in labels}
+        issued = credentials_for(labels)
         connection = connect(self.path)
         try:
             with immediate_transaction(connection):
@@ -234,7 +313,7 @@ class KeyStore:
         """Every record (of one kind), by label: for operators and tests, never on the hot path."""
         connection = connect(self.path)
         try:
-            query = f"SELECT {_RECORD_COLUMNS} FROM credential_records"  # noqa: S608 - constant
+            query = f"SELECT {RECORD_COLUMNS} FROM credential_records"  # noqa: S608 - constant
             if kind is None:
                 rows = connection.execute(query + " ORDER BY label").fetchall()
             else:
@@ -243,7 +322,7 @@ class KeyStore:
                 ).fetchall()
         finally:
             connection.close()
-        return [_record_from_row(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     # -- key agreement ----------------------------------------------------------------------------
 
@@ -260,67 +339,33 @@ class KeyStore:
         self, connection: sqlite3.Connection, m2: M2, version: int
     ) -> tuple[ttp_role.Accepted | ttp_role.Refused, Ledger]:
         device, mec = self._resolve(connection, m2.m1.did_i, m2.did_m)
-        with counting() as ledger:
-            result = ttp_role.answer(
-                m2,
-                version,
-                device,
-                mec,
-                pseudonym_for=self._pseudonym_for,
-                settings_for=lambda record: _analysis_settings(connection, record.owner),
-            )
+        result, ledger = decide(
+            m2,
+            version,
+            device,
+            mec,
+            self._pseudonyms,
+            lambda record: _analysis_settings(connection, record.owner),
+        )
         if isinstance(result, ttp_role.Accepted):
             self._write(connection, result.device, result.device_record)
             self._write(connection, result.mec, result.mec_record)
         return result, ledger
-
-    def _pseudonym_for(self, device: CredentialRecord, mec: CredentialRecord) -> bytes:
-        return self._pseudonyms(device.owner, mec.owner)
 
     @staticmethod
     def _resolve(
         connection: sqlite3.Connection, did_i: bytes, did_m: bytes
     ) -> tuple[ttp_role.Resolution | None, ttp_role.Resolution | None]:
         """Find DIDi among device records and DIDm among MEC credentials, in one query."""
-        rows = connection.execute(RESOLVE_QUERY, (did_i, did_m)).fetchall()
-        found: dict[RecordKind, ttp_role.Resolution] = {}
-        for row in rows:
-            stored = _record_from_row(row)
-            did = did_i if stored.record.kind is RecordKind.DEVICE else did_m
-            slot = stored.record.slot_of(did)
-            if slot is not None:  # a DID of the other namespace does not resolve here
-                found[stored.record.kind] = ttp_role.Resolution(
-                    stored.record_id, stored.record, slot
-                )
-        for kind, did in ((RecordKind.DEVICE, did_i), (RecordKind.MEC, did_m)):
-            if kind not in found:
-                # SPEC.md "Uniform failure": decode a stand-in row, so that an unknown DID
-                # costs the same as a known one before the core checks it against its dummy.
-                stand_in = _record_from_row(_STAND_IN_ROWS[kind])
-                ttp_role.Resolution(stand_in.record_id, stand_in.record, Slot.CONFIRMED)
-                stand_in.record.slot_of(did)
-        return found.get(RecordKind.DEVICE), found.get(RecordKind.MEC)
+        return resolve_rows(
+            connection.execute(RESOLVE_QUERY, (did_i, did_m)).fetchall(), did_i, did_m
+        )
 
     @staticmethod
     def _write(
         connection: sqlite3.Connection, found: ttp_role.Resolution, record: CredentialRecord
     ) -> None:
-        pending = record.pending
-        columns = (
-            counter_to_bytes(record.last_counter),
-            pending.did if pending else None,
-            pending.dk if pending else None,
-            found.record_id,
-            found.record.confirmed.did,
-        )
-        if record.confirmed == found.record.confirmed:
-            # The request named the confirmed DID, which stays: leaving its columns out of the
-            # SET spares SQLite the unique index on confirmed_did.
-            cursor = connection.execute(_UPDATE_PENDING, columns)
-        else:
-            cursor = connection.execute(
-                _UPDATE_PROMOTED, (record.confirmed.did, record.confirmed.dk, *columns)
-            )
+        cursor = connection.execute(*record_update(found, record, "?"))
         if cursor.rowcount != 1:
             raise sqlite3.IntegrityError("record changed under a serialised transaction")
 
