@@ -221,7 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
     mec_cmd = mec.add_subparsers(dest="action", required=True)
     serve = mec_cmd.add_parser("serve", help="run the MEC key-agreement service")
     _add(serve, "--listen", default="[::]:50052", help="address to listen on")
-    _add(serve, "--ttp", default="localhost:50051", help="TTP target host:port")
+    _add(
+        serve,
+        "--ttp",
+        default="localhost:50051",
+        help="TTP target host:port; several replicas: ipv4:host:port,host:port (round-robin)",
+    )
     _add(serve, "--state", default=Path("mec.db"), type=Path, help="SQLite credential state")
     _add(serve, "--import", default=None, type=Path, help="enrolment file to import first")
     _add(serve, "--metrics-port", default=9152, type=int, help="Prometheus port, 0 for none")

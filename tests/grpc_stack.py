@@ -27,8 +27,8 @@ from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
-from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.server import RunningTtp, TtpConfig
+from mec5g.ttp.stores import RecordStore, StoreLocation
 from mec5g.ue import server as ue_server
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy
 from mec5g.ue.server import RunningUe, UeConfig
@@ -48,7 +48,7 @@ class Enrolled:
     """A TTP key store with devices and MEC credentials enrolled, and the two enrolment files."""
 
     directory: Path
-    ttp_db: Path
+    ttp_db: StoreLocation
     ue_file: Path
     mec_file: Path
     devices: EnrolmentFile
@@ -56,10 +56,15 @@ class Enrolled:
 
 
 def enrol(
-    directory: Path, devices: int, mec_credentials: int, rule: RecordRule = RecordRule.COUNTER
+    directory: Path,
+    devices: int,
+    mec_credentials: int,
+    rule: RecordRule = RecordRule.COUNTER,
+    store: StoreLocation | None = None,
 ) -> Enrolled:
-    """Enrol ``devices`` devices and ``mec_credentials`` credentials of node ``MEC_NODE``."""
-    ttp_db = directory / "ttp.db"
+    """Enrol ``devices`` devices and ``mec_credentials`` credentials of node ``MEC_NODE``, in
+    ``store`` (a PostgreSQL URL) or a SQLite store in ``directory``."""
+    ttp_db = directory / "ttp.db" if store is None else store
     ue_file = directory / "ue-enrolment.json"
     mec_file = directory / "mec-enrolment.json"
     device_file = enrol_devices(ttp_db, ue_file, devices, rule=rule)
@@ -78,7 +83,7 @@ async def stop_server(server: grpc.aio.Server) -> None:
 
 async def start_ttp(
     stack: contextlib.AsyncExitStack,
-    ttp_db: Path,
+    ttp_db: StoreLocation,
     *,
     tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
@@ -194,12 +199,12 @@ def closed_port(stack: contextlib.AsyncExitStack) -> ClosedPort:
     return port
 
 
-def records_by_label(store: KeyStore) -> dict[str, CredentialRecord]:
+def records_by_label(store: RecordStore) -> dict[str, CredentialRecord]:
     """label -> CredentialRecord: the TTP's view of every holder."""
     return {stored.label: stored.record for stored in store.records()}
 
 
-def holder_inconsistencies(ttp: KeyStore, *holder_stores: HolderStore) -> list[str]:
+def holder_inconsistencies(ttp: RecordStore, *holder_stores: HolderStore) -> list[str]:
     """Holders whose stored credential their TTP record no longer holds (a lockout)."""
     records = records_by_label(ttp)
     problems = []
