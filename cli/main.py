@@ -81,6 +81,13 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
         help="PostgreSQL key store URL instead of --store, shared by several TTP replicas "
         "(key agreement only: registration needs --store)",
     )
+    _add(
+        parser,
+        "--master-key-file",
+        default=None,
+        type=Path,
+        help="32-byte master key (raw or hex) sealing the device and MEC keys at rest",
+    )
 
 
 def _tls(args: argparse.Namespace, prefix: str) -> TlsOptions:
@@ -201,6 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reprovision.add_argument(
         "--out", type=Path, required=True, help="file for the holder's `reprovision` command"
+    )
+
+    rotate = ttp_cmd.add_parser(
+        "rotate-master-key",
+        help="re-seal every device and MEC key under a new master key (stop the TTPs first); "
+        "with no --master-key-file, seal a store whose keys are in the clear",
+    )
+    _add_store(rotate)
+    rotate.add_argument(
+        "--new-master-key-file", type=Path, required=True, help="the master key from now on"
     )
 
     set_analysis = ttp_cmd.add_parser(
@@ -446,10 +463,15 @@ def _vectors(args: argparse.Namespace) -> int:
 
 def _ttp(args: argparse.Namespace) -> int:
     from mec5g.core.errors import SchemeError
+    from mec5g.runtime.group_commit import StoreUnavailable
     from mec5g.ttp import keystore, registry
+    from mec5g.ttp.at_rest import MasterKeyRefused
 
     try:
         return _ttp_action(args)
+    except (MasterKeyRefused, StoreUnavailable) as error:
+        print(f"mec5g ttp: {error}", file=sys.stderr)
+        return 1
     except (keystore.EnrolmentRefused, registry.Refused, SchemeError, ValueError) as refusal:
         print(f"enrolment refused: {refusal}", file=sys.stderr)
         return 1
@@ -464,10 +486,13 @@ def _shown(store: object) -> str:
 
 def _ttp_action(args: argparse.Namespace) -> int:
     from mec5g.ttp import enrolment
+    from mec5g.ttp.at_rest import MasterKey
     from mec5g.ttp.stores import sqlite_path
 
     # A PostgreSQL URL (--store-url) wins over the SQLite file (--store, always defaulted).
     store = args.store_url if getattr(args, "store_url", None) else args.store
+    key_file = getattr(args, "master_key_file", None)
+    master_key = MasterKey.from_file(key_file) if key_file is not None else None
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
@@ -480,6 +505,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
             rate_per_device=args.rate_limit_device,
             health_listen=args.health_listen,
             device_rule=args.record_rule,
+            master_key=master_key,
         )
         asyncio.run(serve(config))
     elif args.action == "migrate":
@@ -498,6 +524,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
             analysis=args.analysis,
             rule=args.record_rule,
             first=args.first,
+            master_key=master_key,
         )
         print(
             f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
@@ -507,16 +534,23 @@ def _ttp_action(args: argparse.Namespace) -> int:
         from mec5g.core.profiles import Role
         from mec5g.ttp.registry import Registry
 
-        code = Registry(sqlite_path(store, "registration")).issue_enrolment_code(
-            args.user, Role[args.role.upper()], args.ttl
-        )
+        code = Registry(
+            sqlite_path(store, "registration"), master_key=master_key
+        ).issue_enrolment_code(args.user, Role[args.role.upper()], args.ttl)
         print(code)
     elif args.action == "certificates":
         from mec5g.ttp.registry import Registry
 
-        print(json.dumps(Registry(sqlite_path(store, "registration")).certificates(), indent=1))
+        print(
+            json.dumps(
+                Registry(sqlite_path(store, "registration"), master_key=master_key).certificates(),
+                indent=1,
+            )
+        )
     elif args.action == "reprovision":
-        issued = enrolment.reprovision(store, args.out, RecordKind(args.kind), args.label)
+        issued = enrolment.reprovision(
+            store, args.out, RecordKind(args.kind), args.label, master_key=master_key
+        )
         print(
             f"re-provisioned {len(issued.credentials)} {args.kind} records; give {args.out} to "
             f"the holder: mec5g {'ue' if args.kind == 'device' else 'mec'} reprovision "
@@ -527,7 +561,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
         from mec5g.core.news2 import SpO2Scale
         from mec5g.ttp.stores import open_key_store
 
-        opened = open_key_store(store)
+        opened = open_key_store(store, master_key=master_key)
         try:
             opened.set_analysis_settings(
                 args.analysis, AnalysisSettings(SpO2Scale(args.spo2_scale))
@@ -535,6 +569,12 @@ def _ttp_action(args: argparse.Namespace) -> int:
         finally:
             opened.close()
         print(f"analysis {args.analysis!r}: SpO2 scale {args.spo2_scale} from the next session")
+    elif args.action == "rotate-master-key":
+        from mec5g.ttp.stores import rotate_master_key
+
+        new_key = MasterKey.from_file(args.new_master_key_file)
+        count = rotate_master_key(store, master_key, new_key)
+        print(f"{count} records re-sealed under master key {new_key.key_id.hex()}")
     elif args.action == "enrol-mec":
         from mec5g.mec.identity import read_request
 
@@ -548,6 +588,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
                 read_request(args.identity_request, args.node) if args.identity_request else None
             ),
             secret_name=args.k8s_secret,
+            master_key=master_key,
         )
         print(
             f"enrolled {len(issued.credentials)} credentials for MEC node {args.node!r}; "

@@ -18,7 +18,6 @@ would lock out every credential rotated since it last caught up).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,10 +30,11 @@ from mec5g.core.handle import AnalysisSettings, Pseudonyms
 from mec5g.core.messages import M2
 from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import Ledger
-from mec5g.core.primitives import counter_to_bytes, random_bytes
+from mec5g.core.primitives import random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.ttp import keystore
+from mec5g.ttp.at_rest import MasterKey, Sealer, adopt
 from mec5g.ttp.keystore import EnrolmentRefused, StoredRecord
 from mec5g.ttp.schema import PSEUDONYM_SECRET, SchemaTooNew
 
@@ -51,7 +51,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             owner TEXT NOT NULL,
             rule INTEGER NOT NULL,
             confirmed_did BYTEA NOT NULL UNIQUE CHECK (octet_length(confirmed_did) = 16),
-            confirmed_dk BYTEA NOT NULL CHECK (octet_length(confirmed_dk) = 16),
+            confirmed_dk BYTEA NOT NULL CHECK (octet_length(confirmed_dk) IN (16, 49)),
             last_counter BYTEA NOT NULL CHECK (octet_length(last_counter) = 16),
             pending_did BYTEA UNIQUE
                 CHECK (pending_did IS NULL OR octet_length(pending_did) = 16),
@@ -67,8 +67,6 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_TAKEN = keystore.TAKEN_QUERY.replace("?1", "%(kind)s").replace("?2", "%(label)s")
-_TAKEN = _TAKEN.replace("?3", "%(did)s")
 # The request's rows, locked in record-id order, with the device analysis's settings beside them
 # (one round trip; every request runs the same query whether its DIDs are known or not).
 _RESOLVE_FOR_UPDATE = (
@@ -159,6 +157,7 @@ class PostgresKeyStore:
         url: str,
         observe_operations: Callable[[Ledger], None] | None = None,
         *,
+        master_key: MasterKey | None = None,
         pool_size: int = 8,
         connect_timeout: float = 5.0,
     ) -> None:
@@ -169,10 +168,12 @@ class PostgresKeyStore:
         """
         self.url = url
         self._observe_operations = observe_operations
+        self.codec = keystore.RowCodec(Sealer(master_key))
         try:
             migrate(url)
             with psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))) as connection:
                 _check_durability(connection)
+                adopt(connection.execute, "%s", self.codec.sealer)
                 row = connection.execute(
                     "SELECT value FROM ttp_secrets WHERE name = %s", (PSEUDONYM_SECRET,)
                 ).fetchone()
@@ -214,54 +215,20 @@ class PostgresKeyStore:
         try:
             with psycopg.connect(self.url) as connection, connection.transaction():
                 for label, credential in issued.items():
-                    self._insert(connection, kind, label, owner, rule, credential)
+                    self.codec.insert(
+                        connection.execute, "%s", (kind, label, owner, rule, credential)
+                    )
         except psycopg.errors.UniqueViolation as error:
             # Two operators enrolling the same label or DID at once: the index decides.
             raise EnrolmentRefused(f"a {kind.value} label or DID is enrolled already") from error
         return issued
-
-    @staticmethod
-    def _insert(
-        connection: psycopg.Connection[Any],
-        kind: RecordKind,
-        label: str,
-        owner: str,
-        rule: RecordRule,
-        credential: Credential,
-    ) -> None:
-        taken = connection.execute(
-            _TAKEN, {"kind": kind.value, "label": label, "did": credential.did}
-        ).fetchone()
-        if taken:
-            raise EnrolmentRefused(f"{kind.value} {label!r} is enrolled already")
-        connection.execute(
-            "INSERT INTO credential_records (kind, label, owner, rule, confirmed_did, "
-            "confirmed_dk, last_counter, enrolled_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                kind.value,
-                label,
-                owner,
-                int(rule),
-                credential.did,
-                credential.dk,
-                counter_to_bytes(0),
-                time.time(),
-            ),
-        )
 
     def reprovision(self, kind: RecordKind, issued: dict[str, Credential]) -> None:
         """Give existing records the ``issued`` credentials, counter 0, no pending; all or nothing
         (the way back for holders locked out by a restored backup or a lost holder state)."""
         with psycopg.connect(self.url) as connection, connection.transaction():
             for label, credential in issued.items():
-                cursor = connection.execute(
-                    "UPDATE credential_records SET confirmed_did = %s, confirmed_dk = %s, "
-                    "last_counter = %s, pending_did = NULL, pending_dk = NULL "
-                    "WHERE kind = %s AND label = %s",
-                    (credential.did, credential.dk, counter_to_bytes(0), kind.value, label),
-                )
-                if cursor.rowcount != 1:
-                    raise EnrolmentRefused(f"no {kind.value} record named {label!r}")
+                self.codec.reprovision(connection.execute, "%s", kind, label, credential)
 
     def set_analysis_settings(self, analysis: str, settings: AnalysisSettings) -> None:
         """Set the settings the MEC receives for ``analysis`` from the next key agreement on."""
@@ -282,7 +249,7 @@ class PostgresKeyStore:
                 rows = connection.execute(
                     query + " WHERE kind = %s ORDER BY label", (kind.value,)
                 ).fetchall()
-        return [keystore.record_from_row(row) for row in rows]
+        return [self.codec.record(row) for row in rows]
 
     # -- key agreement ----------------------------------------------------------------------------
 
@@ -324,7 +291,7 @@ class PostgresKeyStore:
             for row in rows
             if row[1] == RecordKind.DEVICE.value and row[_SETTINGS_COLUMN] is not None
         }
-        device, mec = keystore.resolve_rows((row[:_SETTINGS_COLUMN] for row in rows), did_i, did_m)
+        device, mec = self.codec.resolve((row[:_SETTINGS_COLUMN] for row in rows), did_i, did_m)
 
         def settings_for(record: CredentialRecord) -> AnalysisSettings:
             scale = scales.get(record.owner)
@@ -336,7 +303,7 @@ class PostgresKeyStore:
                 (result.device, result.device_record),
                 (result.mec, result.mec_record),
             ):
-                cursor = await connection.execute(*keystore.record_update(found, record, "%s"))
+                cursor = await connection.execute(*self.codec.update(found, record, "%s"))
                 if cursor.rowcount != 1:
                     raise psycopg.errors.IntegrityError("record changed under its row lock")
         return result, ledger

@@ -47,7 +47,8 @@ from mec5g.core.profiles import (
 from mec5g.core.records import RecordKind
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
-from mec5g.ttp.keystore import EnrolmentRefused, delete_record, insert_record
+from mec5g.ttp.at_rest import MasterKey, Sealer, adopt
+from mec5g.ttp.keystore import EnrolmentRefused, RowCodec, delete_record, insert_record
 
 REQUEST_WINDOW_SECONDS = 300.0
 CODE_BYTES = 18
@@ -162,15 +163,18 @@ class Registry:
         path: Path | str,
         clock: Callable[[], float] = time.time,
         device_rule: RecordRule = RecordRule.COUNTER,
+        master_key: MasterKey | None = None,
     ) -> None:
         """Open (and migrate) the database; ``clock`` lets tests move time (code expiry);
         ``device_rule`` is the record rule of the device records it creates (the paper's rule
-        only to demonstrate its attack)."""
+        only to demonstrate its attack); ``master_key`` seals their DKs, as the key store does."""
         self.path = Path(path)
         self.device_rule = device_rule
+        self._codec = RowCodec(Sealer(master_key))
         schema.migrate(self.path)
         self._now = clock
-        with _reading(self.path) as connection:
+        with _transaction(self.path) as connection:
+            adopt(connection.execute, "?", self._codec.sealer)
             row = connection.execute(
                 "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
             ).fetchone()
@@ -413,6 +417,7 @@ class Registry:
             credential = Credential.generate()
             insert_record(
                 connection,
+                self._codec,
                 RecordKind.DEVICE,
                 device_label(patient_id, device.name),
                 analysis_id,
@@ -475,6 +480,7 @@ class Registry:
                 delete_record(connection, RecordKind.DEVICE, label)  # the old one, if not revoked
                 insert_record(
                     connection,
+                    self._codec,
                     RecordKind.DEVICE,
                     label,
                     analysis_id,

@@ -21,6 +21,7 @@ from mec5g.core.primitives import IDENTITY_BYTES
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
+from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.postgres_store import is_url
 from mec5g.ttp.registration_service import MonitoringService, RegistrationService
 from mec5g.ttp.registry import Registry
@@ -55,6 +56,8 @@ class TtpConfig:
     rate_per_mec: RatePolicy = PER_MEC
     rate_per_device: RatePolicy = PER_DEVICE
     health_listen: str | None = None
+    # Seals the DKs at rest (``mec5g.ttp.at_rest``); None keeps them in the clear.
+    master_key: MasterKey | None = None
 
 
 VERIFY_METHOD = f"/{SERVICE_NAME}/Verify"
@@ -85,7 +88,9 @@ class RunningTtp:
 
 async def start(config: TtpConfig) -> RunningTtp:
     metrics = Metrics("ttp")
-    store = open_key_store(config.store, partial(metrics.count_operations, KEY_AGREEMENT))
+    store = open_key_store(
+        config.store, partial(metrics.count_operations, KEY_AGREEMENT), config.master_key
+    )
     metrics.serve(config.metrics_port)
     service = TtpKeyAgreementService(store, metrics)
     registrations = [
@@ -94,7 +99,9 @@ async def start(config: TtpConfig) -> RunningTtp:
     service_names = [SERVICE_NAME]
     try:
         if not is_url(config.store):
-            registry = Registry(Path(config.store), device_rule=config.device_rule)
+            registry = Registry(
+                Path(config.store), device_rule=config.device_rule, master_key=config.master_key
+            )
             registrations += [
                 partial(
                     registration_pb2_grpc.add_RegistrationServiceServicer_to_server,
