@@ -1,9 +1,10 @@
 """Encryption at rest of the device and MEC keys, on both backends (``mec5g.ttp.at_rest``).
 
 A dump of the database alone (the SQLite files, or ``pg_dump``) holds no DK, confirmed or
-pending, in any encoding; the same dump of a store in the clear does (so the check can fail). A
-store is refused without its master key or with another; a sealed DK moved to another record
-does not open; rotation re-seals every key, from the clear or from an old master key.
+pending, and none of the TTP's secrets (pseudonym key, CA key), in any encoding; the same dump
+of a store in the clear does (so the check can fail). A store is refused without its master key
+or with another; a sealed DK moved to another record does not open; rotation re-seals every
+key, from the clear or from an old master key.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from mec5g.core import device_role, mec_role
 from mec5g.core.credentials import HolderState, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted
-from mec5g.ttp.at_rest import MasterKey, MasterKeyRefused
+from mec5g.ttp.at_rest import MasterKey, MasterKeyRefused, Sealer, read_secret
 from mec5g.ttp.postgres_store import is_url
+from mec5g.ttp.schema import CA_SECRET, PSEUDONYM_SECRET
 from mec5g.ttp.stores import StoreLocation, open_key_store, rotate_master_key
 
 RULE = RecordRule.COUNTER
@@ -49,7 +52,8 @@ def _dump(location: StoreLocation) -> bytes:
 
 
 async def _handshake_then_keys(location: StoreLocation, master_key: MasterKey | None) -> set[bytes]:
-    """Enrol two holders, run one handshake (a pending DK each), return every DK on record."""
+    """Enrol two holders, run one handshake (a pending DK each); every DK on record and the
+    store's secrets (the pseudonym key, and the CA key of a SQLite store)."""
     store = open_key_store(location, master_key=master_key)
     try:
         device = store.enrol(RecordKind.DEVICE, ["dev-0001"], "analysis", RULE)["dev-0001"]
@@ -65,7 +69,24 @@ async def _handshake_then_keys(location: StoreLocation, master_key: MasterKey | 
     keys = {record.confirmed.dk for record in records}
     keys |= {record.pending.dk for record in records if record.pending is not None}
     assert len(keys) == 4
-    return keys
+    return keys | _secrets(location, master_key)
+
+
+def _secrets(location: StoreLocation, master_key: MasterKey | None) -> set[bytes]:
+    sealer = Sealer(master_key)
+    if is_url(location):
+        with psycopg.connect(str(location)) as connection:
+            names = [PSEUDONYM_SECRET]
+            values = [read_secret(connection.execute, "%s", sealer, name) for name in names]
+    else:
+        connection = sqlite3.connect(location)
+        try:
+            names = [PSEUDONYM_SECRET, CA_SECRET]
+            values = [read_secret(connection.execute, "?", sealer, name) for name in names]
+        finally:
+            connection.close()
+    assert all(value is not None for value in values)
+    return {value for value in values if value is not None}
 
 
 def _leaked(dump: bytes, keys: set[bytes]) -> set[bytes]:

@@ -1,16 +1,18 @@
-"""Encryption at rest of the device and MEC keys in the TTP's store (both backends).
+"""Encryption at rest of the device and MEC keys and the TTP's own secrets (both backends).
 
 With a master key (``--master-key-file``: 32 random bytes, raw or as 64 hex digits; in
 Kubernetes a mounted Secret), every DK column (confirmed and pending) holds
 ``version || key id || nonce || AES-256-GCM(DK)``, with the record id and the column's name as
-associated data, so a sealed key moved to another record or column fails to open. The key id
+associated data, so a sealed key moved to another record or column fails to open; the rows of
+``ttp_secrets`` (the pseudonym key, the CA key) are sealed the same way, bound to their names.
+The key id
 (a fingerprint of the master key) lets a store say which key it needs; ``ttp_secrets`` holds the
 store's current key id, so a store opened with no key or the wrong one is refused rather than
 read as garbage. Without a master key the DKs stay in the clear, as before, and a store that
 holds sealed keys refuses to open.
 
-``rotate`` re-seals every DK under a new master key (or seals a store in the clear for the first
-time) in one transaction, on either backend.
+``rotate`` re-seals every DK and secret under a new master key (or seals a store in the clear
+for the first time) in one transaction, on either backend.
 """
 
 from __future__ import annotations
@@ -74,28 +76,41 @@ class Sealer:
         return b"mec5g dk" + record_id.to_bytes(8, "big") + column.encode("ascii")
 
     def seal(self, record_id: int, column: str, dk: bytes) -> bytes:
-        if self._aead is None or self.master is None:
-            return dk
-        nonce = random_bytes(_NONCE_BYTES)
-        sealed = self._aead.encrypt(nonce, dk, self._associated_data(record_id, column))
-        return _VERSION + self.master.key_id + nonce + sealed
+        return self._seal(self._associated_data(record_id, column), dk)
 
     def open(self, record_id: int, column: str, stored: bytes) -> bytes:
         """The DK in ``stored``; the check on the store's key id at open makes a mismatch here
         corruption or tampering, which must not pass for a key."""
+        if self._aead is None and len(stored) != DK_BYTES:
+            raise MasterKeyRefused("the store holds sealed keys: give --master-key-file")
+        return self._open(self._associated_data(record_id, column), stored, f"record {record_id}")
+
+    def seal_secret(self, name: str, value: bytes) -> bytes:
+        """A row of ``ttp_secrets`` (the pseudonym key, the CA key), bound to its name."""
+        return self._seal(b"mec5g secret" + name.encode("ascii"), value)
+
+    def open_secret(self, name: str, stored: bytes) -> bytes:
+        return self._open(b"mec5g secret" + name.encode("ascii"), stored, name)
+
+    def _seal(self, associated_data: bytes, plaintext: bytes) -> bytes:
+        if self._aead is None or self.master is None:
+            return plaintext
+        nonce = random_bytes(_NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, plaintext, associated_data)
+        return _VERSION + self.master.key_id + nonce + sealed
+
+    def _open(self, associated_data: bytes, stored: bytes, what: str) -> bytes:
         if self._aead is None:
-            if len(stored) != DK_BYTES:
-                raise MasterKeyRefused("the store holds sealed keys: give --master-key-file")
             return stored
         header = len(_VERSION) + _KEY_ID_BYTES
         try:
             return self._aead.decrypt(
                 stored[header : header + _NONCE_BYTES],
                 stored[header + _NONCE_BYTES :],
-                self._associated_data(record_id, column),
+                associated_data,
             )
         except InvalidTag:
-            raise MasterKeyRefused(f"record {record_id}: {column} does not open") from None
+            raise MasterKeyRefused(f"{what}: a sealed value does not open") from None
 
     def check(self, stored_key_id: bytes | None) -> None:
         """Refuse a store sealed under another key, or sealed while we have none, or in the clear
@@ -139,12 +154,33 @@ def adopt(execute: Execute, placeholder: str, sealer: Sealer) -> None:
     if stored is None and sealer.master is not None:
         empty = execute("SELECT count(*) FROM credential_records").fetchone()[0] == 0
         if empty:
-            execute(
-                f"INSERT INTO ttp_secrets VALUES ({placeholder}, {placeholder})",  # noqa: S608
-                (KEY_ID_SECRET, sealer.master.key_id),
-            )
+            _reseal_secrets(execute, placeholder, Sealer(None), sealer)
             return
     sealer.check(stored)
+
+
+def _reseal_secrets(execute: Execute, p: str, old: Sealer, new: Sealer) -> None:
+    """Re-seal every ``ttp_secrets`` row from ``old`` to ``new`` and record ``new``'s key id."""
+    execute(f"DELETE FROM ttp_secrets WHERE name = {p}", (KEY_ID_SECRET,))  # noqa: S608
+    for name, value in execute("SELECT name, value FROM ttp_secrets").fetchall():
+        execute(
+            f"UPDATE ttp_secrets SET value = {p} WHERE name = {p}",  # noqa: S608 - constant
+            (new.seal_secret(name, old.open_secret(name, bytes(value))), name),
+        )
+    if new.master is not None:
+        execute(
+            f"INSERT INTO ttp_secrets VALUES ({p}, {p})",  # noqa: S608 - constant
+            (KEY_ID_SECRET, new.master.key_id),
+        )
+
+
+def read_secret(execute: Execute, placeholder: str, sealer: Sealer, name: str) -> bytes | None:
+    """One ``ttp_secrets`` value, opened; None if the store has no such row."""
+    row = execute(
+        f"SELECT value FROM ttp_secrets WHERE name = {placeholder}",  # noqa: S608 - constant
+        (name,),
+    ).fetchone()
+    return None if row is None else sealer.open_secret(name, bytes(row[0]))
 
 
 def rotate(execute: Execute, placeholder: str, old: Sealer, new: Sealer) -> int:
@@ -165,10 +201,5 @@ def rotate(execute: Execute, placeholder: str, old: Sealer, new: Sealer) -> int:
             f"WHERE record_id = {p}",
             (*columns, record_id),
         )
-    execute(f"DELETE FROM ttp_secrets WHERE name = {p}", (KEY_ID_SECRET,))  # noqa: S608
-    if new.master is not None:
-        execute(
-            f"INSERT INTO ttp_secrets VALUES ({p}, {p})",  # noqa: S608 - constant
-            (KEY_ID_SECRET, new.master.key_id),
-        )
+    _reseal_secrets(execute, placeholder, old, new)
     return len(rows)

@@ -28,9 +28,14 @@ from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import Ledger, counting
 from mec5g.core.primitives import counter_to_bytes, random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind, Slot
-from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
+from mec5g.runtime.group_commit import (
+    GroupCommitter,
+    StoreUnavailable,
+    connect,
+    immediate_transaction,
+)
 from mec5g.ttp import schema
-from mec5g.ttp.at_rest import Execute, MasterKey, Sealer, adopt
+from mec5g.ttp.at_rest import Execute, MasterKey, Sealer, adopt, read_secret
 
 RECORD_COLUMNS = (
     "record_id, kind, label, owner, rule, confirmed_did, confirmed_dk, last_counter, "
@@ -310,12 +315,14 @@ class KeyStore:
         try:
             with immediate_transaction(connection):
                 adopt(connection.execute, "?", self.codec.sealer)
-            row = connection.execute(
-                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.PSEUDONYM_SECRET,)
-            ).fetchone()
+            secret = read_secret(
+                connection.execute, "?", self.codec.sealer, schema.PSEUDONYM_SECRET
+            )
         finally:
             connection.close()
-        self._pseudonyms = Pseudonyms(row[0])
+        if secret is None:
+            raise StoreUnavailable(f"{self.path} has no pseudonym key")
+        self._pseudonyms = Pseudonyms(secret)
         self._committer = GroupCommitter(self.path, name="keystore")
 
     def close(self) -> None:

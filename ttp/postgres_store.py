@@ -34,7 +34,7 @@ from mec5g.core.primitives import random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.ttp import keystore
-from mec5g.ttp.at_rest import MasterKey, Sealer, adopt
+from mec5g.ttp.at_rest import MasterKey, Sealer, adopt, read_secret
 from mec5g.ttp.keystore import EnrolmentRefused, StoredRecord
 from mec5g.ttp.schema import PSEUDONYM_SECRET, SchemaTooNew
 
@@ -174,14 +174,12 @@ class PostgresKeyStore:
             with psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))) as connection:
                 _check_durability(connection)
                 adopt(connection.execute, "%s", self.codec.sealer)
-                row = connection.execute(
-                    "SELECT value FROM ttp_secrets WHERE name = %s", (PSEUDONYM_SECRET,)
-                ).fetchone()
+                secret = read_secret(connection.execute, "%s", self.codec.sealer, PSEUDONYM_SECRET)
         except psycopg.Error as error:
             raise StoreUnavailable("cannot open the PostgreSQL key store") from error
-        if row is None:
+        if secret is None:
             raise StoreUnavailable("the PostgreSQL key store has no pseudonym key")
-        self._pseudonyms = Pseudonyms(bytes(row[0]))
+        self._pseudonyms = Pseudonyms(secret)
         self._pool = psycopg_pool.AsyncConnectionPool(
             url,
             min_size=1,

@@ -47,7 +47,7 @@ from mec5g.core.profiles import (
 from mec5g.core.records import RecordKind
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
-from mec5g.ttp.at_rest import MasterKey, Sealer, adopt
+from mec5g.ttp.at_rest import MasterKey, Sealer, adopt, read_secret
 from mec5g.ttp.keystore import EnrolmentRefused, RowCodec, delete_record, insert_record
 
 REQUEST_WINDOW_SECONDS = 300.0
@@ -175,10 +175,10 @@ class Registry:
         self._now = clock
         with _transaction(self.path) as connection:
             adopt(connection.execute, "?", self._codec.sealer)
-            row = connection.execute(
-                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
-            ).fetchone()
-        self._ca_private = int.from_bytes(row[0], "big")
+            secret = read_secret(connection.execute, "?", self._codec.sealer, schema.CA_SECRET)
+        if secret is None:
+            raise RuntimeError(f"{self.path} has no CA key")
+        self._ca_private = int.from_bytes(secret, "big")
         self.ca_public = ecqv.public_key(self._ca_private)
 
     # -- operator -----------------------------------------------------------------------------
