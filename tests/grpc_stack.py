@@ -26,6 +26,7 @@ from mec5g.mec.sessions import SessionLimits
 from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
 from mec5g.ttp import server as ttp_server
+from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.server import RunningTtp, TtpConfig
 from mec5g.ttp.stores import RecordStore, StoreLocation
@@ -61,14 +62,16 @@ def enrol(
     mec_credentials: int,
     rule: RecordRule = RecordRule.COUNTER,
     store: StoreLocation | None = None,
+    master_key: MasterKey | None = None,
 ) -> Enrolled:
     """Enrol ``devices`` devices and ``mec_credentials`` credentials of node ``MEC_NODE``, in
-    ``store`` (a PostgreSQL URL) or a SQLite store in ``directory``."""
+    ``store`` (a PostgreSQL URL) or a SQLite store in ``directory``, sealed under
+    ``master_key`` if given."""
     ttp_db = directory / "ttp.db" if store is None else store
     ue_file = directory / "ue-enrolment.json"
     mec_file = directory / "mec-enrolment.json"
-    device_file = enrol_devices(ttp_db, ue_file, devices, rule=rule)
-    mec = enrol_mec(ttp_db, mec_file, MEC_NODE, mec_credentials, rule=rule)
+    device_file = enrol_devices(ttp_db, ue_file, devices, rule=rule, master_key=master_key)
+    mec = enrol_mec(ttp_db, mec_file, MEC_NODE, mec_credentials, rule=rule, master_key=master_key)
     return Enrolled(directory, ttp_db, ue_file, mec_file, device_file, mec)
 
 
@@ -87,9 +90,12 @@ async def start_ttp(
     *,
     tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
+    master_key: MasterKey | None = None,
 ) -> RunningTtp:
     """The TTP exactly as ``mec5g ttp serve`` starts it, closed when ``stack`` unwinds."""
-    running = await ttp_server.start(TtpConfig(listen, ttp_db, tls=tls or TlsOptions()))
+    running = await ttp_server.start(
+        TtpConfig(listen, ttp_db, tls=tls or TlsOptions(), master_key=master_key)
+    )
     stack.push_async_callback(running.close)
     return running
 

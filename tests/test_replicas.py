@@ -4,8 +4,9 @@ Every device runs several handshakes in a row while all devices run at once; the
 its M2s round-robin over the replicas, so one device's successive handshakes, and the MEC
 credentials shared by all devices, are answered by different replicas. Afterwards every holder
 still holds a credential its record holds (no lockout), every handshake succeeded first time, and
-every replica answered some of them. Throughput is not measured here (see ``mec5g bench``).
-A TTP whose PostgreSQL crashes answers UNAVAILABLE and recovers when the server is back.
+every replica answered some of them; the keys are sealed at rest throughout. Throughput is not
+measured here (see ``mec5g bench``). A TTP whose PostgreSQL crashes answers UNAVAILABLE and
+recovers when the server is back.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from postgres_server import PostgresServer
 
 from mec5g.core import device_role, mec_role
 from mec5g.core.credentials import HolderState, RecordRule
+from mec5g.core.primitives import random_bytes
 from mec5g.runtime.grpc_server import channel
 from mec5g.runtime.metrics import KEY_AGREEMENT
 from mec5g.runtime.status import wire_version
+from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.stores import open_key_store
 from mec5g.ue.fleet import Outcome, RetryPolicy
 from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
@@ -39,9 +42,12 @@ MEC_CREDENTIALS = 6
 async def test_a_storm_through_several_replicas_leaves_no_credential_out_of_sync(
     tmp_path: Path, postgres_url: str, replicas: int
 ) -> None:
-    enrolled = enrol(tmp_path, DEVICES, MEC_CREDENTIALS, store=postgres_url)
+    master_key = MasterKey(random_bytes(32))
+    enrolled = enrol(tmp_path, DEVICES, MEC_CREDENTIALS, store=postgres_url, master_key=master_key)
     async with contextlib.AsyncExitStack() as stack:
-        ttps = [await start_ttp(stack, postgres_url) for _ in range(replicas)]
+        ttps = [
+            await start_ttp(stack, postgres_url, master_key=master_key) for _ in range(replicas)
+        ]
         target = "ipv4:" + ",".join(ttp.target for ttp in ttps)
         mec = await start_mec(
             stack, tmp_path / "mec.db", enrolled.mec_file, target, lease_wait=60.0, ttp_timeout=60.0
@@ -73,7 +79,7 @@ async def test_a_storm_through_several_replicas_leaves_no_credential_out_of_sync
         ]
         assert sum(answered) == DEVICES * HANDSHAKES_PER_DEVICE
         assert all(count > 0 for count in answered), answered
-        store = open_key_store(postgres_url)
+        store = open_key_store(postgres_url, master_key=master_key)
         try:
             assert holder_inconsistencies(store, ue.store, mec.store) == []
             epochs = {name: state.epoch for name, state in ue.store.load().items()}

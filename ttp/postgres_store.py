@@ -34,7 +34,7 @@ from mec5g.core.primitives import random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.ttp import keystore
-from mec5g.ttp.at_rest import MasterKey, Sealer, adopt, read_secret
+from mec5g.ttp.at_rest import DK_BYTES, SEALED_BYTES, MasterKey, Sealer, adopt, read_secret
 from mec5g.ttp.keystore import EnrolmentRefused, StoredRecord
 from mec5g.ttp.schema import PSEUDONYM_SECRET, SchemaTooNew
 
@@ -44,14 +44,15 @@ _MIGRATION_LOCK = 0x6D656335
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE ttp_secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL)",
-        """CREATE TABLE credential_records (
+        f"""CREATE TABLE credential_records (
             record_id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
             kind TEXT NOT NULL CHECK (kind IN ('device', 'mec')),
             label TEXT NOT NULL,
             owner TEXT NOT NULL,
             rule INTEGER NOT NULL,
             confirmed_did BYTEA NOT NULL UNIQUE CHECK (octet_length(confirmed_did) = 16),
-            confirmed_dk BYTEA NOT NULL CHECK (octet_length(confirmed_dk) IN (16, 49)),
+            confirmed_dk BYTEA NOT NULL
+                CHECK (octet_length(confirmed_dk) IN ({DK_BYTES}, {SEALED_BYTES})),
             last_counter BYTEA NOT NULL CHECK (octet_length(last_counter) = 16),
             pending_did BYTEA UNIQUE
                 CHECK (pending_did IS NULL OR octet_length(pending_did) = 16),

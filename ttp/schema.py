@@ -22,6 +22,7 @@ from mec5g.core import ecqv
 from mec5g.core.primitives import random_bytes
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.runtime.holder_store import create_private_file
+from mec5g.ttp.at_rest import DK_BYTES, SEALED_BYTES
 
 PSEUDONYM_SECRET = "analysis_pseudonym_key"  # noqa: S105 - the name of a row, not a secret
 CA_SECRET = "ca_private_key"  # noqa: S105 - the name of a row, not a secret
@@ -127,14 +128,14 @@ def _version_4(connection: sqlite3.Connection) -> None:
     """Encryption at rest: a DK column holds 16 bytes in the clear or 49 sealed
     (``mec5g.ttp.at_rest``). SQLite cannot change a CHECK, so the table is rebuilt."""
     connection.execute(
-        """CREATE TABLE credential_records_4 (
+        f"""CREATE TABLE credential_records_4 (
         record_id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL CHECK (kind IN ('device', 'mec')),
         label TEXT NOT NULL,
         owner TEXT NOT NULL,
         rule INTEGER NOT NULL,
         confirmed_did BLOB NOT NULL UNIQUE CHECK (length(confirmed_did) = 16),
-        confirmed_dk BLOB NOT NULL CHECK (length(confirmed_dk) IN (16, 49)),
+        confirmed_dk BLOB NOT NULL CHECK (length(confirmed_dk) IN ({DK_BYTES}, {SEALED_BYTES})),
         last_counter BLOB NOT NULL CHECK (length(last_counter) = 16),
         pending_did BLOB UNIQUE CHECK (pending_did IS NULL OR length(pending_did) = 16),
         pending_dk BLOB CHECK ((pending_dk IS NULL) = (pending_did IS NULL)),
