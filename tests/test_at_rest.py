@@ -13,6 +13,7 @@ import glob
 import shutil
 import sqlite3
 import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -157,3 +158,62 @@ def test_master_key_files(tmp_path: Path) -> None:
     assert MasterKey.from_file(raw) == MasterKey.from_file(hexed) == MasterKey(b"\x07" * 32)
     with pytest.raises(ValueError, match="32 bytes"):
         MasterKey.from_file(short)
+
+
+def _mec5g(*arguments: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mec5g", "ttp", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def test_the_operator_commands_on_a_sealed_postgresql_store(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """migrate, enrol, rotate and set-analysis through ``mec5g ttp`` with --store-url."""
+    old, new = tmp_path / "old.key", tmp_path / "new.key"
+    old.write_text("11" * 32)
+    new.write_bytes(b"\x22" * 32)
+    store = ["--store-url", postgres_url]
+
+    migrated = _mec5g("migrate", *store, cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema version 1 (was 0)" in migrated.stdout
+    assert "postgres@" not in migrated.stdout, "the URL's user information is not shown"
+    enrolled = _mec5g(
+        "enrol-devices",
+        *store,
+        "--master-key-file",
+        old,
+        "--count",
+        "3",
+        "--out",
+        "ue.json",
+        cwd=tmp_path,
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    unsealed = _mec5g("set-analysis", *store, "--analysis", "a", "--spo2-scale", "2", cwd=tmp_path)
+    assert unsealed.returncode == 1
+    assert "give --master-key-file" in unsealed.stderr
+    rotated = _mec5g(
+        "rotate-master-key",
+        *store,
+        "--master-key-file",
+        old,
+        "--new-master-key-file",
+        new,
+        cwd=tmp_path,
+    )
+    assert rotated.returncode == 0, rotated.stderr
+    assert rotated.stdout.startswith("3 records re-sealed")
+    with pytest.raises(MasterKeyRefused):
+        open_key_store(postgres_url, master_key=MasterKey.from_file(old))
+    store_now = open_key_store(postgres_url, master_key=MasterKey.from_file(new))
+    try:
+        assert len(store_now.records(RecordKind.DEVICE)) == 3
+    finally:
+        store_now.close()
