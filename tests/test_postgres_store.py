@@ -143,6 +143,8 @@ async def test_two_replicas_never_accept_one_request_twice(postgres_url: str) ->
 
 
 async def test_a_failed_second_write_undoes_the_first(postgres_url: str) -> None:
+    """...and the error the log receives carries no DETAIL (which quotes a failing row's
+    values, its DK among them)."""
     store = PostgresKeyStore(postgres_url)
     try:
         device = store.enrol(RecordKind.DEVICE, ["dev-0001"], "analysis", RecordRule.COUNTER)
@@ -152,14 +154,19 @@ async def test_a_failed_second_write_undoes_the_first(postgres_url: str) -> None
         with psycopg.connect(postgres_url, autocommit=True) as connection:
             connection.execute(
                 "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
-                "$$ BEGIN RAISE EXCEPTION 'injected failure'; END $$"
+                "$$ BEGIN RAISE EXCEPTION 'injected failure' "
+                "USING DETAIL = 'row value ' || encode(NEW.pending_dk, 'hex'); END $$"
             )
             connection.execute(
                 "CREATE TRIGGER refuse_mec_update BEFORE UPDATE ON credential_records "
                 "FOR EACH ROW WHEN (NEW.kind = 'mec') EXECUTE FUNCTION refuse()"
             )
-        with pytest.raises(StoreUnavailable):
+        with pytest.raises(StoreUnavailable) as raised:
             await store.answer(m2, VERSION)
+        assert "injected failure" in str(raised.value)
+        assert "row value" not in str(raised.value)
+        assert raised.value.__cause__ is None
+        assert raised.value.__suppress_context__
         assert store.records() == before
     finally:
         await store.aclose()

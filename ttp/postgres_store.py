@@ -136,6 +136,14 @@ def migrate(url: str) -> int:
     return before
 
 
+def _described(error: psycopg.Error | psycopg_pool.PoolTimeout) -> str:
+    """An error for the logs without its DETAIL, which quotes row values (a failing row's DK):
+    the class, the SQLSTATE and the primary message only."""
+    if isinstance(error, psycopg.Error) and error.diag.message_primary is not None:
+        return f"{type(error).__name__} [{error.sqlstate}] {error.diag.message_primary}"
+    return f"{type(error).__name__}: {str(error).partition(chr(10))[0]}"
+
+
 def _check_durability(connection: psycopg.Connection[Any]) -> None:
     setting = connection.execute("SHOW synchronous_commit").fetchone()
     # sync_state is hidden (NULL) from roles without pg_read_all_stats: counted as unsafe.
@@ -177,7 +185,9 @@ class PostgresKeyStore:
                 adopt(connection.execute, "%s", self.codec.sealer)
                 secret = read_secret(connection.execute, "%s", self.codec.sealer, PSEUDONYM_SECRET)
         except psycopg.Error as error:
-            raise StoreUnavailable("cannot open the PostgreSQL key store") from error
+            raise StoreUnavailable(
+                f"cannot open the PostgreSQL key store: {_described(error)}"
+            ) from None
         if secret is None:
             raise StoreUnavailable("the PostgreSQL key store has no pseudonym key")
         self._pseudonyms = Pseudonyms(secret)
@@ -264,7 +274,9 @@ class PostgresKeyStore:
             async with self._pool.connection() as connection, connection.transaction():
                 result, ledger = await self._answer(connection, m2, version)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
-            raise StoreUnavailable("the PostgreSQL key store could not answer") from error
+            raise StoreUnavailable(
+                f"the PostgreSQL key store could not answer: {_described(error)}"
+            ) from None
         if self._observe_operations is not None:
             self._observe_operations(ledger)
         return result
