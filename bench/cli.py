@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,14 @@ def add_bench_parser(roles: Any) -> None:
     soak.add_argument("--state-dir", type=Path, help="keep the stores and logs here")
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=_soak)
+    store = kinds.add_parser(
+        "store",
+        help="key-store answers/s and latency: SQLite, and PostgreSQL with 1, 2 and 3 replicas",
+    )
+    store.add_argument("--store-url", help="an empty PostgreSQL database (else SQLite only)")
+    store.add_argument("--requests", type=int, default=2000, help="answers per configuration")
+    store.add_argument("--in-flight", type=int, default=32, help="requests at once")
+    store.set_defaults(handler=_store)
     registration = kinds.add_parser(
         "registration", help="phases 1 and 2 per entity: operation counts and microseconds"
     )
@@ -102,6 +111,22 @@ def _soak(args: argparse.Namespace) -> int:
         )
     print(json.dumps(report.as_dict(), indent=1) if args.json else report.render())
     return 0 if report.error_count == 0 else 1
+
+
+def _store(args: argparse.Namespace) -> int:
+    from mec5g.bench import store_bench
+
+    with tempfile.TemporaryDirectory(prefix="mec5g-store-") as scratch:
+        runs = asyncio.run(
+            store_bench.run(Path(scratch) / "ttp.db", args.store_url, args.requests, args.in_flight)
+        )
+    for run in runs:
+        print(run.render())
+    print(
+        "The replicas share this process and the machine's cores with the database server: "
+        "these figures are costs per operation, not a scaling measurement."
+    )
+    return 0
 
 
 def _handshake(args: argparse.Namespace) -> int:

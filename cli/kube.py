@@ -154,6 +154,14 @@ def plan(args: argparse.Namespace) -> list[Holder]:
     return holders
 
 
+# The hook keeps its not-yet-published enrolment files beside the SQLite store; with the
+# PostgreSQL store the operator enrols with `mec5g ttp enrol-* --store-url` and publishes them.
+ENROL_HOOK_NEEDS_SQLITE = (
+    "mec5g k8s enrol: --store-url: the enrolment hook needs the SQLite store; with PostgreSQL, "
+    "enrol with `mec5g ttp enrol-devices/enrol-mec --store-url` and publish the files as Secrets"
+)
+
+
 def enrol(args: argparse.Namespace, api: Api) -> int:
     """Enrol every holder that has no records yet and publish every file not yet published."""
     store: Path = args.store
@@ -260,8 +268,6 @@ def add_k8s_parser(roles: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from mec5g.main import STORE_URL_REFUSED
-
     api = Api.in_cluster(args.api_server, args.namespace)
     if args.action == "create-if-absent":
         for text in args.manifest:
@@ -271,6 +277,6 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{manifest['kind']} {name} {'created' if created else 'exists already'}")
         return 0
     if args.store_url is not None:
-        print(STORE_URL_REFUSED, file=sys.stderr)
+        print(ENROL_HOOK_NEEDS_SQLITE, file=sys.stderr)
         return 2
     return enrol(args, api)

@@ -22,12 +22,6 @@ from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, PER_SOURCE, RatePolicy
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
-# The deployment can already name an external store; this version refuses it clearly rather
-# than falling back to a SQLite file nobody asked for.
-STORE_URL_REFUSED = (
-    "mec5g: --store-url: the PostgreSQL key store is not supported by this version; "
-    "use --store (SQLite)"
-)
 
 
 def _env(flag: str) -> str:
@@ -84,7 +78,15 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
         parser,
         "--store-url",
         default=None,
-        help="PostgreSQL key store URL instead of --store (not supported by this version yet)",
+        help="PostgreSQL key store URL instead of --store, shared by several TTP replicas "
+        "(key agreement only: registration needs --store)",
+    )
+    _add(
+        parser,
+        "--master-key-file",
+        default=None,
+        type=Path,
+        help="32-byte master key (raw or hex) sealing the device and MEC keys at rest",
     )
 
 
@@ -180,7 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         "enrolment-code",
         help="issue a one-time, expiring code with which one user registers (mec5g user register)",
     )
-    _add(code, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(code)
     code.add_argument("--user", required=True, help="the identity the code registers")
     code.add_argument("--role", choices=["patient", "doctor"], required=True)
     code.add_argument("--ttl", type=float, default=86400.0, help="seconds until it expires")
@@ -189,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         "certificates",
         help="every user's and MEC node's certificate and public key, for mec5g ecqv verify",
     )
-    _add(certificates, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(certificates)
 
     reprovision = ttp_cmd.add_parser(
         "reprovision",
@@ -208,11 +210,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, help="file for the holder's `reprovision` command"
     )
 
+    rotate = ttp_cmd.add_parser(
+        "rotate-master-key",
+        help="re-seal every device and MEC key under a new master key (stop the TTPs first); "
+        "with no --master-key-file, seal a store whose keys are in the clear",
+    )
+    _add_store(rotate)
+    rotate.add_argument(
+        "--new-master-key-file", type=Path, required=True, help="the master key from now on"
+    )
+
     set_analysis = ttp_cmd.add_parser(
         "set-analysis",
         help="set an analysis's settings, sealed to the MEC from its next key agreement on",
     )
-    _add(set_analysis, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
+    _add_store(set_analysis)
     set_analysis.add_argument("--analysis", required=True, help="analysis, e.g. patient-001")
     set_analysis.add_argument(
         "--spo2-scale",
@@ -226,7 +238,12 @@ def build_parser() -> argparse.ArgumentParser:
     mec_cmd = mec.add_subparsers(dest="action", required=True)
     serve = mec_cmd.add_parser("serve", help="run the MEC key-agreement service")
     _add(serve, "--listen", default="[::]:50052", help="address to listen on")
-    _add(serve, "--ttp", default="localhost:50051", help="TTP target host:port")
+    _add(
+        serve,
+        "--ttp",
+        default="localhost:50051",
+        help="TTP target host:port; several replicas: ipv4:host:port,host:port (round-robin)",
+    )
     _add(serve, "--state", default=Path("mec.db"), type=Path, help="SQLite credential state")
     _add(serve, "--import", default=None, type=Path, help="enrolment file to import first")
     _add(serve, "--metrics-port", default=9152, type=int, help="Prometheus port, 0 for none")
@@ -467,48 +484,68 @@ def _vectors(args: argparse.Namespace) -> int:
 
 def _ttp(args: argparse.Namespace) -> int:
     from mec5g.core.errors import SchemeError
+    from mec5g.runtime.group_commit import StoreUnavailable
     from mec5g.ttp import keystore, registry
+    from mec5g.ttp.at_rest import MasterKeyRefused
 
     try:
         return _ttp_action(args)
+    except (MasterKeyRefused, StoreUnavailable) as error:
+        print(f"mec5g ttp: {error}", file=sys.stderr)
+        return 1
     except (keystore.EnrolmentRefused, registry.Refused, SchemeError, ValueError) as refusal:
         print(f"enrolment refused: {refusal}", file=sys.stderr)
         return 1
 
 
+def _shown(store: object) -> str:
+    """A store location for messages: a URL without its user information (a password)."""
+    text = str(store)
+    scheme, separator, rest = text.partition("://")
+    return f"{scheme}://{rest.rpartition('@')[2]}" if separator else text
+
+
 def _ttp_action(args: argparse.Namespace) -> int:
     from mec5g.ttp import enrolment
+    from mec5g.ttp.at_rest import MasterKey
+    from mec5g.ttp.stores import sqlite_path
 
-    if getattr(args, "store_url", None) is not None:
-        print(STORE_URL_REFUSED, file=sys.stderr)
-        return 2
+    # A PostgreSQL URL (--store-url) wins over the SQLite file (--store, always defaulted).
+    store = args.store_url if getattr(args, "store_url", None) else args.store
+    key_file = getattr(args, "master_key_file", None)
+    master_key = MasterKey.from_file(key_file) if key_file is not None else None
     if args.action == "serve":
         from mec5g.ttp.server import TtpConfig, serve
 
         config = TtpConfig(
             args.listen,
-            args.store,
+            store,
             args.metrics_port,
             _tls(args, ""),
             rate_per_mec=args.rate_limit_mec,
             rate_per_device=args.rate_limit_device,
             health_listen=args.health_listen,
             device_rule=args.record_rule,
+            master_key=master_key,
         )
         asyncio.run(serve(config))
     elif args.action == "migrate":
-        from mec5g.ttp import schema
+        from mec5g.ttp import postgres_store, schema
 
-        before = schema.migrate(args.store)
-        print(f"key store {args.store} is at schema version {schema.SCHEMA_VERSION} (was {before})")
+        if store is args.store:
+            before, now = schema.migrate(args.store), schema.SCHEMA_VERSION
+        else:
+            before, now = postgres_store.migrate(store), postgres_store.SCHEMA_VERSION
+        print(f"key store {_shown(store)} is at schema version {now} (was {before})")
     elif args.action == "enrol-devices":
         issued = enrolment.enrol_devices(
-            args.store,
+            store,
             args.out,
             args.count,
             analysis=args.analysis,
             rule=args.record_rule,
             first=args.first,
+            master_key=master_key,
         )
         print(
             f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
@@ -518,16 +555,23 @@ def _ttp_action(args: argparse.Namespace) -> int:
         from mec5g.core.profiles import Role
         from mec5g.ttp.registry import Registry
 
-        code = Registry(args.store).issue_enrolment_code(
-            args.user, Role[args.role.upper()], args.ttl
-        )
+        code = Registry(
+            sqlite_path(store, "registration"), master_key=master_key
+        ).issue_enrolment_code(args.user, Role[args.role.upper()], args.ttl)
         print(code)
     elif args.action == "certificates":
         from mec5g.ttp.registry import Registry
 
-        print(json.dumps(Registry(args.store).certificates(), indent=1))
+        print(
+            json.dumps(
+                Registry(sqlite_path(store, "registration"), master_key=master_key).certificates(),
+                indent=1,
+            )
+        )
     elif args.action == "reprovision":
-        issued = enrolment.reprovision(args.store, args.out, RecordKind(args.kind), args.label)
+        issued = enrolment.reprovision(
+            store, args.out, RecordKind(args.kind), args.label, master_key=master_key
+        )
         print(
             f"re-provisioned {len(issued.credentials)} {args.kind} records; give {args.out} to "
             f"the holder: mec5g {'ue' if args.kind == 'device' else 'mec'} reprovision "
@@ -536,19 +580,27 @@ def _ttp_action(args: argparse.Namespace) -> int:
     elif args.action == "set-analysis":
         from mec5g.core.handle import AnalysisSettings
         from mec5g.core.news2 import SpO2Scale
-        from mec5g.ttp.keystore import KeyStore
+        from mec5g.ttp.stores import open_key_store
 
-        store = KeyStore(args.store)
+        opened = open_key_store(store, master_key=master_key)
         try:
-            store.set_analysis_settings(args.analysis, AnalysisSettings(SpO2Scale(args.spo2_scale)))
+            opened.set_analysis_settings(
+                args.analysis, AnalysisSettings(SpO2Scale(args.spo2_scale))
+            )
         finally:
-            store.close()
+            opened.close()
         print(f"analysis {args.analysis!r}: SpO2 scale {args.spo2_scale} from the next session")
+    elif args.action == "rotate-master-key":
+        from mec5g.ttp.stores import rotate_master_key
+
+        new_key = MasterKey.from_file(args.new_master_key_file)
+        count = rotate_master_key(store, master_key, new_key)
+        print(f"{count} records re-sealed under master key {new_key.key_id.hex()}")
     elif args.action == "enrol-mec":
         from mec5g.mec.identity import read_request
 
         issued = enrolment.enrol_mec(
-            args.store,
+            store,
             args.out,
             args.node,
             args.count,
@@ -557,6 +609,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
                 read_request(args.identity_request, args.node) if args.identity_request else None
             ),
             secret_name=args.k8s_secret,
+            master_key=master_key,
         )
         print(
             f"enrolled {len(issued.credentials)} credentials for MEC node {args.node!r}; "

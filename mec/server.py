@@ -102,7 +102,8 @@ async def start(config: MecConfig) -> RunningMec:
         cleanup.callback(store.close)
         metrics = Metrics("mec")
         pool = CredentialPool(store, config.lease_wait, metrics)
-        ttp_channel = channel(config.ttp_target, config.ttp_tls, metrics)
+        # The TTP may be several replicas on one PostgreSQL store: spread M2s over them.
+        ttp_channel = channel(config.ttp_target, config.ttp_tls, metrics, balanced=True)
         cleanup.push_async_callback(ttp_channel.close)
         metrics.serve(config.metrics_port)
         sessions = SessionTable(config.sessions, time.monotonic, metrics)

@@ -75,11 +75,22 @@ class TlsOptions:
 
 
 def channel(
-    target: str, tls: TlsOptions | None = None, metrics: Metrics | None = None
+    target: str,
+    tls: TlsOptions | None = None,
+    metrics: Metrics | None = None,
+    *,
+    balanced: bool = False,
 ) -> grpc.aio.Channel:
     """A client channel with transparent retries off (a key-agreement request is never resent),
-    its calls counted and timed in ``metrics`` when given."""
+    its calls counted and timed in ``metrics`` when given.
+
+    ``balanced`` spreads calls round-robin over every address the target resolves to: several
+    TTP replicas on one shared store, named ``ipv4:host1:port,host2:port`` or by a DNS name with
+    one address per replica (a Kubernetes headless Service).
+    """
     options: list[tuple[str, Any]] = [("grpc.enable_retries", 0)]
+    if balanced:
+        options.append(("grpc.lb_policy_name", "round_robin"))
     interceptors = [ClientMetricsInterceptor(metrics)] if metrics is not None else None
     if tls is not None and tls.enabled:
         if tls.server_name:

@@ -34,9 +34,10 @@ from mec5g.mec.sessions import SessionLimits
 from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
 from mec5g.ttp import server as ttp_server
+from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
-from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.server import RunningTtp, TtpConfig
+from mec5g.ttp.stores import RecordStore, StoreLocation
 from mec5g.ue import server as ue_server
 from mec5g.ue.fleet import DeviceFleet, RetryPolicy
 from mec5g.ue.server import RunningUe, UeConfig
@@ -56,7 +57,7 @@ class Enrolled:
     """A TTP key store with devices and MEC credentials enrolled, and the two enrolment files."""
 
     directory: Path
-    ttp_db: Path
+    ttp_db: StoreLocation
     ue_file: Path
     mec_file: Path
     devices: EnrolmentFile
@@ -64,14 +65,21 @@ class Enrolled:
 
 
 def enrol(
-    directory: Path, devices: int, mec_credentials: int, rule: RecordRule = RecordRule.COUNTER
+    directory: Path,
+    devices: int,
+    mec_credentials: int,
+    rule: RecordRule = RecordRule.COUNTER,
+    store: StoreLocation | None = None,
+    master_key: MasterKey | None = None,
 ) -> Enrolled:
-    """Enrol ``devices`` devices and ``mec_credentials`` credentials of node ``MEC_NODE``."""
-    ttp_db = directory / "ttp.db"
+    """Enrol ``devices`` devices and ``mec_credentials`` credentials of node ``MEC_NODE``, in
+    ``store`` (a PostgreSQL URL) or a SQLite store in ``directory``, sealed under
+    ``master_key`` if given."""
+    ttp_db = directory / "ttp.db" if store is None else store
     ue_file = directory / "ue-enrolment.json"
     mec_file = directory / "mec-enrolment.json"
-    device_file = enrol_devices(ttp_db, ue_file, devices, rule=rule)
-    mec = enrol_mec(ttp_db, mec_file, MEC_NODE, mec_credentials, rule=rule)
+    device_file = enrol_devices(ttp_db, ue_file, devices, rule=rule, master_key=master_key)
+    mec = enrol_mec(ttp_db, mec_file, MEC_NODE, mec_credentials, rule=rule, master_key=master_key)
     return Enrolled(directory, ttp_db, ue_file, mec_file, device_file, mec)
 
 
@@ -98,13 +106,16 @@ async def stop_server(server: grpc.aio.Server) -> None:
 
 async def start_ttp(
     stack: contextlib.AsyncExitStack,
-    ttp_db: Path,
+    ttp_db: StoreLocation,
     *,
     tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
+    master_key: MasterKey | None = None,
 ) -> RunningTtp:
     """The TTP exactly as ``mec5g ttp serve`` starts it, closed when ``stack`` unwinds."""
-    running = await ttp_server.start(TtpConfig(listen, ttp_db, tls=tls or TlsOptions()))
+    running = await ttp_server.start(
+        TtpConfig(listen, ttp_db, tls=tls or TlsOptions(), master_key=master_key)
+    )
     stack.push_async_callback(running.close)
     return running
 
@@ -216,12 +227,12 @@ def closed_port(stack: contextlib.AsyncExitStack) -> ClosedPort:
     return port
 
 
-def records_by_label(store: KeyStore) -> dict[str, CredentialRecord]:
+def records_by_label(store: RecordStore) -> dict[str, CredentialRecord]:
     """label -> CredentialRecord: the TTP's view of every holder."""
     return {stored.label: stored.record for stored in store.records()}
 
 
-def holder_inconsistencies(ttp: KeyStore, *holder_stores: HolderStore) -> list[str]:
+def holder_inconsistencies(ttp: RecordStore, *holder_stores: HolderStore) -> list[str]:
     """Holders whose stored credential their TTP record no longer holds (a lockout)."""
     records = records_by_label(ttp)
     problems = []

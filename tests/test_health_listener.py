@@ -59,11 +59,11 @@ async def test_health_listener_reports_the_main_server_and_nothing_else() -> Non
         assert gone.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
-def test_ttp_refuses_a_store_url(tmp_path: Path) -> None:
-    for action in (["serve", "--metrics-port", "0"], ["migrate"], ["enrol-mec", "--node", "m"]):
-        extra = ["--out", str(tmp_path / "out.json")] if action[0] == "enrol-mec" else []
+def test_registration_refuses_a_store_url(tmp_path: Path) -> None:
+    """The registration centre has no PostgreSQL store yet: refused before any connection."""
+    for action in (["enrolment-code", "--user", "u", "--role", "patient"], ["certificates"]):
         done = subprocess.run(
-            [sys.executable, "-m", "mec5g", "ttp", *action, *extra],
+            [sys.executable, "-m", "mec5g", "ttp", *action],
             capture_output=True,
             text=True,
             timeout=60,
@@ -71,6 +71,6 @@ def test_ttp_refuses_a_store_url(tmp_path: Path) -> None:
             cwd=tmp_path,
             env={"MEC5G_STORE_URL": "postgresql://db/mec5g", "PATH": "/usr/bin:/bin"},
         )
-        assert done.returncode == 2, done.stderr
-        assert "not supported by this version" in done.stderr
+        assert done.returncode == 1, done.stderr
+        assert "needs the SQLite store (--store) for now" in done.stderr
     assert list(tmp_path.iterdir()) == []

@@ -23,8 +23,10 @@ from mec5g.core import ecqv
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
 from mec5g.ttp.registry import Registry
+from mec5g.ttp.stores import StoreLocation, open_key_store, sqlite_path
 
 DEFAULT_ANALYSIS = "default"
 
@@ -38,7 +40,7 @@ def mec_credential_names(node: str, count: int) -> list[str]:
 
 
 def enrol_devices(
-    store_path: Path,
+    store_path: StoreLocation,
     out: Path,
     count: int,
     *,
@@ -46,14 +48,15 @@ def enrol_devices(
     rule: RecordRule = RecordRule.COUNTER,
     first: int = 1,
     prefix: str = "dev",
+    master_key: MasterKey | None = None,
 ) -> EnrolmentFile:
     """Enrol ``count`` devices of one analysis and write their enrolment file."""
     labels = device_names(count, first, prefix)
-    return _issue(store_path, out, RecordKind.DEVICE, labels, analysis, rule)
+    return _issue(store_path, out, RecordKind.DEVICE, labels, analysis, rule, master_key=master_key)
 
 
 def enrol_mec(
-    store_path: Path,
+    store_path: StoreLocation,
     out: Path,
     node: str,
     count: int,
@@ -61,6 +64,7 @@ def enrol_mec(
     rule: RecordRule = RecordRule.COUNTER,
     identity_request: bytes | None = None,
     secret_name: str | None = None,
+    master_key: MasterKey | None = None,
 ) -> EnrolmentFile:
     """Enrol ``count`` credentials for MEC node ``node`` and write their enrolment file.
 
@@ -73,7 +77,9 @@ def enrol_mec(
     also = None
     identity: dict[str, str] | None = None
     if identity_request is not None:
-        registry = Registry(store_path)
+        registry = Registry(
+            sqlite_path(store_path, "an MEC node's ECQV identity"), master_key=master_key
+        )
         issued, also = registry.mec_identity(node, identity_request)
         identity = {
             "node": node,
@@ -92,7 +98,17 @@ def enrol_mec(
         return json.dumps(kubernetes_secret(secret_name, {"enrolment.json": text}), indent=1) + "\n"
 
     labels = mec_credential_names(node, count)
-    return _issue(store_path, out, RecordKind.MEC, labels, node, rule, render=render, also=also)
+    return _issue(
+        store_path,
+        out,
+        RecordKind.MEC,
+        labels,
+        node,
+        rule,
+        render=render,
+        also=also,
+        master_key=master_key,
+    )
 
 
 def kubernetes_secret(name: str, files: dict[str, str]) -> dict[str, Any]:
@@ -110,9 +126,15 @@ def kubernetes_secret(name: str, files: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def reprovision(store_path: Path, out: Path, kind: RecordKind, labels: list[str]) -> EnrolmentFile:
+def reprovision(
+    store_path: StoreLocation,
+    out: Path,
+    kind: RecordKind,
+    labels: list[str],
+    master_key: MasterKey | None = None,
+) -> EnrolmentFile:
     """New credentials for existing records of one owner, with enrolment's file discipline."""
-    store = KeyStore(store_path)
+    store = open_key_store(store_path, master_key=master_key)
     try:
         found = {stored.label: stored.record for stored in store.records(kind)}
     finally:
@@ -124,11 +146,20 @@ def reprovision(store_path: Path, out: Path, kind: RecordKind, labels: list[str]
     rules = {found[label].rule for label in labels}
     if len(owners) != 1 or len(rules) != 1:
         raise EnrolmentRefused("re-provision records of one owner and one record rule at a time")
-    return _issue(store_path, out, kind, labels, owners.pop(), rules.pop(), reprovisioning=True)
+    return _issue(
+        store_path,
+        out,
+        kind,
+        labels,
+        owners.pop(),
+        rules.pop(),
+        reprovisioning=True,
+        master_key=master_key,
+    )
 
 
 def _issue(
-    store_path: Path,
+    store_path: StoreLocation,
     out: Path,
     kind: RecordKind,
     labels: list[str],
@@ -138,6 +169,7 @@ def _issue(
     reprovisioning: bool = False,
     render: Callable[[EnrolmentFile], str] | None = None,
     also: Callable[[sqlite3.Connection], None] | None = None,
+    master_key: MasterKey | None = None,
 ) -> EnrolmentFile:
     if out.exists():
         raise EnrolmentRefused(f"{out} exists and may hold keys not imported yet; remove it first")
@@ -145,20 +177,44 @@ def _issue(
     enrolment = EnrolmentFile(kind.value, rule, owner, issued)
     pending_file = out.with_name(out.name + ".partial")
     enrolment.write(pending_file, render(enrolment) if render is not None else None)
-    store = KeyStore(store_path)
+    try:
+        _commit(store_path, kind, issued, owner, rule, reprovisioning, also, master_key)
+    except BaseException:
+        pending_file.unlink()
+        raise
+    pending_file.replace(out)
+    _sync_directory(out.parent)
+    return enrolment
+
+
+def _commit(
+    store_path: StoreLocation,
+    kind: RecordKind,
+    issued: dict[str, Credential],
+    owner: str,
+    rule: RecordRule,
+    reprovisioning: bool,
+    also: Callable[[sqlite3.Connection], None] | None,
+    master_key: MasterKey | None,
+) -> None:
+    """Write the records in one transaction; ``also`` (the registry's part) needs SQLite."""
+    if also is not None:
+        sqlite_store = KeyStore(
+            sqlite_path(store_path, "an MEC node's ECQV identity"), master_key=master_key
+        )
+        try:
+            sqlite_store.enrol(kind, issued, owner, rule, also=also)
+        finally:
+            sqlite_store.close()
+        return
+    store = open_key_store(store_path, master_key=master_key)
     try:
         if reprovisioning:
             store.reprovision(kind, issued)
         else:
-            store.enrol(kind, issued, owner, rule, also=also)
-    except BaseException:
-        pending_file.unlink()
-        raise
+            store.enrol(kind, issued, owner, rule)
     finally:
         store.close()
-    pending_file.replace(out)
-    _sync_directory(out.parent)
-    return enrolment
 
 
 def _sync_directory(directory: Path) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,16 @@ from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import Ledger, counting
 from mec5g.core.primitives import counter_to_bytes, random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind, Slot
-from mec5g.runtime.group_commit import GroupCommitter, connect, immediate_transaction
+from mec5g.runtime.group_commit import (
+    GroupCommitter,
+    StoreUnavailable,
+    connect,
+    immediate_transaction,
+)
 from mec5g.ttp import schema
+from mec5g.ttp.at_rest import Execute, MasterKey, Sealer, adopt, read_secret
 
-_RECORD_COLUMNS = (
+RECORD_COLUMNS = (
     "record_id, kind, label, owner, rule, confirmed_did, confirmed_dk, last_counter, "
     "pending_did, pending_dk"
 )
@@ -43,7 +49,7 @@ TAKEN_QUERY = (
 )
 # Find DIDi among device records and DIDm among MEC credentials, in one indexed query.
 RESOLVE_QUERY = (
-    f"SELECT {_RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
+    f"SELECT {RECORD_COLUMNS} FROM credential_records "  # noqa: S608 - constant
     "WHERE confirmed_did IN (?1, ?2) OR pending_did IN (?1, ?2)"
 )
 # An accepted request's record update, as two statements: the usual case (the request named the
@@ -56,13 +62,6 @@ _UPDATE_PROMOTED = (
     "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, last_counter = ?, "
     "pending_did = ?, pending_dk = ? WHERE record_id = ? AND confirmed_did = ?"
 )
-
-
-# Rows shaped like real ones (both slots filled), decoded in place of a DID that is not on record.
-_STAND_IN_ROWS = {
-    kind: (0, kind.value, "", "", int(RecordRule.COUNTER), *(random_bytes(16) for _ in range(5)))
-    for kind in RecordKind
-}
 
 
 class EnrolmentRefused(ValueError):
@@ -83,64 +82,6 @@ _KINDS = {kind.value: kind for kind in RecordKind}
 _RULES = {int(rule): rule for rule in RecordRule}
 
 
-def _record_from_row(row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
-    record_id, kind, label, owner, rule, c_did, c_dk, last, p_did, p_dk = row
-    pending = Credential(p_did, p_dk) if p_did is not None else None
-    record = CredentialRecord(
-        kind=_KINDS[kind],
-        rule=_RULES[rule],
-        confirmed=Credential(c_did, c_dk),
-        owner=owner,
-        last_counter=int.from_bytes(last, "big"),
-        pending=pending,
-    )
-    return StoredRecord(record_id, label, record)
-
-
-def insert_record(
-    connection: sqlite3.Connection,
-    kind: RecordKind,
-    label: str,
-    owner: str,
-    rule: RecordRule,
-    credential: Credential,
-) -> None:
-    """Enrol one record with counter 0 inside the caller's transaction; refuse a label or DID
-    that exists already (in either namespace)."""
-    taken = connection.execute(TAKEN_QUERY, (kind.value, label, credential.did)).fetchone()
-    if taken:
-        raise EnrolmentRefused(f"{kind.value} {label!r} is enrolled already")
-    connection.execute(
-        "INSERT INTO credential_records (kind, label, owner, rule, confirmed_did, "
-        "confirmed_dk, last_counter, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            kind.value,
-            label,
-            owner,
-            int(rule),
-            credential.did,
-            credential.dk,
-            counter_to_bytes(0),
-            time.time(),
-        ),
-    )
-
-
-def reprovision_record(
-    connection: sqlite3.Connection, kind: RecordKind, label: str, credential: Credential
-) -> None:
-    """Give an existing record a fresh credential, counter 0, no pending, in the caller's
-    transaction; the old credential is forgotten."""
-    cursor = connection.execute(
-        "UPDATE credential_records SET confirmed_did = ?, confirmed_dk = ?, "
-        "last_counter = ?, pending_did = NULL, pending_dk = NULL "
-        "WHERE kind = ? AND label = ?",
-        (credential.did, credential.dk, counter_to_bytes(0), kind.value, label),
-    )
-    if cursor.rowcount != 1:
-        raise EnrolmentRefused(f"no {kind.value} record named {label!r}")
-
-
 def delete_record(connection: sqlite3.Connection, kind: RecordKind, label: str) -> bool:
     """Forget a record (a revoked or removed device): its next key agreement fails."""
     cursor = connection.execute(
@@ -149,28 +90,247 @@ def delete_record(connection: sqlite3.Connection, kind: RecordKind, label: str) 
     return cursor.rowcount == 1
 
 
+# What enrolment gives a new record: kind, label, owner, rule and its first credential.
+InsertValues = tuple[RecordKind, str, str, RecordRule, Credential]
+
+
+class RowCodec:
+    """Rows to records and records to updates, with the DKs sealed under the master key (if
+    any): shared by both backends, so that they store and read exactly the same values."""
+
+    def __init__(self, sealer: Sealer) -> None:
+        self.sealer = sealer
+        # Rows shaped like real ones (both slots filled, DKs sealed as the store seals them),
+        # decoded in place of a DID that is not on record.
+        self._stand_ins = {
+            kind: (
+                0,
+                kind.value,
+                "",
+                "",
+                int(RecordRule.COUNTER),
+                random_bytes(16),
+                sealer.seal(0, "confirmed_dk", random_bytes(16)),
+                random_bytes(16),
+                random_bytes(16),
+                sealer.seal(0, "pending_dk", random_bytes(16)),
+            )
+            for kind in RecordKind
+        }
+
+    def record(self, row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
+        record_id, kind, label, owner, rule, c_did, c_dk, last, p_did, p_dk = row
+        pending = (
+            Credential(p_did, self.sealer.open(record_id, "pending_dk", p_dk))
+            if p_did is not None
+            else None
+        )
+        record = CredentialRecord(
+            kind=_KINDS[kind],
+            rule=_RULES[rule],
+            confirmed=Credential(c_did, self.sealer.open(record_id, "confirmed_dk", c_dk)),
+            owner=owner,
+            last_counter=int.from_bytes(last, "big"),
+            pending=pending,
+        )
+        return StoredRecord(record_id, label, record)
+
+    def resolve(
+        self, rows: Iterable[sqlite3.Row | tuple[Any, ...]], did_i: bytes, did_m: bytes
+    ) -> tuple[ttp_role.Resolution | None, ttp_role.Resolution | None]:
+        """The rows ``RESOLVE_QUERY`` found, as the device's and the MEC credential's resolutions.
+
+        A DID of the other namespace does not resolve; a DID not on record costs a stand-in row's
+        decoding (its DKs opened too), so that an unknown DID costs the same as a known one before
+        the core checks it against its dummy (SPEC.md "Uniform failure").
+        """
+        found: dict[RecordKind, ttp_role.Resolution] = {}
+        for row in rows:
+            stored = self.record(row)
+            did = did_i if stored.record.kind is RecordKind.DEVICE else did_m
+            slot = stored.record.slot_of(did)
+            if slot is not None:
+                found[stored.record.kind] = ttp_role.Resolution(
+                    stored.record_id, stored.record, slot
+                )
+        for kind, did in ((RecordKind.DEVICE, did_i), (RecordKind.MEC, did_m)):
+            if kind not in found:
+                stand_in = self.record(self._stand_ins[kind])
+                ttp_role.Resolution(stand_in.record_id, stand_in.record, Slot.CONFIRMED)
+                stand_in.record.slot_of(did)
+        return found.get(RecordKind.DEVICE), found.get(RecordKind.MEC)
+
+    def update(
+        self, found: ttp_role.Resolution, record: CredentialRecord, placeholder: str
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The conditional UPDATE storing an accepted request's ``record``.
+
+        It matches the row only while its confirmed DID is the one read, so the caller's
+        row-count check catches a record changed under it. The usual case (the request named the
+        confirmed DID) leaves the confirmed columns out of the SET, sparing the unique index on
+        confirmed_did.
+        """
+        pending = record.pending
+        record_id = found.record_id
+        if not isinstance(record_id, int):  # the core keeps record ids opaque; ours are ints
+            raise TypeError(f"record id {record_id!r} is not a row id")
+        columns = (
+            counter_to_bytes(record.last_counter),
+            pending.did if pending else None,
+            self.sealer.seal(record_id, "pending_dk", pending.dk) if pending else None,
+            record_id,
+            found.record.confirmed.did,
+        )
+        if record.confirmed == found.record.confirmed:
+            return _UPDATE_PENDING.replace("?", placeholder), columns
+        return _UPDATE_PROMOTED.replace("?", placeholder), (
+            record.confirmed.did,
+            self.sealer.seal(record_id, "confirmed_dk", record.confirmed.dk),
+            *columns,
+        )
+
+    def insert(self, execute: Execute, placeholder: str, values: InsertValues) -> None:
+        """Insert a record with counter 0 in the caller's transaction; refuse a label or DID that
+        exists already (in either namespace).
+
+        A sealed DK needs the record id, known only after the insert: the row is inserted with
+        random bytes in its place (never the key, which would reach the database's log in the
+        clear) and then given the sealed DK.
+        """
+        kind, label, owner, rule, credential = values
+        p = placeholder
+        taken = execute(
+            TAKEN_QUERY.replace("?1", p).replace("?2", p).replace("?3", p),
+            (kind.value, label, credential.did, credential.did),
+        ).fetchone()
+        if taken:
+            raise EnrolmentRefused(f"{kind.value} {label!r} is enrolled already")
+        sealing = self.sealer.master is not None
+        row = execute(
+            "INSERT INTO credential_records (kind, label, owner, rule, confirmed_did, "  # noqa: S608
+            f"confirmed_dk, last_counter, enrolled_at) VALUES ({p}, {p}, {p}, {p}, {p}, {p}, "
+            f"{p}, {p}) RETURNING record_id",
+            (
+                kind.value,
+                label,
+                owner,
+                int(rule),
+                credential.did,
+                random_bytes(16) if sealing else credential.dk,
+                counter_to_bytes(0),
+                time.time(),
+            ),
+        ).fetchone()
+        if sealing:
+            self._set_confirmed_dk(execute, placeholder, int(row[0]), credential.dk)
+
+    def reprovision(
+        self,
+        execute: Execute,
+        placeholder: str,
+        kind: RecordKind,
+        label: str,
+        credential: Credential,
+    ) -> None:
+        """Give an existing record a fresh credential, counter 0, no pending, in the caller's
+        transaction; the old credential is forgotten."""
+        p = placeholder
+        row = execute(
+            f"UPDATE credential_records SET confirmed_did = {p}, confirmed_dk = {p}, "  # noqa: S608
+            f"last_counter = {p}, pending_did = NULL, pending_dk = NULL "
+            f"WHERE kind = {p} AND label = {p} RETURNING record_id",
+            (credential.did, random_bytes(16), counter_to_bytes(0), kind.value, label),
+        ).fetchone()
+        if row is None:
+            raise EnrolmentRefused(f"no {kind.value} record named {label!r}")
+        self._set_confirmed_dk(execute, placeholder, int(row[0]), credential.dk)
+
+    def _set_confirmed_dk(self, execute: Execute, p: str, record_id: int, dk: bytes) -> None:
+        execute(
+            f"UPDATE credential_records SET confirmed_dk = {p} WHERE record_id = {p}",  # noqa: S608
+            (self.sealer.seal(record_id, "confirmed_dk", dk), record_id),
+        )
+
+
+def insert_record(
+    connection: sqlite3.Connection,
+    codec: RowCodec,
+    kind: RecordKind,
+    label: str,
+    owner: str,
+    rule: RecordRule,
+    credential: Credential,
+) -> None:
+    """``RowCodec.insert`` on a SQLite connection (enrolment, and the registry's devices)."""
+    codec.insert(connection.execute, "?", (kind, label, owner, rule, credential))
+
+
+def decide(
+    m2: M2,
+    version: int,
+    device: ttp_role.Resolution | None,
+    mec: ttp_role.Resolution | None,
+    pseudonyms: Pseudonyms,
+    settings_for: Callable[[CredentialRecord], AnalysisSettings],
+) -> tuple[ttp_role.Accepted | ttp_role.Refused, Ledger]:
+    """The core's verdict on resolved records, with the operations it counted (both backends)."""
+    with counting() as ledger:
+        result = ttp_role.answer(
+            m2,
+            version,
+            device,
+            mec,
+            pseudonym_for=lambda d, m: pseudonyms(d.owner, m.owner),
+            settings_for=settings_for,
+        )
+    return result, ledger
+
+
+def credentials_for(labels: list[str] | dict[str, Credential]) -> dict[str, Credential]:
+    """The credentials to enrol: the given ones, or fresh ones for labels each named once."""
+    if isinstance(labels, dict):
+        return dict(labels)
+    duplicates = sorted(label for label, times in Counter(labels).items() if times > 1)
+    if duplicates:
+        raise EnrolmentRefused(f"labels named twice: {', '.join(duplicates)}")
+    return {label: Credential.generate() for label in labels}
+
+
 class KeyStore:
     """The TTP's SQLite record store."""
 
     def __init__(
-        self, path: Path | str, observe_operations: Callable[[Ledger], None] | None = None
+        self,
+        path: Path | str,
+        observe_operations: Callable[[Ledger], None] | None = None,
+        master_key: MasterKey | None = None,
     ) -> None:
-        """Open (and migrate) the store; ``observe_operations`` receives each answer's ledger."""
+        """Open (and migrate) the store; ``observe_operations`` receives each answer's ledger;
+        ``master_key`` seals the DKs (refused if the store's keys are sealed under another)."""
         self.path = Path(path)
         self._observe_operations = observe_operations
+        self.codec = RowCodec(Sealer(master_key))
         schema.migrate(self.path)
         connection = connect(self.path)
         try:
-            row = connection.execute(
-                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.PSEUDONYM_SECRET,)
-            ).fetchone()
+            with immediate_transaction(connection):
+                adopt(connection.execute, "?", self.codec.sealer)
+            secret = read_secret(
+                connection.execute, "?", self.codec.sealer, schema.PSEUDONYM_SECRET
+            )
         finally:
             connection.close()
-        self._pseudonyms = Pseudonyms(row[0])
+        if secret is None:
+            raise StoreUnavailable(f"{self.path} has no pseudonym key")
+        self._pseudonyms = Pseudonyms(secret)
         self._committer = GroupCommitter(self.path, name="keystore")
 
     def close(self) -> None:
         self._committer.close()
+
+    async def aclose(self) -> None:
+        """Close from the serving event loop (the PostgreSQL store's pool needs it)."""
+        self.close()
 
     # -- enrolment (operator side, synchronous) -------------------------------------------------
 
@@ -184,18 +344,12 @@ class KeyStore:
     ) -> dict[str, Credential]:
         """Create one record per label (fresh credentials unless given); all or nothing, with
         ``also`` (e.g. storing the MEC node's ECQV identity) in the same transaction."""
-        if isinstance(labels, dict):
-            issued = dict(labels)
-        else:
-            duplicates = sorted(label for label, times in Counter(labels).items() if times > 1)
-            if duplicates:
-                raise EnrolmentRefused(f"labels named twice: {', '.join(duplicates)}")
-            issued = {label: Credential.generate() for label in labels}
+        issued = credentials_for(labels)
         connection = connect(self.path)
         try:
             with immediate_transaction(connection):
                 for label, credential in issued.items():
-                    insert_record(connection, kind, label, owner, rule, credential)
+                    insert_record(connection, self.codec, kind, label, owner, rule, credential)
                 if also is not None:
                     also(connection)
         finally:
@@ -213,7 +367,7 @@ class KeyStore:
         try:
             with immediate_transaction(connection):
                 for label, credential in issued.items():
-                    reprovision_record(connection, kind, label, credential)
+                    self.codec.reprovision(connection.execute, "?", kind, label, credential)
         finally:
             connection.close()
 
@@ -234,7 +388,7 @@ class KeyStore:
         """Every record (of one kind), by label: for operators and tests, never on the hot path."""
         connection = connect(self.path)
         try:
-            query = f"SELECT {_RECORD_COLUMNS} FROM credential_records"  # noqa: S608 - constant
+            query = f"SELECT {RECORD_COLUMNS} FROM credential_records"  # noqa: S608 - constant
             if kind is None:
                 rows = connection.execute(query + " ORDER BY label").fetchall()
             else:
@@ -243,7 +397,7 @@ class KeyStore:
                 ).fetchall()
         finally:
             connection.close()
-        return [_record_from_row(row) for row in rows]
+        return [self.codec.record(row) for row in rows]
 
     # -- key agreement ----------------------------------------------------------------------------
 
@@ -260,67 +414,31 @@ class KeyStore:
         self, connection: sqlite3.Connection, m2: M2, version: int
     ) -> tuple[ttp_role.Accepted | ttp_role.Refused, Ledger]:
         device, mec = self._resolve(connection, m2.m1.did_i, m2.did_m)
-        with counting() as ledger:
-            result = ttp_role.answer(
-                m2,
-                version,
-                device,
-                mec,
-                pseudonym_for=self._pseudonym_for,
-                settings_for=lambda record: _analysis_settings(connection, record.owner),
-            )
+        result, ledger = decide(
+            m2,
+            version,
+            device,
+            mec,
+            self._pseudonyms,
+            lambda record: _analysis_settings(connection, record.owner),
+        )
         if isinstance(result, ttp_role.Accepted):
             self._write(connection, result.device, result.device_record)
             self._write(connection, result.mec, result.mec_record)
         return result, ledger
 
-    def _pseudonym_for(self, device: CredentialRecord, mec: CredentialRecord) -> bytes:
-        return self._pseudonyms(device.owner, mec.owner)
-
-    @staticmethod
     def _resolve(
-        connection: sqlite3.Connection, did_i: bytes, did_m: bytes
+        self, connection: sqlite3.Connection, did_i: bytes, did_m: bytes
     ) -> tuple[ttp_role.Resolution | None, ttp_role.Resolution | None]:
         """Find DIDi among device records and DIDm among MEC credentials, in one query."""
-        rows = connection.execute(RESOLVE_QUERY, (did_i, did_m)).fetchall()
-        found: dict[RecordKind, ttp_role.Resolution] = {}
-        for row in rows:
-            stored = _record_from_row(row)
-            did = did_i if stored.record.kind is RecordKind.DEVICE else did_m
-            slot = stored.record.slot_of(did)
-            if slot is not None:  # a DID of the other namespace does not resolve here
-                found[stored.record.kind] = ttp_role.Resolution(
-                    stored.record_id, stored.record, slot
-                )
-        for kind, did in ((RecordKind.DEVICE, did_i), (RecordKind.MEC, did_m)):
-            if kind not in found:
-                # SPEC.md "Uniform failure": decode a stand-in row, so that an unknown DID
-                # costs the same as a known one before the core checks it against its dummy.
-                stand_in = _record_from_row(_STAND_IN_ROWS[kind])
-                ttp_role.Resolution(stand_in.record_id, stand_in.record, Slot.CONFIRMED)
-                stand_in.record.slot_of(did)
-        return found.get(RecordKind.DEVICE), found.get(RecordKind.MEC)
-
-    @staticmethod
-    def _write(
-        connection: sqlite3.Connection, found: ttp_role.Resolution, record: CredentialRecord
-    ) -> None:
-        pending = record.pending
-        columns = (
-            counter_to_bytes(record.last_counter),
-            pending.did if pending else None,
-            pending.dk if pending else None,
-            found.record_id,
-            found.record.confirmed.did,
+        return self.codec.resolve(
+            connection.execute(RESOLVE_QUERY, (did_i, did_m)).fetchall(), did_i, did_m
         )
-        if record.confirmed == found.record.confirmed:
-            # The request named the confirmed DID, which stays: leaving its columns out of the
-            # SET spares SQLite the unique index on confirmed_did.
-            cursor = connection.execute(_UPDATE_PENDING, columns)
-        else:
-            cursor = connection.execute(
-                _UPDATE_PROMOTED, (record.confirmed.did, record.confirmed.dk, *columns)
-            )
+
+    def _write(
+        self, connection: sqlite3.Connection, found: ttp_role.Resolution, record: CredentialRecord
+    ) -> None:
+        cursor = connection.execute(*self.codec.update(found, record, "?"))
         if cursor.rowcount != 1:
             raise sqlite3.IntegrityError("record changed under a serialised transaction")
 

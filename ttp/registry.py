@@ -49,7 +49,8 @@ from mec5g.core.records import RecordKind
 from mec5g.core.user_access import Grant, GrantPurpose, issue_grant
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
-from mec5g.ttp.keystore import EnrolmentRefused, delete_record, insert_record
+from mec5g.ttp.at_rest import MasterKey, Sealer, adopt, read_secret
+from mec5g.ttp.keystore import EnrolmentRefused, RowCodec, delete_record, insert_record
 
 REQUEST_WINDOW_SECONDS = 300.0
 WATCH_RETENTION = 86400.0  # a watch longer than a day needs a new grant to be found
@@ -178,24 +179,27 @@ class Registry:
         path: Path | str,
         clock: Callable[[], float] = time.time,
         device_rule: RecordRule = RecordRule.COUNTER,
+        master_key: MasterKey | None = None,
     ) -> None:
         """Open (and migrate) the database; ``clock`` lets tests move time (code expiry);
         ``device_rule`` is the record rule of the device records it creates (the paper's rule
-        only to demonstrate its attack)."""
+        only to demonstrate its attack); ``master_key`` seals their DKs, as the key store does."""
         self.path = Path(path)
         self.device_rule = device_rule
+        self._codec = RowCodec(Sealer(master_key))
         schema.migrate(self.path)
         self._now = clock
-        with _reading(self.path) as connection:
-            row = connection.execute(
-                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
-            ).fetchone()
-            pseudonym_row = connection.execute(
-                "SELECT value FROM ttp_secrets WHERE name = ?", (schema.PSEUDONYM_SECRET,)
-            ).fetchone()
-        self._ca_private = int.from_bytes(row[0], "big")
+        with _transaction(self.path) as connection:
+            adopt(connection.execute, "?", self._codec.sealer)
+            secret = read_secret(connection.execute, "?", self._codec.sealer, schema.CA_SECRET)
+            pseudonym_key = read_secret(
+                connection.execute, "?", self._codec.sealer, schema.PSEUDONYM_SECRET
+            )
+        if secret is None or pseudonym_key is None:
+            raise RuntimeError(f"{self.path} has no CA key or no pseudonym key")
+        self._ca_private = int.from_bytes(secret, "big")
         self.ca_public = ecqv.public_key(self._ca_private)
-        self._pseudonyms = Pseudonyms(pseudonym_row[0])
+        self._pseudonyms = Pseudonyms(pseudonym_key)
 
     # -- operator -----------------------------------------------------------------------------
 
@@ -436,6 +440,7 @@ class Registry:
             credential = Credential.generate()
             insert_record(
                 connection,
+                self._codec,
                 RecordKind.DEVICE,
                 device_label(patient_id, device.name),
                 analysis_id,
@@ -498,6 +503,7 @@ class Registry:
                 delete_record(connection, RecordKind.DEVICE, label)  # the old one, if not revoked
                 insert_record(
                     connection,
+                    self._codec,
                     RecordKind.DEVICE,
                     label,
                     analysis_id,

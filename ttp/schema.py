@@ -9,7 +9,8 @@ at one version. A database written by a newer mec5g is refused rather than guess
    attributes, one-time enrolment codes (hashed), analyses, their devices, and the nonces of
    signed user requests (replay refusal), and the MEC nodes' ECQV identities;
 3. the analyses' settings (phase 4);
-4. the watch grants issued (phase 6).
+4. the watch grants issued (phase 6);
+5. DK columns sealed under a master key (encryption at rest).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from mec5g.core import ecqv
 from mec5g.core.primitives import random_bytes
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.runtime.holder_store import create_private_file
+from mec5g.ttp.at_rest import DK_BYTES, SEALED_BYTES
 
 PSEUDONYM_SECRET = "analysis_pseudonym_key"  # noqa: S105 - the name of a row, not a secret
 CA_SECRET = "ca_private_key"  # noqa: S105 - the name of a row, not a secret
@@ -141,11 +143,36 @@ def _version_4(connection: sqlite3.Connection) -> None:
         connection.execute(statement)
 
 
+def _version_5(connection: sqlite3.Connection) -> None:
+    """Encryption at rest: a DK column holds 16 bytes in the clear or 49 sealed
+    (``mec5g.ttp.at_rest``). SQLite cannot change a CHECK, so the table is rebuilt."""
+    connection.execute(
+        f"""CREATE TABLE credential_records_4 (
+        record_id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('device', 'mec')),
+        label TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        rule INTEGER NOT NULL,
+        confirmed_did BLOB NOT NULL UNIQUE CHECK (length(confirmed_did) = 16),
+        confirmed_dk BLOB NOT NULL CHECK (length(confirmed_dk) IN ({DK_BYTES}, {SEALED_BYTES})),
+        last_counter BLOB NOT NULL CHECK (length(last_counter) = 16),
+        pending_did BLOB UNIQUE CHECK (pending_did IS NULL OR length(pending_did) = 16),
+        pending_dk BLOB CHECK ((pending_dk IS NULL) = (pending_did IS NULL)),
+        enrolled_at REAL NOT NULL,
+        UNIQUE (kind, label)
+    )"""
+    )
+    connection.execute("INSERT INTO credential_records_4 SELECT * FROM credential_records")
+    connection.execute("DROP TABLE credential_records")
+    connection.execute("ALTER TABLE credential_records_4 RENAME TO credential_records")
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _version_1,
     _version_2,
     _version_3,
     _version_4,
+    _version_5,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,7 +1,9 @@
 """``mec5g ttp serve``: the TTP process, and ``start`` for whoever embeds it (tests, tools).
 
 It serves key agreement (phase 3), registration (phase 1) and monitoring initialisation with
-the analyses' life cycle (phase 2), all on one port and one database.
+the analyses' life cycle (phase 2), all on one port and one database. On a PostgreSQL store
+(``--store-url``, shared by several replicas) it serves key agreement only: the registration
+centre still needs SQLite.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from mec5g.core.primitives import IDENTITY_BYTES
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
+from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.emergency_service import EmergencyService
-from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.postgres_store import is_url
 from mec5g.ttp.registration_service import (
     MonitoringService,
     RegistrationService,
@@ -28,6 +31,7 @@ from mec5g.ttp.registration_service import (
 )
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.service import TtpKeyAgreementService
+from mec5g.ttp.stores import RecordStore, StoreLocation, open_key_store
 from mec5g.v1 import (
     emergency_pb2,
     emergency_pb2_grpc,
@@ -56,7 +60,8 @@ USER_ACCESS_SERVICE_NAME = user_access_pb2.DESCRIPTOR.services_by_name[
 @dataclass(frozen=True)
 class TtpConfig:
     listen: str
-    store: Path
+    # A SQLite file, or a PostgreSQL URL shared with other replicas.
+    store: StoreLocation
     metrics_port: int = 0
     tls: TlsOptions = field(default_factory=TlsOptions)
     device_rule: RecordRule = RecordRule.COUNTER
@@ -64,6 +69,8 @@ class TtpConfig:
     rate_per_mec: RatePolicy = PER_MEC
     rate_per_device: RatePolicy = PER_DEVICE
     health_listen: str | None = None
+    # Seals the DKs at rest (``mec5g.ttp.at_rest``); None keeps them in the clear.
+    master_key: MasterKey | None = None
 
 
 VERIFY_METHOD = f"/{SERVICE_NAME}/Verify"
@@ -78,7 +85,7 @@ def _device_identity(request: ttp_key_agreement_pb2.VerifyRequest, _: object) ->
 class RunningTtp:
     """A started TTP: its key store, metrics and gRPC server."""
 
-    store: KeyStore
+    store: RecordStore
     metrics: Metrics
     server: grpc.aio.Server
     port: int
@@ -89,22 +96,26 @@ class RunningTtp:
 
     async def close(self, grace: float | None = None) -> None:
         await self.server.stop(grace)
-        self.store.close()
+        await self.store.aclose()
 
 
 async def start(config: TtpConfig) -> RunningTtp:
     metrics = Metrics("ttp")
-    store = KeyStore(config.store, partial(metrics.count_operations, KEY_AGREEMENT))
+    store = open_key_store(
+        config.store, partial(metrics.count_operations, KEY_AGREEMENT), config.master_key
+    )
     metrics.serve(config.metrics_port)
     service = TtpKeyAgreementService(store, metrics)
+    registrations = [
+        partial(ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service)
+    ]
+    service_names = [SERVICE_NAME]
     try:
-        registry = Registry(config.store, device_rule=config.device_rule)
-        server, port = await start_server(
-            config.listen,
-            [
-                partial(
-                    ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service
-                ),
+        if not is_url(config.store):
+            registry = Registry(
+                Path(config.store), device_rule=config.device_rule, master_key=config.master_key
+            )
+            registrations += [
                 partial(
                     registration_pb2_grpc.add_RegistrationServiceServicer_to_server,
                     RegistrationService(registry, metrics),
@@ -121,14 +132,17 @@ async def start(config: TtpConfig) -> RunningTtp:
                     emergency_pb2_grpc.add_EmergencyServiceServicer_to_server,
                     EmergencyService(registry, metrics),
                 ),
-            ],
-            [
-                SERVICE_NAME,
+            ]
+            service_names += [
                 REGISTRATION_SERVICE_NAME,
                 MONITORING_SERVICE_NAME,
                 USER_ACCESS_SERVICE_NAME,
                 EMERGENCY_SERVICE_NAME,
-            ],
+            ]
+        server, port = await start_server(
+            config.listen,
+            registrations,
+            service_names,
             config.tls,
             metrics,
             limits(
@@ -140,7 +154,7 @@ async def start(config: TtpConfig) -> RunningTtp:
             ),
         )
     except BaseException:
-        store.close()
+        await store.aclose()
         raise
     return RunningTtp(store, metrics, server, port)
 
@@ -150,7 +164,7 @@ async def serve(config: TtpConfig) -> None:
     LOG.info(
         "TTP serving on port %d, key store %s, metrics :%d",
         running.port,
-        config.store,
+        "PostgreSQL (key agreement only)" if is_url(config.store) else config.store,
         config.metrics_port,
     )
     try:

@@ -25,16 +25,16 @@ from mec5g.runtime.status import (
     require_version,
     wire_version,
 )
-from mec5g.ttp.keystore import KeyStore
+from mec5g.ttp.stores import RecordStore
 from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
 
 LOG = logging.getLogger("mec5g.ttp")
 
 
 class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceServicer):
-    """Thin adapter between gRPC and ``KeyStore.answer``."""
+    """Thin adapter between gRPC and the key store's ``answer`` (either backend)."""
 
-    def __init__(self, store: KeyStore, metrics: Metrics) -> None:
+    def __init__(self, store: RecordStore, metrics: Metrics) -> None:
         self._store = store
         self._metrics = metrics
 

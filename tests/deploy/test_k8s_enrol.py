@@ -183,6 +183,6 @@ def test_create_if_absent(api: FakeApi) -> None:
 def test_a_store_url_is_refused(api: FakeApi, tmp_path: Path) -> None:
     refused = enrol(api, tmp_path / "ttp.db", "--store-url=postgresql://db/mec5g")
     assert refused.returncode == 2
-    assert "not supported by this version" in refused.stderr
+    assert "the enrolment hook needs the SQLite store" in refused.stderr
     assert api.requests == []
     assert not (tmp_path / "ttp.db").exists()

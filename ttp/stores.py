@@ -1,0 +1,91 @@
+"""One key-store interface, two backends: SQLite (a file, the default) and PostgreSQL (a URL).
+
+``open_key_store`` picks the backend from the location: a ``postgresql://`` URL opens the
+PostgreSQL store that several TTP replicas share, anything else the SQLite file of one replica.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import psycopg
+
+from mec5g.core import ttp_role
+from mec5g.core.credentials import Credential, RecordRule
+from mec5g.core.handle import AnalysisSettings
+from mec5g.core.messages import M2
+from mec5g.core.operations import Ledger
+from mec5g.core.records import RecordKind
+from mec5g.runtime.group_commit import connect, immediate_transaction
+from mec5g.ttp import at_rest, postgres_store, schema
+from mec5g.ttp.at_rest import MasterKey, Sealer
+from mec5g.ttp.keystore import KeyStore, StoredRecord
+from mec5g.ttp.postgres_store import PostgresKeyStore, SqliteOnly, is_url
+
+StoreLocation = Path | str
+
+
+class RecordStore(Protocol):
+    """What the TTP's service and operator commands need of a key store."""
+
+    def enrol(
+        self,
+        kind: RecordKind,
+        labels: list[str] | dict[str, Credential],
+        owner: str,
+        rule: RecordRule,
+    ) -> dict[str, Credential]: ...
+
+    def reprovision(self, kind: RecordKind, issued: dict[str, Credential]) -> None: ...
+
+    def set_analysis_settings(self, analysis: str, settings: AnalysisSettings) -> None: ...
+
+    def records(self, kind: RecordKind | None = None) -> list[StoredRecord]: ...
+
+    async def answer(self, m2: M2, version: int) -> ttp_role.Accepted | ttp_role.Refused: ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+def open_key_store(
+    location: StoreLocation,
+    observe_operations: Callable[[Ledger], None] | None = None,
+    master_key: MasterKey | None = None,
+) -> RecordStore:
+    """The key store at ``location``: a PostgreSQL URL or a SQLite file; ``master_key`` seals
+    its DKs at rest."""
+    if is_url(location):
+        return PostgresKeyStore(str(location), observe_operations, master_key=master_key)
+    return KeyStore(location, observe_operations, master_key)
+
+
+def rotate_master_key(location: StoreLocation, old: MasterKey | None, new: MasterKey | None) -> int:
+    """Re-seal every DK of the store from ``old`` to ``new`` (None: in the clear), in one
+    transaction; the number of records. Either backend; the TTP replicas should be stopped,
+    since they hold the old key."""
+    old_sealer, new_sealer = Sealer(old), Sealer(new)
+    if is_url(location):
+        postgres_store.migrate(str(location))
+        with psycopg.connect(str(location)) as connection, connection.transaction():
+            return at_rest.rotate(connection.execute, "%s", old_sealer, new_sealer)
+    schema.migrate(location)
+    sqlite_connection = connect(Path(location))
+    try:
+        with immediate_transaction(sqlite_connection):
+            return at_rest.rotate(sqlite_connection.execute, "?", old_sealer, new_sealer)
+    finally:
+        sqlite_connection.close()
+
+
+def sqlite_path(location: StoreLocation, what: str) -> Path:
+    """``location`` as a SQLite file, for the parts with no PostgreSQL store yet."""
+    if is_url(location):
+        raise SqliteOnly(
+            f"{what} needs the SQLite store (--store) for now; the PostgreSQL store "
+            "(--store-url) holds the key-agreement records only"
+        )
+    return Path(location)
