@@ -189,6 +189,13 @@ def _add_analysis(roles: Any) -> None:
     _common(close)
     close.add_argument("--analysis", required=True)
     close.set_defaults(handler=_guarded(_close))
+    settings = actions.add_parser(
+        "set-spo2-scale", help="(doctor) the NEWS2 SpO2 scale the MEC scores an analysis with"
+    )
+    _common(settings)
+    settings.add_argument("--analysis", required=True)
+    settings.add_argument("--scale", type=int, choices=(1, 2), required=True)
+    settings.set_defaults(handler=_guarded(_set_scale))
     listing = actions.add_parser("list", help="analyses you own or may read")
     _common(listing)
     listing.set_defaults(handler=_guarded(_list))
@@ -466,6 +473,18 @@ def _close(args: argparse.Namespace) -> int:
 
     body = monitoring_pb2.AnalysisBody(analysis_id=args.analysis)
     return _monitoring(args, "CloseAnalysis", body, _printing(f"closed {args.analysis}"))
+
+
+def _set_scale(args: argparse.Namespace) -> int:
+    from mec5g.v1 import monitoring_pb2
+
+    body = monitoring_pb2.AnalysisSettingsBody(analysis_id=args.analysis, spo2_scale=args.scale)
+    return _monitoring(
+        args,
+        "SetAnalysisSettings",
+        body,
+        _printing(f"{args.analysis}: SpO2 scale {{answer.spo2_scale}} from the next key agreement"),
+    )
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -57,6 +57,7 @@ TTP_USER_METHODS = [
             "ReprovisionDevice",
             "CloseAnalysis",
             "ListAnalyses",
+            "SetAnalysisSettings",
         )
     ),
 ]

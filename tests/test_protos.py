@@ -67,6 +67,7 @@ def test_buf_lint_is_clean() -> None:
                 "ReprovisionDevice",
                 "CloseAnalysis",
                 "ListAnalyses",
+                "SetAnalysisSettings",
             ],
         ),
         ("ue_provisioning", "UeProvisioningService", ["Provision"]),

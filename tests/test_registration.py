@@ -93,6 +93,7 @@ def _rows(stack: Stack) -> dict[str, list[tuple[object, ...]]]:
                 "analyses",
                 "analysis_devices",
                 "credential_records",
+                "analysis_settings",
             )
         }
     finally:
@@ -416,6 +417,38 @@ async def test_listing_follows_access_attributes(stack: Stack) -> None:
     assert await listed(by_name) == {analysis_id: ["glucose"]}  # ecg has its own policy
     assert await listed(by_hospital) == {analysis_id: ["ecg"]}
     assert await listed(outsider) == {}
+
+
+async def test_a_doctor_allowed_to_read_an_analysis_sets_its_spo2_scale(stack: Stack) -> None:
+    """Paper 4.1 step 4: the doctor chooses the analysis's parameters, through the TTP; the key
+    store then seals the scale to the MEC at the next key agreement."""
+    patient = await stack.register("yves")
+    doctor = await stack.register(
+        "zoe", Role.DOCTOR, DoctorAttributes.checked("respiratory", "North")
+    )
+    outsider = await stack.register(
+        "abel", Role.DOCTOR, DoctorAttributes.checked("surgery", "East")
+    )
+    analysis_id, _ = await user_app.create_analysis(
+        stack.monitoring, patient, ["spo2"], AccessPolicy.checked(["zoe"], [], [])
+    )
+
+    def request(wallet: Wallet, scale: int, analysis: str = analysis_id) -> object:
+        body = monitoring_pb2.AnalysisSettingsBody(analysis_id=analysis, spo2_scale=scale)
+        signed = user_app.signed(wallet, "SetAnalysisSettings", body)
+        return stack.monitoring.SetAnalysisSettings(
+            monitoring_pb2.SetAnalysisSettingsRequest(signed=signed)
+        )
+
+    for wallet in (outsider, patient):
+        await _refused(request(wallet, 2), grpc.StatusCode.PERMISSION_DENIED, stack)
+    unknown = await _refused(request(outsider, 2, "a-0"), grpc.StatusCode.PERMISSION_DENIED, stack)
+    assert unknown == await _refused(request(outsider, 2), grpc.StatusCode.PERMISSION_DENIED, stack)
+    await _refused(request(doctor, 3), grpc.StatusCode.INVALID_ARGUMENT, stack, "spo2_scale")
+
+    answer = await request(doctor, 2)  # type: ignore[misc]
+    assert answer.spo2_scale == 2
+    assert _rows(stack)["analysis_settings"] == [(analysis_id, 2)]
 
 
 def test_schema_migrates_a_version_1_store_and_refuses_a_newer_one(tmp_path: Path) -> None:

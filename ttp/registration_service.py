@@ -23,6 +23,8 @@ from google.protobuf.message import DecodeError
 
 from mec5g.core import ecqv, user_crypto
 from mec5g.core.errors import InvalidField, MalformedField
+from mec5g.core.handle import AnalysisSettings
+from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import counting
 from mec5g.core.primitives import local_fingerprint
 from mec5g.core.profiles import DoctorAttributes, PatientAttributes, Role
@@ -343,6 +345,27 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
             )
 
         return await self._calls.run(context, INITIALISATION, list_analyses)
+
+    async def SetAnalysisSettings(  # noqa: N802 - gRPC method name
+        self,
+        request: monitoring_pb2.SetAnalysisSettingsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> monitoring_pb2.SetAnalysisSettingsResponse:
+        def set_settings() -> monitoring_pb2.SetAnalysisSettingsResponse:
+            signed, body = _authenticate(
+                self._registry,
+                "SetAnalysisSettings",
+                request.signed,
+                monitoring_pb2.AnalysisSettingsBody,
+            )
+            try:
+                scale = SpO2Scale(body.spo2_scale)
+            except ValueError:
+                raise InvalidField("spo2_scale", "1 or 2") from None
+            self._registry.set_analysis_settings(signed, body.analysis_id, AnalysisSettings(scale))
+            return monitoring_pb2.SetAnalysisSettingsResponse(spo2_scale=int(scale))
+
+        return await self._calls.run(context, INITIALISATION, set_settings)
 
 
 class UserAccessService(user_access_pb2_grpc.UserAccessServiceServicer):

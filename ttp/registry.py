@@ -34,7 +34,7 @@ from typing import Any
 from mec5g.core import ecqv, user_crypto
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.errors import AuthenticationFailed, InvalidField
-from mec5g.core.handle import Pseudonyms
+from mec5g.core.handle import AnalysisSettings, Pseudonyms
 from mec5g.core.operations import Operation, Origin, record
 from mec5g.core.profiles import (
     AccessPolicy,
@@ -628,6 +628,24 @@ class Registry:
                     ),
                 )
         return grant, signature
+
+    def set_analysis_settings(
+        self, request: SignedRequest, analysis_id: str, settings: AnalysisSettings
+    ) -> None:
+        """A doctor allowed to read ``analysis_id`` sets what the MEC needs to score it (paper
+        4.1 step 4: the doctor chooses the analysis's parameters); the key store seals it to the
+        MEC from the next key agreement on. Another user, or an analysis that does not exist,
+        is refused alike (PERMISSION_DENIED)."""
+        with self._begin(request, patient=False) as connection:
+            if request.user.role is not Role.DOCTOR:
+                raise Refused(Refusal.PERMISSION_DENIED, "only a doctor sets an analysis's scale")
+            if _reader_of(connection, request.user, analysis_id) is None:
+                raise Refused(Refusal.PERMISSION_DENIED, "not authorised for that analysis")
+            connection.execute(
+                "INSERT INTO analysis_settings VALUES (?, ?) "
+                "ON CONFLICT (analysis) DO UPDATE SET spo2_scale = excluded.spo2_scale",
+                (analysis_id, int(settings.spo2_scale)),
+            )
 
     # -- phase 6: emergencies -------------------------------------------------------------------
 

@@ -97,6 +97,7 @@ BODY_TYPES: dict[str, Any] = {
     "ReprovisionDevice": monitoring_pb2.DevicesBody,
     "CloseAnalysis": monitoring_pb2.AnalysisBody,
     "ListAnalyses": monitoring_pb2.ListAnalysesBody,
+    "SetAnalysisSettings": monitoring_pb2.AnalysisSettingsBody,
     "GrantAccess": user_access_pb2.GrantAccessBody,
 }
 

@@ -169,6 +169,28 @@ class AnalysisBody(_message.Message):
     analysis_id: str
     def __init__(self, header: _Optional[_Union[RequestHeader, _Mapping]] = ..., analysis_id: _Optional[str] = ...) -> None: ...
 
+class AnalysisSettingsBody(_message.Message):
+    __slots__ = ("header", "analysis_id", "spo2_scale")
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    ANALYSIS_ID_FIELD_NUMBER: _ClassVar[int]
+    SPO2_SCALE_FIELD_NUMBER: _ClassVar[int]
+    header: RequestHeader
+    analysis_id: str
+    spo2_scale: int
+    def __init__(self, header: _Optional[_Union[RequestHeader, _Mapping]] = ..., analysis_id: _Optional[str] = ..., spo2_scale: _Optional[int] = ...) -> None: ...
+
+class SetAnalysisSettingsRequest(_message.Message):
+    __slots__ = ("signed",)
+    SIGNED_FIELD_NUMBER: _ClassVar[int]
+    signed: SignedBody
+    def __init__(self, signed: _Optional[_Union[SignedBody, _Mapping]] = ...) -> None: ...
+
+class SetAnalysisSettingsResponse(_message.Message):
+    __slots__ = ("spo2_scale",)
+    SPO2_SCALE_FIELD_NUMBER: _ClassVar[int]
+    spo2_scale: int
+    def __init__(self, spo2_scale: _Optional[int] = ...) -> None: ...
+
 class CloseAnalysisRequest(_message.Message):
     __slots__ = ("signed",)
     SIGNED_FIELD_NUMBER: _ClassVar[int]

@@ -98,6 +98,11 @@ class MonitoringServiceStub:
                 request_serializer=mec5g_dot_v1_dot_monitoring__pb2.ListAnalysesRequest.SerializeToString,
                 response_deserializer=mec5g_dot_v1_dot_monitoring__pb2.ListAnalysesResponse.FromString,
                 _registered_method=True)
+        self.SetAnalysisSettings = channel.unary_unary(
+                '/mec5g.v1.MonitoringService/SetAnalysisSettings',
+                request_serializer=mec5g_dot_v1_dot_monitoring__pb2.SetAnalysisSettingsRequest.SerializeToString,
+                response_deserializer=mec5g_dot_v1_dot_monitoring__pb2.SetAnalysisSettingsResponse.FromString,
+                _registered_method=True)
 
 
 class MonitoringServiceServicer:
@@ -187,6 +192,16 @@ class MonitoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetAnalysisSettings(self, request, context):
+        """SetAnalysisSettings sets what the MEC needs to score an analysis (its
+        NEWS2 SpO2 scale), by a doctor allowed to read it; the MEC receives it,
+        sealed beside the analysis handle, from the next key agreement on
+        (body: AnalysisSettingsBody).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MonitoringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -224,6 +239,11 @@ def add_MonitoringServiceServicer_to_server(servicer, server):
                     servicer.ListAnalyses,
                     request_deserializer=mec5g_dot_v1_dot_monitoring__pb2.ListAnalysesRequest.FromString,
                     response_serializer=mec5g_dot_v1_dot_monitoring__pb2.ListAnalysesResponse.SerializeToString,
+            ),
+            'SetAnalysisSettings': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAnalysisSettings,
+                    request_deserializer=mec5g_dot_v1_dot_monitoring__pb2.SetAnalysisSettingsRequest.FromString,
+                    response_serializer=mec5g_dot_v1_dot_monitoring__pb2.SetAnalysisSettingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -444,6 +464,33 @@ class MonitoringService:
             '/mec5g.v1.MonitoringService/ListAnalyses',
             mec5g_dot_v1_dot_monitoring__pb2.ListAnalysesRequest.SerializeToString,
             mec5g_dot_v1_dot_monitoring__pb2.ListAnalysesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAnalysisSettings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mec5g.v1.MonitoringService/SetAnalysisSettings',
+            mec5g_dot_v1_dot_monitoring__pb2.SetAnalysisSettingsRequest.SerializeToString,
+            mec5g_dot_v1_dot_monitoring__pb2.SetAnalysisSettingsResponse.FromString,
             options,
             channel_credentials,
             insecure,
