@@ -1,4 +1,4 @@
-"""The scheme of Braeken & Liyanage (2021), phases 1 to 3, and our phase 4, as pure
+"""The scheme of Braeken & Liyanage (2021), phases 1 to 3, and our phases 4 to 6, as pure
 functions and state.
 
 Nothing in this package performs I/O: no sockets, no event loop, no database. Every module takes
@@ -30,4 +30,9 @@ Phase 4 (data and analysis, our design):
 - ``data_channel`` traffic keys from SK, sealed numbered records, the anti-replay window.
 - ``readings``     the payloads: sensor readings and patient check-ins.
 - ``news2``        the National Early Warning Score 2 (RCP 2017).
+
+Phases 5 and 6 (user requests and emergencies, ours in the style of [36]):
+
+- ``user_access``  TTP grants, MEC-signed reports sealed to the requester.
+- ``emergency``    when an analysis raises an emergency, once per level and episode.
 """
