@@ -37,7 +37,6 @@ import grpc
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
-from mec5g.core.readings import SensorKind
 from mec5g.mec import identity
 from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import channel, wait_serving
@@ -51,7 +50,7 @@ from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.registry import Registry
 from mec5g.ue import server as ue_server
 from mec5g.ue import user_app
-from mec5g.ue.sensors import KIND_ORDER
+from mec5g.ue.sensors import KIND_ORDER, kind_name
 from mec5g.v1 import (
     analysis_pb2,
     analysis_pb2_grpc,
@@ -220,13 +219,9 @@ def device_names(count: int) -> list[str]:
     """The story's devices, numbered, named after the sensor the UE emulates for each (the UE
     gives one patient's devices the kinds of ``KIND_ORDER`` in name order)."""
     return [
-        f"dev-{index + 1:02d}-{_kind_name(KIND_ORDER[index % len(KIND_ORDER)])}"
+        f"dev-{index + 1:02d}-{kind_name(KIND_ORDER[index % len(KIND_ORDER)])}"
         for index in range(count)
     ]
-
-
-def _kind_name(kind: SensorKind) -> str:
-    return kind.name.lower().replace("_", "-")
 
 
 async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
