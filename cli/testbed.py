@@ -156,23 +156,33 @@ class Endpoints:
         )
 
 
-def enrol_mec_node(state_dir: Path, mec_credentials: int, rule: RecordRule) -> None:
-    """Enrol the MEC credentials and the node's ECQV identity (its wallet answers user
-    requests) unless this state directory has them already."""
-    if (state_dir / "ttp.db").exists():
+def enrol_mec_node(
+    state_dir: Path,
+    mec_credentials: int,
+    rule: RecordRule,
+    node: str = MEC_NODE,
+    directory: Path | None = None,
+) -> None:
+    """Enrol ``node``'s MEC credentials at the key store in ``state_dir`` and the node's ECQV
+    identity (its wallet answers user requests), unless its wallet is there already. The
+    node's files go to ``directory`` (``state_dir`` by default): its enrolment file
+    (``mec-enrolment.json``), its key request and its wallet."""
+    directory = directory or state_dir
+    wallet = directory / f"{node}.wallet.json"
+    if wallet.exists():
         return
-    key = state_dir / f"{MEC_NODE}.key.json"
-    request = identity.write_request(MEC_NODE, key, state_dir / f"{MEC_NODE}.request.json")
-    enrolment = state_dir / "mec-enrolment.json"
+    key = directory / f"{node}.key.json"
+    request = identity.write_request(node, key, directory / f"{node}.request.json")
+    enrolment = directory / "mec-enrolment.json"
     enrol_mec(
         state_dir / "ttp.db",
         enrolment,
-        MEC_NODE,
+        node,
         mec_credentials,
         rule=rule,
         identity_request=request,
     )
-    identity.install(key, json.loads(enrolment.read_text()), mec_wallet(state_dir))
+    identity.install(key, json.loads(enrolment.read_text()), wallet)
 
 
 def mec_wallet(state_dir: Path) -> Path:
@@ -224,46 +234,75 @@ def device_names(count: int) -> list[str]:
     ]
 
 
-async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
-    """Phases 1 and 2 as a patient and a doctor would run them; returns the analysis identity.
+async def register_user(
+    registration: registration_pb2_grpc.RegistrationServiceStub,
+    registry: Registry,
+    wallet: Path,
+    name: str,
+    attributes: PatientAttributes | DoctorAttributes,
+    ca_public: bytes | None = None,
+) -> Wallet:
+    """Phase 1 for one user: the operator's enrolment code (straight into the TTP's database,
+    as ``mec5g ttp enrolment-code`` does), then registration over gRPC as the app would; the
+    wallet is written to ``wallet``."""
+    role = Role.PATIENT if isinstance(attributes, PatientAttributes) else Role.DOCTOR
+    registered = await user_app.register(
+        registration, name, role, registry.issue_enrolment_code(name, role, 600), attributes,
+        ca_public,
+    )  # fmt: skip
+    registered.write(wallet)
+    print(f"  registered {role.label} {name} (ECQV key {registered.pair.public.hex()[:16]}...)")
+    return registered
 
-    The operator issues the enrolment codes straight into the TTP's database (as ``mec5g ttp
-    enrolment-code`` does); everything else goes over gRPC, as the apps would.
-    """
+
+async def provision_analysis(
+    ttp: grpc.aio.Channel,
+    ue: grpc.aio.Channel,
+    patient: Wallet,
+    devices: list[str],
+    readers: list[str],
+    ue_name: str = "the UE",
+) -> str:
+    """Phase 2 for one patient: a new analysis of ``devices`` readable by ``readers``,
+    provisioned into the patient's UE; returns its identity."""
+    analysis_id, credentials = await user_app.create_analysis(
+        monitoring_pb2_grpc.MonitoringServiceStub(ttp),
+        patient,
+        devices,
+        AccessPolicy.checked(readers, [], []),
+    )
+    print(
+        f"  analysis {analysis_id} of {patient.identity} with {len(devices)} devices, readable "
+        f"by {', '.join(readers) or 'its patient only'}"
+    )
+    provisioned = await user_app.provision(
+        ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue), credentials
+    )
+    print(f"  provisioned {provisioned.installed} devices into {ue_name}", flush=True)
+    return analysis_id
+
+
+async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
+    """Phases 1 and 2 as a patient and a doctor would run them; returns the analysis identity."""
     registry = Registry(state_dir / "ttp.db")
     async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["ue"]) as ue:
         registration = registration_pb2_grpc.RegistrationServiceStub(ttp)
-        patient = await user_app.register(
+        patient = await register_user(
             registration,
+            registry,
+            state_dir / f"{PATIENT}.wallet.json",
             PATIENT,
-            Role.PATIENT,
-            registry.issue_enrolment_code(PATIENT, Role.PATIENT, 600),
             PatientAttributes.checked(["penicillin"], "O+"),
         )
-        patient.write(state_dir / f"{PATIENT}.wallet.json")
-        print(f"  registered patient {PATIENT} (ECQV key {patient.pair.public.hex()[:16]}...)")
-        doctor = await user_app.register(
+        await register_user(
             registration,
+            registry,
+            state_dir / f"{DOCTOR}.wallet.json",
             DOCTOR,
-            Role.DOCTOR,
-            registry.issue_enrolment_code(DOCTOR, Role.DOCTOR, 600),
             DoctorAttributes.checked("endocrinology", "General Hospital"),
             patient.ca_public,
         )
-        doctor.write(state_dir / f"{DOCTOR}.wallet.json")
-        print(f"  registered doctor {DOCTOR} (ECQV key {doctor.pair.public.hex()[:16]}...)")
-        analysis_id, credentials = await user_app.create_analysis(
-            monitoring_pb2_grpc.MonitoringServiceStub(ttp),
-            patient,
-            device_names(devices),
-            AccessPolicy.checked([DOCTOR], [], []),
-        )
-        print(f"  analysis {analysis_id} of {PATIENT} with {devices} devices, readable by {DOCTOR}")
-        provisioned = await user_app.provision(
-            ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue), credentials
-        )
-        print(f"  provisioned {provisioned.installed} devices into the UE", flush=True)
-    return analysis_id
+        return await provision_analysis(ttp, ue, patient, device_names(devices), [DOCTOR])
 
 
 def role_commands(
@@ -334,15 +373,18 @@ def role_commands(
     }
 
 
-def check_agreement(state_dir: Path) -> list[str]:
-    """Every holder whose credential its TTP record no longer holds (a lockout); empty is good."""
+def check_agreement(
+    state_dir: Path, holder_files: tuple[Path | str, ...] = ("ue.db", "mec.db")
+) -> list[str]:
+    """Every holder (in ``holder_files``, relative to ``state_dir``) whose credential its TTP
+    record no longer holds (a lockout); empty is good."""
     store = KeyStore(state_dir / "ttp.db")
     try:
         records = {stored.label: stored.record for stored in store.records()}
     finally:
         store.close()
     problems = []
-    for holder_file in ("ue.db", "mec.db"):
+    for holder_file in holder_files:
         holders = HolderStore(state_dir / holder_file)
         try:
             for name, state in holders.load().items():
@@ -443,17 +485,15 @@ async def alert_levels(target: str) -> str:
     )
 
 
-async def _doctor_analysis(ttp: grpc.aio.Channel, doctor: Wallet) -> tuple[str, str] | None:
-    """The first analysis the doctor may read (IDa, patient), as its app lists them."""
+async def doctor_analyses(ttp: grpc.aio.Channel, doctor: Wallet) -> list[tuple[str, str]]:
+    """The analyses the doctor may read (IDa, patient), as its app lists them."""
     listed = await user_app.call(
         monitoring_pb2_grpc.MonitoringServiceStub(ttp),
         doctor,
         "ListAnalyses",
         monitoring_pb2.ListAnalysesBody(),
     )
-    if not listed.analyses:
-        return None
-    return listed.analyses[0].analysis_id, listed.analyses[0].patient_id
+    return [(analysis.analysis_id, analysis.patient_id) for analysis in listed.analyses]
 
 
 def _level(level: vitals_pb2.AlertLevel) -> str:
@@ -462,53 +502,52 @@ def _level(level: vitals_pb2.AlertLevel) -> str:
     return name.removeprefix("ALERT_LEVEL_").lower()
 
 
-async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
-    """Phase 5 in the story: the doctor reads the first analysis it may read at the MEC, through
-    a TTP grant; the NEWS2 headline, or None while the MEC holds no data for it yet."""
-    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
-    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["mec"]) as mec:
-        found = await _doctor_analysis(ttp, doctor)
-        if found is None:
-            return None
+async def read_results(
+    doctor: Wallet, ttp_target: str, mec_target: str, node: str, analysis: tuple[str, str]
+) -> str | None:
+    """Phase 5: the doctor reads ``analysis`` (IDa, patient) at MEC ``node`` through a TTP
+    grant; the NEWS2 headline, or None while the node holds no data for it yet."""
+    async with channel(ttp_target) as ttp, channel(mec_target) as mec:
         try:
             report = await user_app.read_results(
                 user_access_pb2_grpc.UserAccessServiceStub(ttp),
                 mec_results_pb2_grpc.MecResultsServiceStub(mec),
                 doctor,
-                found[0],
-                MEC_NODE,
+                analysis[0],
+                node,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
-            return f"{DOCTOR} could not read {found[1]}'s results: {error.code().name}"
+            return f"{doctor.identity} could not read {analysis[1]}'s results: {error.code().name}"
     return (
-        f"{DOCTOR} read {found[1]}'s results at {MEC_NODE} (phase 5): NEWS2 "
+        f"{doctor.identity} read {analysis[1]}'s results at {node} (phase 5): NEWS2 "
         f"{report.news2.aggregate}, {_level(report.news2.level)}, "
         f"{len(report.vital_signs)} vital signs"
     )
 
 
-async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
-    """Phase 6 in the story: the doctor watches its analysis and prints each verified alert
-    with the TTP's context, until cancelled."""
-    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
-    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["mec"]) as mec:
-        found = await _doctor_analysis(ttp, doctor)
-        if found is None:
-            return
+async def watch(
+    doctor: Wallet, ttp_target: str, mec_target: str, node: str, analysis: tuple[str, str]
+) -> None:
+    """Phase 6: the doctor watches ``analysis`` (IDa, patient) at MEC ``node`` and prints each
+    verified alert with the TTP's context, until cancelled or the node ends the watch."""
+    async with channel(ttp_target) as ttp, channel(mec_target) as mec:
         alerts = user_app.watch_emergencies(
             user_access_pb2_grpc.UserAccessServiceStub(ttp),
             mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
             doctor,
-            found[0],
-            MEC_NODE,
+            analysis[0],
+            node,
         )
-        print(f"  {DOCTOR} watches {found[1]}'s analysis for emergencies (phase 6)", flush=True)
+        print(
+            f"  {doctor.identity} watches {analysis[1]}'s analysis for emergencies (phase 6)",
+            flush=True,
+        )
         try:
             async for alert in alerts:
                 print(
-                    f"  EMERGENCY for {DOCTOR}: {alert.context.patient_id} NEWS2 "
+                    f"  EMERGENCY for {doctor.identity}: {alert.context.patient_id} NEWS2 "
                     f"{alert.emergency.aggregate} ({_level(alert.emergency.level)}); "
                     f"allergies: {', '.join(alert.context.allergies) or 'none'}, "
                     f"blood group {alert.context.blood_group or 'unknown'}",
@@ -516,6 +555,33 @@ async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
                 )
         finally:
             await alerts.aclose()
+
+
+async def _story_analysis(
+    state_dir: Path, endpoints: Endpoints
+) -> tuple[Wallet, tuple[str, str]] | None:
+    """The story's doctor and the first analysis it may read, if any yet."""
+    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
+    async with channel(endpoints.grpc["ttp"]) as ttp:
+        analyses = await doctor_analyses(ttp, doctor)
+    return (doctor, analyses[0]) if analyses else None
+
+
+async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
+    """Phase 5 in the story: the doctor reads the first analysis it may read at the MEC."""
+    found = await _story_analysis(state_dir, endpoints)
+    if found is None:
+        return None
+    return await read_results(
+        found[0], endpoints.grpc["ttp"], endpoints.grpc["mec"], MEC_NODE, found[1]
+    )
+
+
+async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
+    """Phase 6 in the story: the doctor watches its analysis, until cancelled."""
+    found = await _story_analysis(state_dir, endpoints)
+    if found is not None:
+        await watch(found[0], endpoints.grpc["ttp"], endpoints.grpc["mec"], MEC_NODE, found[1])
 
 
 def _mean_ms(seconds: float, count: float) -> str:
