@@ -448,9 +448,9 @@ async def ue_status(target: str) -> ue_control_pb2.StatusResponse:
         return status
 
 
-async def attach_latency(metrics_port: int) -> tuple[float, float]:
+async def attach_latency(metrics_port: int, host: str = "127.0.0.1") -> tuple[float, float]:
     """(sum of seconds, count) of the UE's successful attaches, scraped from its /metrics."""
-    samples = await asyncio.to_thread(lambda: list(scrape(f"127.0.0.1:{metrics_port}")))
+    samples = await asyncio.to_thread(lambda: list(scrape(f"{host}:{metrics_port}")))
     totals = {"sum": 0.0, "count": 0.0}
     for sample in samples:
         family, _, kind = sample.name.rpartition("_")
@@ -588,6 +588,65 @@ def _mean_ms(seconds: float, count: float) -> str:
     return f"{1e3 * seconds / count:.1f} ms" if count else "-"
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What UEs report (their Status and their attach latency), summed over UEs."""
+
+    succeeded: int = 0
+    failed: int = 0
+    records: int = 0
+    records_failed: int = 0
+    renewed: int = 0
+    devices: int = 0
+    latency: tuple[float, float] = (0.0, 0.0)  # seconds, attaches
+
+    @classmethod
+    async def of(cls, ue_target: str, metrics_port: int, host: str = "127.0.0.1") -> Totals:
+        status = await ue_status(ue_target)
+        return cls(
+            status.attaches_succeeded,
+            status.attaches_failed,
+            status.records_acknowledged,
+            status.records_failed,
+            status.sessions_renewed,
+            len(status.devices),
+            await attach_latency(metrics_port, host),
+        )
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.succeeded + other.succeeded,
+            self.failed + other.failed,
+            self.records + other.records,
+            self.records_failed + other.records_failed,
+            self.renewed + other.renewed,
+            self.devices + other.devices,
+            (self.latency[0] + other.latency[0], self.latency[1] + other.latency[1]),
+        )
+
+
+def progress_line(elapsed: float, now: Totals, last: Totals, seconds: float, alerts: str) -> str:
+    """One line of the live summary: ``now`` against ``last``, ``seconds`` before."""
+    rate = (now.succeeded - last.succeeded) / seconds
+    readings = (now.records - last.records) / seconds
+    interval = _mean_ms(now.latency[0] - last.latency[0], now.latency[1] - last.latency[1])
+    return (
+        f"[{elapsed:7.1f} s] handshakes ok {now.succeeded} "
+        f"failed {now.failed} rate {rate:.0f}/s mean latency {interval}; "
+        f"data records {readings:.0f}/s failed {now.records_failed}; alerts: {alerts}"
+    )
+
+
+def summary_line(totals: Totals, elapsed: float, alerts: str, problems: list[str]) -> str:
+    return (
+        f"summary: {totals.succeeded} handshakes ok, {totals.failed} failed "
+        f"in {elapsed:.1f} s (mean latency {_mean_ms(*totals.latency)}); {totals.devices} "
+        f"devices; {totals.records} data records acknowledged, {totals.records_failed} failed, "
+        f"{totals.renewed} sessions renewed; alerts: {alerts}; "
+        f"records agree: {'yes' if not problems else 'NO'}"
+    )
+
+
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     endpoints = Endpoints.with_offset(args.port_offset)
     enrol_mec_node(state_dir, args.mec_credentials, args.record_rule)
@@ -623,30 +682,18 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
         doctor_has_read = False
         watching = asyncio.create_task(doctor_watches(state_dir, endpoints))
         sepsis_at = args.sepsis_after if story else 0.0
-        last_ok = last_records = 0
-        last_time = time.monotonic()
-        last_latency = (0.0, 0.0)
+        last, last_time = Totals(), time.monotonic()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)
             if testbed.crashed():
                 print(f"process ended unexpectedly: {', '.join(testbed.crashed())}")
                 return 1
-            status = await ue_status(endpoints.grpc["ue"])
+            totals = await Totals.of(endpoints.grpc["ue"], endpoints.metrics["ue"])
             now = time.monotonic()
-            rate = (status.attaches_succeeded - last_ok) / (now - last_time)
-            readings = (status.records_acknowledged - last_records) / (now - last_time)
-            latency = await attach_latency(endpoints.metrics["ue"])
-            interval = _mean_ms(latency[0] - last_latency[0], latency[1] - last_latency[1])
-            last_ok, last_time, last_latency = status.attaches_succeeded, now, latency
-            last_records = status.records_acknowledged
-            print(
-                f"[{now - started:7.1f} s] handshakes ok {status.attaches_succeeded} "
-                f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}; "
-                f"data records {readings:.0f}/s failed {status.records_failed}; "
-                f"alerts: {await alert_levels(endpoints.grpc['mec'])}",
-                flush=True,
-            )
+            alerts = await alert_levels(endpoints.grpc["mec"])
+            print(progress_line(now - started, totals, last, now - last_time, alerts), flush=True)
+            last, last_time = totals, now
             if sepsis_at and now - started >= sepsis_at:
                 sepsis_at = 0.0
                 await inject_sepsis(endpoints.grpc["ue"])
@@ -658,8 +705,7 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                     doctor_has_read = True
             if args.duration and now - started >= args.duration:
                 stop.set()
-        status = await ue_status(endpoints.grpc["ue"])
-        overall = _mean_ms(*await attach_latency(endpoints.metrics["ue"]))
+        totals = await Totals.of(endpoints.grpc["ue"], endpoints.metrics["ue"])
         alerts = await alert_levels(endpoints.grpc["mec"])
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
@@ -668,13 +714,7 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
         testbed.stop()
     elapsed = time.monotonic() - started
     problems = check_agreement(state_dir)
-    print(
-        f"summary: {status.attaches_succeeded} handshakes ok, {status.attaches_failed} failed "
-        f"in {elapsed:.1f} s (mean latency {overall}); {len(status.devices)} devices; "
-        f"{status.records_acknowledged} data records acknowledged, {status.records_failed} failed, "
-        f"{status.sessions_renewed} sessions renewed; alerts: {alerts}; "
-        f"records agree: {'yes' if not problems else 'NO'}"
-    )
+    print(summary_line(totals, elapsed, alerts, problems))
     for problem in problems:
         print(f"  {problem}")
     return 0 if not problems else 1
