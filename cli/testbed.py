@@ -74,6 +74,14 @@ DOCTOR = "bob"
 # The MEC ends a session this much later than the device renews it, so that a record sent just
 # before the device's limit is still accepted.
 SESSION_GRACE_SECONDS = 30.0
+# The default story's own settings: a scenario file sets them for itself (per node or patient).
+STORY_ONLY = {
+    "devices": 20,
+    "mec_credentials": 16,
+    "record_rule": RecordRule.COUNTER,
+    "stream_interval": 1.0,
+    "sepsis_after": 30.0,
+}
 ROLE_SERVICES = {
     "ttp": ttp_server.SERVICE_NAME,
     "mec": mec_server.SERVICE_NAME,
@@ -82,10 +90,33 @@ ROLE_SERVICES = {
 
 
 def add_up_parser(roles: Any) -> None:
-    up = roles.add_parser("up", help="run the whole testbed locally (TTP, MEC, UE)")
-    up.add_argument("--devices", type=int, default=20, help="emulated devices in the UE")
-    up.add_argument("--mec-credentials", type=int, default=16, help="K credentials of the MEC")
-    up.add_argument("--record-rule", type=RecordRule.from_label, default=RecordRule.COUNTER)
+    up = roles.add_parser(
+        "up",
+        help="run the whole testbed locally (TTP, MEC, UE), or a scenario (docs/scenarios.md)",
+    )
+    up.add_argument(
+        "scenario",
+        nargs="?",
+        help="a scenario file, or the name of a shipped one (mec5g scenario list); "
+        "without it, the default story",
+    )
+    up.add_argument(
+        "--links",
+        choices=("auto", "emulator", "netem"),
+        default="auto",
+        help="a scenario's links: the kernel's netem in network namespaces (root), the "
+        "in-process emulator, or netem where the kernel has it (default)",
+    )
+    up.add_argument(
+        "--devices", type=int, default=STORY_ONLY["devices"], help="emulated devices in the UE"
+    )
+    up.add_argument(
+        "--mec-credentials",
+        type=int,
+        default=STORY_ONLY["mec_credentials"],
+        help="K credentials of the MEC",
+    )
+    up.add_argument("--record-rule", type=RecordRule.from_label, default=STORY_ONLY["record_rule"])
     up.add_argument(
         "--duration",
         type=float,
@@ -101,7 +132,7 @@ def add_up_parser(roles: Any) -> None:
     up.add_argument(
         "--stream-interval",
         type=float,
-        default=1.0,
+        default=STORY_ONLY["stream_interval"],
         help="seconds between each device's readings, 0 for no streaming",
     )
     up.add_argument(
@@ -131,7 +162,7 @@ def add_up_parser(roles: Any) -> None:
     up.add_argument(
         "--sepsis-after",
         type=float,
-        default=30.0,
+        default=STORY_ONLY["sepsis_after"],
         help="seconds after which the story's patient develops a sepsis (0: never)",
     )
     up.add_argument(
@@ -721,6 +752,24 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
 
 
 def run_up(args: argparse.Namespace) -> int:
+    scenario = None
+    if args.scenario is not None:
+        from mec5g.scenario import loader
+
+        story_only = [flag for flag, value in STORY_ONLY.items() if getattr(args, flag) != value]
+        if story_only:
+            flags = ", ".join("--" + flag.replace("_", "-") for flag in story_only)
+            print(f"mec5g up: {flags}: set in the scenario file, not for a scenario")
+            return 2
+        try:
+            scenario = loader.load(args.scenario)
+        except loader.ScenarioError as error:
+            print(error, file=sys.stderr)
+            return 2
     state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="mec5g-up-"))
     state_dir.mkdir(parents=True, exist_ok=True)
+    if scenario is not None:
+        from mec5g.scenario import runner
+
+        return asyncio.run(runner.run(scenario, args, state_dir))
     return asyncio.run(_run(args, state_dir))

@@ -151,12 +151,18 @@ class _Resolver:
         self.named_links: dict[str, Any] = document.get("links", {})
         self.presets = presets()
         self.zone_radio: dict[str, NamedLink] = {}  # the radio link a zone's patients default to
+        self.named: dict[str, NamedLink] = {}
 
     def problem(self, path: str, text: str) -> None:
         self.problems.append(f"{path}: {text}")
 
     def scenario(self) -> Scenario:
         document = self.document
+        # Every named profile is resolved (and checked) once, used or not.
+        self.named = {
+            name: NamedLink(name, self.link_profile(written, f"links.{name}"))
+            for name, written in self.named_links.items()
+        }
         ttp_document = document.get("ttp", {})
         ttp = Ttp(ttp_document.get("name", "ttp"), self.compute(ttp_document, "ttp", 1))
         zones = tuple(
@@ -178,7 +184,9 @@ class _Resolver:
         self.unique_names(ttp, zones, doctors, patients)
         events = self.events(zones, ttp, nodes, patients, document.get("duration", 0.0))
         if self.problems:
-            raise ScenarioError(str(self.origin) if self.origin else "scenario", self.problems)
+            raise ScenarioError(
+                str(self.origin) if self.origin else "scenario", list(dict.fromkeys(self.problems))
+            )
         return Scenario(
             document["name"],
             document.get("description", ""),
@@ -201,8 +209,8 @@ class _Resolver:
             value = default
         if isinstance(value, dict):
             return NamedLink("inline", self.link_profile(value, path))
-        if value in self.named_links:
-            return NamedLink(value, self.link_profile(self.named_links[value], f"links.{value}"))
+        if value in self.named:
+            return self.named[value]
         if value in self.presets:
             return NamedLink(value, self.link_profile(self.presets[value], f"preset {value}"))
         known = sorted({*self.named_links, *self.presets})
