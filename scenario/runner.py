@@ -557,10 +557,10 @@ async def run(
     scenario: Scenario,
     args: argparse.Namespace,
     state_dir: Path,
-    network: tuple[Network, str] | None = None,
+    chosen: tuple[Network, str] | None = None,
 ) -> int:
-    """Run ``scenario`` until its duration (``--duration`` wins), or Ctrl-C, on ``network``
-    (and why it was chosen), or the one ``--links`` chooses."""
+    """Run ``scenario`` until its duration (``--duration`` wins), or Ctrl-C, on the network
+    ``chosen`` (and why), or the one ``--links`` chooses."""
     if scenario.mobility and not HANDOVER_AVAILABLE:
         times = ", ".join(f"{event.at:g} s" for event in scenario.mobility)
         print(
@@ -569,7 +569,7 @@ async def run(
         )
         return 2
     fresh = not (state_dir / "ttp.db").exists()
-    network, why = network or choose_network(args.links, scenario.seed)
+    network, why = chosen or choose_network(args.links, scenario.seed)
     testbed = ScenarioTestbed(scenario, state_dir, network, args)
     if isinstance(network, EmulatorNetwork) and (taken := testbed.ports_in_use()):
         print(f"mec5g up: ports in use: {', '.join(map(str, taken))} (try --port-offset)")
