@@ -448,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.testbed import add_up_parser
 
     add_up_parser(roles)
+    from mec5g.scenario.cli import add_scenario_parser
+
+    add_scenario_parser(roles)
     from mec5g.bench.cli import add_bench_parser
 
     add_bench_parser(roles)

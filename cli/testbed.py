@@ -759,17 +759,20 @@ def run_up(args: argparse.Namespace) -> int:
         story_only = [flag for flag, value in STORY_ONLY.items() if getattr(args, flag) != value]
         if story_only:
             flags = ", ".join("--" + flag.replace("_", "-") for flag in story_only)
-            print(f"mec5g up: {flags}: set in the scenario file, not for a scenario")
+            print(f"mec5g up: {flags}: a scenario file sets these itself", file=sys.stderr)
             return 2
+        from mec5g.scenario import runner
+
         try:
             scenario = loader.load(args.scenario)
         except loader.ScenarioError as error:
             print(error, file=sys.stderr)
             return 2
+        if (refused := runner.refusal(scenario)) is not None:
+            print(f"mec5g up: {refused}", file=sys.stderr)
+            return 2
     state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="mec5g-up-"))
     state_dir.mkdir(parents=True, exist_ok=True)
     if scenario is not None:
-        from mec5g.scenario import runner
-
         return asyncio.run(runner.run(scenario, args, state_dir))
     return asyncio.run(_run(args, state_dir))

@@ -32,6 +32,7 @@ import contextlib
 import random
 import signal
 import socket
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -553,6 +554,17 @@ def _header(testbed: ScenarioTestbed, why: str) -> list[str]:
     return lines
 
 
+def refusal(scenario: Scenario) -> str | None:
+    """Why this build cannot run ``scenario`` (mobility without the handover), or None."""
+    if scenario.mobility and not HANDOVER_AVAILABLE:
+        times = ", ".join(f"{event.at:g} s" for event in scenario.mobility)
+        return (
+            f"scenario {scenario.name} has mobility events (at {times}), and this build has no "
+            "handover: remove them to run the rest"
+        )
+    return None
+
+
 async def run(
     scenario: Scenario,
     args: argparse.Namespace,
@@ -561,18 +573,15 @@ async def run(
 ) -> int:
     """Run ``scenario`` until its duration (``--duration`` wins), or Ctrl-C, on the network
     ``chosen`` (and why), or the one ``--links`` chooses."""
-    if scenario.mobility and not HANDOVER_AVAILABLE:
-        times = ", ".join(f"{event.at:g} s" for event in scenario.mobility)
-        print(
-            f"mec5g up: scenario {scenario.name} has mobility events (at {times}), and this "
-            "build has no handover: remove them to run the rest"
-        )
+    if (refused := refusal(scenario)) is not None:
+        print(f"mec5g up: {refused}", file=sys.stderr)
         return 2
     fresh = not (state_dir / "ttp.db").exists()
     network, why = chosen or choose_network(args.links, scenario.seed)
     testbed = ScenarioTestbed(scenario, state_dir, network, args)
     if isinstance(network, EmulatorNetwork) and (taken := testbed.ports_in_use()):
-        print(f"mec5g up: ports in use: {', '.join(map(str, taken))} (try --port-offset)")
+        taken_ports = ", ".join(map(str, taken))
+        print(f"mec5g up: ports in use: {taken_ports} (try --port-offset)", file=sys.stderr)
         return 2
     duration = args.duration or scenario.duration
     stop = asyncio.Event()
