@@ -447,27 +447,23 @@ class _Resolver:
             self.problem(path, f"name exactly one of {owner} or zone for a {tier} link")
             return None
         key = chosen[0]
-        zone_names = {zone.name for zone in zones}
-        if key == "zone" and event["zone"] not in zone_names:
+        if key == "zone" and event["zone"] not in {zone.name for zone in zones}:
             self.problem(f"{path}.zone", f"no zone {event['zone']!r}")
             return None
-        if tier == "radio":
-            if key == "zone":
-                links = [p.link for p in patients if p.zone == event["zone"]]
-            elif event["patient"] in {p.name for p in patients}:
-                links = [f"radio/{event['patient']}"]
-            else:
-                self.problem(f"{path}.patient", f"no patient {event['patient']!r}")
-                return None
+        # The links of the tier, by the name of their downstream end: (its zone, the link).
+        ends = (
+            {patient.name: (patient.zone, patient.link) for patient in patients}
+            if tier == "radio"
+            else {node.name: (node.zone, node.link) for zone in zones for node in zone.nodes}
+        )
+        if key == "zone":
+            links = [link for zone, link in ends.values() if zone == event["zone"]]
+        elif event[owner] in ends:
+            links = [ends[event[owner]][1]]
         else:
-            nodes = [node for zone in zones for node in zone.nodes]
-            if key == "zone":
-                links = [node.link for node in nodes if node.zone == event["zone"]]
-            elif event["mec_node"] in {node.name for node in nodes}:
-                links = [f"backhaul/{event['mec_node']}"]
-            else:
-                self.problem(f"{path}.mec_node", f"no MEC node {event['mec_node']!r}")
-                return None
+            what = "patient" if tier == "radio" else "MEC node"
+            self.problem(f"{path}.{owner}", f"no {what} {event[owner]!r}")
+            return None
         if not links:
             self.problem(f"{path}.zone", f"zone {event['zone']!r} has no {tier} link")
             return None

@@ -371,33 +371,29 @@ class ScenarioTestbed:
         users = self.state_dir / "users"
         users.mkdir(exist_ok=True)
         registry = Registry(self.state_dir / "ttp.db")
+        attributes: list[tuple[str, DoctorAttributes | PatientAttributes]] = [
+            (doctor.name, DoctorAttributes.checked(doctor.expertise, doctor.hospital))
+            for doctor in self.scenario.doctors
+        ]
+        attributes += [
+            (patient.name, PatientAttributes.checked(patient.allergies, patient.blood_group))
+            for patient in self.scenario.patients
+        ]
+        wallets: dict[str, Wallet] = {}
         ca_public: bytes | None = None
         async with channel(self.ttp.target) as ttp:
             registration = registration_pb2_grpc.RegistrationServiceStub(ttp)
-            for doctor in self.scenario.doctors:
-                wallet = await register_user(
-                    registration,
-                    registry,
-                    users / f"{doctor.name}.wallet.json",
-                    doctor.name,
-                    DoctorAttributes.checked(doctor.expertise, doctor.hospital),
+            for name, attribute in attributes:
+                wallets[name] = await register_user(
+                    registration, registry, users / f"{name}.wallet.json", name, attribute,
                     ca_public,
-                )
-                ca_public = wallet.ca_public
+                )  # fmt: skip
+                ca_public = wallets[name].ca_public
             for patient in self.scenario.patients:
-                wallet = await register_user(
-                    registration,
-                    registry,
-                    users / f"{patient.name}.wallet.json",
-                    patient.name,
-                    PatientAttributes.checked(patient.allergies, patient.blood_group),
-                    ca_public,
-                )
-                ca_public = wallet.ca_public
                 async with channel(self.nodes[patient.name].target) as ue:
                     self.analyses[patient.name] = await provision_analysis(
-                        ttp, ue, wallet, device_names(patient), list(patient.readers),
-                        f"{patient.name}'s UE",
+                        ttp, ue, wallets[patient.name], device_names(patient),
+                        list(patient.readers), f"{patient.name}'s UE",
                     )  # fmt: skip
 
     def doctor(self, name: str) -> Wallet:

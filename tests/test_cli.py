@@ -176,17 +176,18 @@ def _free(port: int) -> bool:
     return True
 
 
-def _free_offset() -> int:
+def free_offset(ports: tuple[int, ...] = (*GRPC_PORTS, *METRICS_PORTS)) -> int:
+    """A --port-offset at which every one of ``ports`` is free on loopback."""
     candidates = random.Random().sample(range(1000, 9000, 10), 50)
     for offset in candidates:
-        if all(_free(port + offset) for port in (*GRPC_PORTS, *METRICS_PORTS)):
+        if all(_free(port + offset) for port in ports):
             return offset
     raise AssertionError("no free port offset for mec5g up")
 
 
 def test_mec5g_up_runs_and_records_agree(tmp_path: Path) -> None:
     state = tmp_path / "up"
-    offset = _free_offset()
+    offset = free_offset()
     up = mec5g(
         "up",
         "--duration",
@@ -334,7 +335,7 @@ def test_ecqv_verify_exit_codes(tmp_path: Path) -> None:
 
 
 def test_report_reads_the_running_testbed(tmp_path: Path) -> None:
-    offset = _free_offset()
+    offset = free_offset()
     command = [sys.executable, "-m", "mec5g", "--log-level", "WARNING", "up", "--duration", "60"]
     command += ["--devices", "3", "--port-offset", str(offset), "--state-dir", str(tmp_path)]
     up = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -373,7 +374,7 @@ def test_mec5g_up_tells_the_paper_rule_to_every_record(tmp_path: Path) -> None:
     """The story's devices take the testbed's record rule, as the MEC credentials do: under the
     paper's rule too, the handshakes succeed."""
     state = tmp_path / "up"
-    offset = _free_offset()
+    offset = free_offset()
     up = mec5g(
         "up", "--duration", "3", "--devices", "2", "--record-rule", "paper",
         "--port-offset", str(offset), "--state-dir", str(state),

@@ -3,15 +3,11 @@ events carried out at their times, and the refusals that come before anything st
 
 from __future__ import annotations
 
-import os
-import random
 import re
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+from test_cli import free_offset, mec5g
 
 from mec5g.scenario.runner import GRPC_BASE, METRICS_BASE
 
@@ -55,40 +51,14 @@ SCENARIO = {
 }  # fmt: skip
 
 
-def mec5g(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mec5g", "--log-level", "WARNING", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
-def _free_offset() -> int:
-    """A port offset at which the scenario layout's first ports are all free."""
-    for offset in random.Random().sample(range(1000, 9000, 10), 50):
-        ports = [*GRPC_BASE.values(), *METRICS_BASE.values()]
-        free = True
-        for port in ports:
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port + offset))
-                except OSError:
-                    free = False
-        if free:
-            return offset
-    raise AssertionError("no free port offset")
-
-
 def test_a_scenario_plays_its_events_and_every_record_agrees(tmp_path: Path) -> None:
     path = tmp_path / "smoke.yaml"
     path.write_text(yaml.safe_dump(SCENARIO))
     state = tmp_path / "state"
     up = mec5g(
         "up", str(path), "--links", "emulator", "--state-dir", str(state),
-        "--port-offset", str(_free_offset()), timeout=150,
+        "--port-offset", str(free_offset((*GRPC_BASE.values(), *METRICS_BASE.values()))),
+        timeout=150,
     )  # fmt: skip
     logs = {log.name: log.read_text()[-2000:] for log in state.glob("*.log")}
     assert up.returncode == 0, (up.stdout, up.stderr, logs)
