@@ -491,7 +491,7 @@ class ScenarioTestbed:
             parts = [
                 f"{direction} {carried.messages} messages, "
                 f"{carried.added_seconds * 1e3 / max(carried.messages, 1):.1f} ms on average, "
-                f"{carried.segments_lost} segments lost"
+                f"{carried.segments_lost} segment{'' if carried.segments_lost == 1 else 's'} lost"
                 for direction, carried in zip(("up", "down"), stats, strict=True)
             ]
             lines.append(f"  link {link} ({profile}): {'; '.join(parts)}")
