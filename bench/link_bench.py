@@ -67,6 +67,11 @@ class _HoldingEcho(grpc.GenericRpcHandler):  # type: ignore[misc]
             return None
 
         async def echo(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            if len(request) < _HOLD.size:
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"request: {len(request)} bytes, at least {_HOLD.size} expected (the hold)",
+                )
             (hold_us,) = _HOLD.unpack_from(request)
             if hold_us:
                 loop = asyncio.get_running_loop()

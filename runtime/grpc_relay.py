@@ -1,8 +1,8 @@
 """A gRPC relay: a server standing between a downstream party and an upstream one on a link.
 
-The downstream party connects to the relay instead of the upstream party; every unary call it
-makes reaches the relay's ``handle`` coroutine as raw bytes (method name, request, servicer
-context), and ``handle`` decides what crosses: it forwards with ``call`` to the upstream party,
+The downstream party connects to the relay (on a free loopback port) instead of the upstream
+party; every unary call it makes reaches the relay's ``handle`` coroutine as raw bytes (method
+name, request, servicer context), and ``handle`` decides what crosses: it forwards with ``call`` to the upstream party,
 over a real socket, and returns the response bytes, or aborts the call. Both things that sit on a
 link use it: the attacker's man in the middle (``attacker/link.py``) and the emulated link
 (``runtime/link_emulation.py``).
@@ -30,13 +30,11 @@ _UPSTREAM_OPTIONS = [
 
 
 class GrpcRelay:
-    """A started relay listens on ``listen`` (a free loopback port by default) and forwards what
-    ``handle`` lets through to ``upstream`` (host:port)."""
+    """A started relay listens on a free loopback port and forwards what ``handle`` lets through
+    to ``upstream`` (host:port)."""
 
-    def __init__(self, upstream: str, handle: Handle, listen: str = "127.0.0.1:0") -> None:
-        self.upstream = upstream
+    def __init__(self, upstream: str, handle: Handle) -> None:
         self._handle = handle
-        self._listen = listen
         self._channel = grpc.aio.insecure_channel(upstream, options=_UPSTREAM_OPTIONS)
         self._server: grpc.aio.Server | None = None
         self.port = 0
@@ -44,13 +42,12 @@ class GrpcRelay:
     @property
     def target(self) -> str:
         """Where the downstream party connects instead of the upstream one."""
-        host = self._listen.rpartition(":")[0]
-        return f"{'127.0.0.1' if host in ('', '0.0.0.0', '[::]') else host}:{self.port}"  # noqa: S104
+        return f"127.0.0.1:{self.port}"
 
     async def start(self) -> None:
         server = grpc.aio.server()
         server.add_generic_rpc_handlers((_Forwarder(self._handle),))
-        self.port = server.add_insecure_port(self._listen)
+        self.port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         self._server = server
 

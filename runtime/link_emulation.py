@@ -207,14 +207,13 @@ class EmulatedLink:
         profile: LinkProfile,
         *,
         seed: int | None = None,
-        listen: str = "127.0.0.1:0",
     ) -> None:
         self.name = name
         self._profile = profile
         rng = random.Random(f"mec5g/link/{seed}/{name}") if seed is not None else random.Random()
         self.uplink = LinkDirection(profile.uplink, rng)
         self.downlink = LinkDirection(profile.downlink, rng)
-        self._relay = GrpcRelay(upstream, self._carry, listen)
+        self._relay = GrpcRelay(upstream, self._carry)
         self._in_flight: set[asyncio.Future[bytes | _Failed]] = set()
 
     @property
@@ -230,10 +229,6 @@ class EmulatedLink:
     @property
     def target(self) -> str:
         return self._relay.target
-
-    @property
-    def upstream(self) -> str:
-        return self._relay.upstream
 
     async def start(self) -> None:
         await self._relay.start()
