@@ -2,10 +2,10 @@
 
 The downstream party connects to the relay (on a free loopback port) instead of the upstream
 party; every unary call it makes reaches the relay's ``handle`` coroutine as raw bytes (method
-name, request, servicer context), and ``handle`` decides what crosses: it forwards with ``call`` to the upstream party,
-over a real socket, and returns the response bytes, or aborts the call. Both things that sit on a
-link use it: the attacker's man in the middle (``attacker/link.py``) and the emulated link
-(``runtime/link_emulation.py``).
+name, request, servicer context), and ``handle`` decides what crosses: it forwards with
+``call`` to the upstream party, over a real socket, and returns the response bytes, or aborts
+the call. Both things that sit on a link use it: the attacker's man in the middle
+(``attacker/link.py``) and the emulated link (``runtime/link_emulation.py``).
 
 Only unary calls cross: every call a UE makes to its MEC and a MEC to its TTP is unary. The
 upstream channel never retries (a key-agreement request is never resent, SPEC.md "Attempts") and

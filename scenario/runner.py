@@ -156,31 +156,17 @@ class ScenarioTestbed:
         self.state_dir = state_dir
         self.network = network
         self.args = args
-        offset = args.port_offset
-        self.nodes: dict[str, Node] = {
-            scenario.ttp.name: Node(
-                scenario.ttp.name,
-                "ttp",
-                GRPC_BASE["ttp"] + offset,
-                METRICS_BASE["ttp"] + offset,
-                scenario.ttp.compute,
-            )
-        }
-        for index, node in enumerate(scenario.nodes):
-            self.nodes[node.name] = Node(
-                node.name,
-                "mec",
-                GRPC_BASE["mec"] + index + offset,
-                METRICS_BASE["mec"] + index + offset,
-                node.compute,
-            )
-        for index, patient in enumerate(scenario.patients):
-            self.nodes[patient.name] = Node(
-                patient.name,
-                "ue",
-                GRPC_BASE["ue"] + index + offset,
-                METRICS_BASE["ue"] + index + offset,
-                patient.compute,
+        # (role, name, compute profile), in port order within each role.
+        processes: list[tuple[str, str, Compute | None]] = [
+            ("ttp", scenario.ttp.name, scenario.ttp.compute),
+            *(("mec", node.name, node.compute) for node in scenario.nodes),
+            *(("ue", patient.name, patient.compute) for patient in scenario.patients),
+        ]
+        self.nodes: dict[str, Node] = {}
+        for role, name, compute in processes:
+            index = sum(node.role == role for node in self.nodes.values()) + args.port_offset
+            self.nodes[name] = Node(
+                name, role, GRPC_BASE[role] + index, METRICS_BASE[role] + index, compute
             )
         self.analyses: dict[str, str] = {}  # patient -> IDa
 
