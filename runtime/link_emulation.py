@@ -7,8 +7,8 @@ requests; downlink: the answers) has a ``DirectionProfile``:
 - **delay**: a base one-way delay plus jitter drawn from a distribution: ``uniform`` over
   ±jitter (netem's default), ``normal`` with jitter as its standard deviation, or ``pareto``
   (shape 3, heavy-tailed to the late side, shifted to mean 0 and scaled to standard deviation
-  jitter). The jitter is bounded to ±``jitter_bound_ms`` (default 4 × jitter, where netem's
-  tables end) and a delay is never below 0.
+  jitter). The jitter is bounded to ±``jitter_bound_ms`` (default 4 × jitter) and a delay is
+  never below 0.
 - **rate**: the link carries one message at a time at ``rate_kbps``: a message waits for those
   before it, then takes its wire bytes × 8 / rate to serialise.
 - **loss**: each TCP segment of a message is lost with probability ``loss``. gRPC runs over TCP,
