@@ -433,6 +433,21 @@ def _hardware(args: argparse.Namespace, progress: bool) -> PartResult:
     return hardware.run(args.runs, args.profiles, show_progress=progress)
 
 
+def _phases_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=100,
+        help="records, requests and emergencies over gRPC (default 100; the core steps 200+)",
+    )
+
+
+def _phases(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import phases
+
+    return phases.run(args.rounds, show_progress=progress)
+
+
 Option = Callable[[argparse.ArgumentParser], None]
 PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], PartResult]]] = {
     "computation": (
@@ -455,6 +470,11 @@ PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], P
         "(e) Figure 4 emulated on the paper's hardware from profile files",
         [_runs_option, _profiles_option],
         _hardware,
+    ),
+    "phases": (
+        "phases 4-6: operations per entity, bytes per message, latency over gRPC",
+        [_phases_options],
+        _phases,
     ),
 }
 
