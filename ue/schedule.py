@@ -9,7 +9,8 @@ device's next due time, and one task (``Streamer.run``) sends for the devices th
   over ``RampUp.seconds``. A device's first send attaches it (key agreement), so this paces
   the attaches. Without ramp-up, each device starts at a random point of its first interval.
 - **Cadence.** After each send a device is due one interval after its previous due time, so it
-  keeps its phase; never in the past, so that a UE that fell behind does not burst.
+  keeps its phase; a device that fell a whole interval or more behind skips the beats it missed
+  rather than sending them in a burst.
 
 Pure: the caller passes the time and the random generator.
 """
@@ -97,5 +98,9 @@ class StreamSchedule:
         return name, due
 
     def again(self, name: str, due: float, now: float) -> None:
-        """``name`` sent for ``due``: due again one interval later, and not before ``now``."""
-        heapq.heappush(self._due, (max(due + self._interval, now), name))
+        """``name`` sent for ``due``: due again one interval later, or at the first beat of its
+        phase after ``now`` if that is already past."""
+        following = due + self._interval
+        if following < now:
+            following += self._interval * math.ceil((now - following) / self._interval)
+        heapq.heappush(self._due, (following, name))
