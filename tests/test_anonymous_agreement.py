@@ -212,16 +212,12 @@ def test_malformed_messages_name_what_is_wrong(parties: Parties) -> None:
     with pytest.raises(InvalidField, match="m2"):
         aa.ttp_open(parties.ttp, Purpose.DEVICE_SESSION, truncated)
     with pytest.raises(InvalidField, match="request"):
-        aa.initiator_start(
-            parties.initiator, parties.ttp.public, MEC, Purpose.RESULTS, bytes(2000)
-        )
+        aa.initiator_start(parties.initiator, parties.ttp.public, MEC, Purpose.RESULTS, bytes(2000))
 
 
 def test_purposes_are_kept_apart(parties: Parties) -> None:
     """A device's M1 does not pass as a user's request, nor a results agreement as a watch."""
-    _, m1 = aa.initiator_start(
-        parties.initiator, parties.ttp.public, MEC, Purpose.DEVICE_SESSION
-    )
+    _, m1 = aa.initiator_start(parties.initiator, parties.ttp.public, MEC, Purpose.DEVICE_SESSION)
     with pytest.raises(AuthenticationFailed):
         _relay(parties, m1, Purpose.RESULTS)
     _, m2 = aa.responder_forward(parties.responder, parties.ttp.public, Purpose.RESULTS, m1)
@@ -282,8 +278,7 @@ def test_the_responder_never_sees_the_initiators_long_term_identity(parties: Par
 def test_no_secret_in_a_repr(parties: Parties) -> None:
     run = _handshake(parties)
     shown = "".join(
-        repr(run[name])
-        for name in ("initiator_state", "responder_state", "session", "opened")
+        repr(run[name]) for name in ("initiator_state", "responder_state", "session", "opened")
     )
     for secret in (
         run["initiator_state"].response_key,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_baseline36 import BASELINE36_BITS, BASELINE36_COUNTED
+from test_anonymous_agreement import BASELINE36_BITS, BASELINE36_COUNTED
 
 from mec5g.bench import paper
 from mec5g.bench.hardware import PROFILES, ProfileError, load_profile, load_profiles

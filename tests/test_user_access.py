@@ -79,9 +79,11 @@ def test_the_user_refuses_a_report_not_signed_by_the_sessions_node() -> None:
     sealed, signature = seal_report(world.mec.pair, world.mec_session, 1, b"results")
     other = World()
     with pytest.raises(AuthenticationFailed, match="authentication failed"):
-        world.open(sealed, signature, mec_certificate=aa.issue_identity(
-            world.ca.private, "mec-2"
-        ).certificate.encoded)
+        world.open(
+            sealed,
+            signature,
+            mec_certificate=aa.issue_identity(world.ca.private, "mec-2").certificate.encoded,
+        )
     # The TTP holds the CA key but not the MEC's: what it signs does not pass as the MEC's.
     _, forged = seal_report(world.ca, world.mec_session, 1, b"forged")
     with pytest.raises(AuthenticationFailed):
