@@ -322,6 +322,15 @@ def _verify(public: bytes, label: str, body: bytes, signature: bytes, who: str) 
         raise AuthenticationFailed(f"bad_{who}_signature") from None
 
 
+def _open(ttp: KeyPair, sealed: bytes, label: str, associated_data: bytes, who: str) -> bytes:
+    try:
+        return user_crypto.open_sealed(
+            ttp, sealed, purpose=label, associated_data=associated_data, origin=ORIGIN
+        )
+    except AuthenticationFailed:
+        raise AuthenticationFailed(f"bad_{who}_seal") from None
+
+
 def ttp_open(ttp: KeyPair, purpose: Purpose, m2: bytes) -> Opened:
     """Step 3, first half: authenticate the responder and the (hidden) initiator.
 
@@ -347,17 +356,13 @@ def ttp_open(ttp: KeyPair, purpose: Purpose, m2: bytes) -> Opened:
     label = purpose.label + "/responder"
     responder_public = _public_key_of(responder, ttp.public, "responder")
     _verify(responder_public, label, signed, responder_signature, "responder")
-    responder_key = user_crypto.open_sealed(
-        ttp, sealed_responder, purpose=label, associated_data=head, origin=ORIGIN
-    )
+    responder_key = _open(ttp, sealed_responder, label, head, "responder")
     if len(responder_key) != RESPONSE_KEY_BYTES:
         raise AuthenticationFailed("bad_responder_key")  # sealed by the signer: refuse anyway
 
     bound = _bound(x_point, responder.identity)
     label = purpose.label + "/initiator"
-    opened = user_crypto.open_sealed(
-        ttp, m1[POINT_BYTES:], purpose=label, associated_data=bound, origin=ORIGIN
-    )
+    opened = _open(ttp, m1[POINT_BYTES:], label, bound, "initiator")
     # Sealed by the initiator itself: a layout error here is no outsider's doing; refuse it.
     certificate_end = LENGTH_BYTES + opened[0] if opened else 0
     key_end = certificate_end + RESPONSE_KEY_BYTES

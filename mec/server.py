@@ -88,10 +88,11 @@ class MecConfig:
 
 @dataclass
 class RunningMec:
-    """A started MEC: its credential store and pool, TTP channel, metrics and gRPC server."""
+    """A started MEC: its credential store and pool (none under [36], which needs no
+    credentials), TTP channel, metrics and gRPC server."""
 
     store: HolderStore
-    pool: CredentialPool
+    pool: CredentialPool | None
     ttp_channel: grpc.aio.Channel
     metrics: Metrics
     server: grpc.aio.Server
@@ -106,7 +107,8 @@ class RunningMec:
 
     async def close(self, grace: float | None = None) -> None:
         await self.server.stop(grace)
-        await self.pool.drain()
+        if self.pool is not None:
+            await self.pool.drain()
         await self.alerts.drain()
         await self.ttp_channel.close()
         self.store.close()
@@ -120,7 +122,6 @@ async def start(config: MecConfig) -> RunningMec:
         cleanup.callback(store.close)
         metrics = Metrics("mec")
         metrics.running(config.scheme.value)
-        pool = CredentialPool(store, config.lease_wait, metrics)
         # The TTP may be several replicas on one PostgreSQL store: spread M2s over them.
         ttp_channel = channel(config.ttp_target, config.ttp_tls, metrics, balanced=True)
         cleanup.push_async_callback(ttp_channel.close)
@@ -143,7 +144,9 @@ async def start(config: MecConfig) -> RunningMec:
             metrics,
             config.ttp_timeout,
         )
+        pool = None
         if config.scheme is Scheme.BRAEKEN2021:
+            pool = CredentialPool(store, config.lease_wait, metrics)
             key_agreement = partial(
                 mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server,
                 MecKeyAgreementService(
@@ -201,7 +204,7 @@ async def serve(config: MecConfig) -> None:
         "MEC serving %s on port %d with %d credentials, TTP at %s",
         config.scheme.value,
         running.port,
-        running.pool.size,
+        running.pool.size if running.pool is not None else 0,
         config.ttp_target,
     )
     try:
