@@ -242,6 +242,30 @@ class Topology:
         return result
 
 
+async def _start_servers(
+    processes: _Processes, store: Path, scheme: Scheme, mec_state: Path, mec_holds: list[str]
+) -> str:
+    """The TTP over ``store`` and the MEC (its state in ``mec_state``; ``mec_holds`` its
+    enrolment or identity), both running ``scheme``; returns the MEC's target."""
+    ttp_target, mec_target = free_targets(2)
+    flag = ["--scheme", scheme.value]
+    await processes.start(
+        "ttp",
+        ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0",
+         *flag],
+        ttp_target,
+        TTP_SERVICES[scheme],
+    )  # fmt: skip
+    await processes.start(
+        "mec",
+        ["mec", "serve", "--listen", mec_target, "--ttp", ttp_target, "--state", str(mec_state),
+         *mec_holds, "--metrics-port", "0", *flag],
+        mec_target,
+        MEC_SERVICES[scheme],
+    )  # fmt: skip
+    return mec_target
+
+
 async def start_scheme(
     stack: contextlib.AsyncExitStack,
     workdir: Path,
@@ -251,33 +275,10 @@ async def start_scheme(
 ) -> Topology:
     """The real TTP (over ``store``) and MEC (importing ``mec_enrolment``) as processes, and a
     client running handshakes for the devices of ``states`` (updated in place as they adopt)."""
-    ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir, "scheme")
     stack.callback(processes.stop)
-    await processes.start(
-        "ttp",
-        ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0"],
-        ttp_target,
-        TTP_SERVICE,
-    )
-    await processes.start(
-        "mec",
-        [
-            "mec",
-            "serve",
-            "--listen",
-            mec_target,
-            "--ttp",
-            ttp_target,
-            "--state",
-            str(workdir / "mec.db"),
-            "--import",
-            str(mec_enrolment),
-            "--metrics-port",
-            "0",
-        ],
-        mec_target,
-        MEC_SERVICE,
+    mec_target = await _start_servers(
+        processes, store, Scheme.BRAEKEN2021, workdir / "mec.db", ["--import", str(mec_enrolment)]
     )
     mec_channel = await stack.enter_async_context(channel(mec_target))
     stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
@@ -320,45 +321,10 @@ async def start_baseline36(
 ) -> Topology:
     """The real TTP and MEC under ``--scheme baseline36`` (the MEC answering as the node of
     ``wallet``), and a client running [36] for the devices of ``identities``."""
-    ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir, "baseline36")
     stack.callback(processes.stop)
-    scheme = ["--scheme", Scheme.BASELINE36.value]
-    await processes.start(
-        "ttp",
-        [
-            "ttp",
-            "serve",
-            "--listen",
-            ttp_target,
-            "--store",
-            str(store),
-            "--metrics-port",
-            "0",
-            *scheme,
-        ],
-        ttp_target,
-        TTP_SERVICES[Scheme.BASELINE36],
-    )
-    await processes.start(
-        "mec",
-        [
-            "mec",
-            "serve",
-            "--listen",
-            mec_target,
-            "--ttp",
-            ttp_target,
-            "--state",
-            str(workdir / "mec-baseline36.db"),
-            "--identity",
-            str(wallet),
-            "--metrics-port",
-            "0",
-            *scheme,
-        ],
-        mec_target,
-        MEC_SERVICES[Scheme.BASELINE36],
+    mec_target = await _start_servers(
+        processes, store, Scheme.BASELINE36, workdir / "mec.db", ["--identity", str(wallet)]
     )
     mec_channel = await stack.enter_async_context(channel(mec_target))
     stub = anonymous_key_agreement_pb2_grpc.MecAnonymousKeyAgreementServiceStub(mec_channel)

@@ -15,8 +15,10 @@ it (the user may not read the analysis); UNAVAILABLE when the TTP cannot be reac
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import grpc
 
@@ -31,6 +33,7 @@ from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import anonymous_key_agreement_pb2, anonymous_key_agreement_pb2_grpc
 
 LOG = logging.getLogger("mec5g.mec")
+T = TypeVar("T")
 
 
 class Refusal(Exception):
@@ -47,6 +50,27 @@ class Refusal(Exception):
         raise AssertionError("unreachable: abort raises")
 
 
+async def answer(
+    context: grpc.aio.ServicerContext,
+    metrics: Metrics,
+    phase: str,
+    work: Callable[[], Awaitable[T]],
+) -> T:
+    """Run a unary call's ``work``: its outcome and wall time count under ``phase``, and a
+    Refusal becomes its status."""
+    started = time.perf_counter()
+    outcome = "error"
+    try:
+        result = await work()
+        outcome = "accepted"
+        return result
+    except Refusal as refusal:
+        outcome = refusal.outcome
+        await refusal.abort(context)
+    finally:
+        metrics.observe(phase, outcome, time.perf_counter() - started)
+
+
 def unauthenticated(outcome: str) -> Refusal:
     """UNAUTHENTICATED with the one fixed message; ``outcome`` is for the metric only."""
     return Refusal(outcome, grpc.StatusCode.UNAUTHENTICATED, AUTHENTICATION_FAILED)
@@ -58,12 +82,14 @@ class Responder:
 
     identity: Identity
     ttp_public: bytes
-    certificate: bytes
+
+    @property
+    def certificate(self) -> bytes:
+        return self.identity.certificate.encoded
 
     @classmethod
     def of(cls, wallet: Wallet) -> Responder:
-        certificate = Certificate.parse(wallet.certificate)
-        return cls(Identity(certificate, wallet.pair), wallet.ca_public, wallet.certificate)
+        return cls(Identity(Certificate.parse(wallet.certificate), wallet.pair), wallet.ca_public)
 
 
 class AnonymousResponder:

@@ -14,7 +14,6 @@ fixed message, FAILED_PRECONDITION, UNAVAILABLE).
 
 from __future__ import annotations
 
-import time
 from functools import partial
 
 import grpc
@@ -24,7 +23,7 @@ from mec5g.core.anonymous_agreement import Purpose
 from mec5g.core.errors import AuthenticationFailed
 from mec5g.core.handle import vouched_analysis
 from mec5g.core.operations import counting
-from mec5g.mec.anonymous_responder import AnonymousResponder, Refusal, unauthenticated
+from mec5g.mec.anonymous_responder import AnonymousResponder, answer, unauthenticated
 from mec5g.mec.sessions import SessionTable
 from mec5g.runtime.metrics import DATA, KEY_AGREEMENT, Metrics
 from mec5g.runtime.scheme import BASELINE36_DATA_VERSION
@@ -48,17 +47,7 @@ class MecAnonymousKeyAgreementService(
         request: anonymous_key_agreement_pb2.AgreeAnonymouslyRequest,
         context: grpc.aio.ServicerContext,
     ) -> anonymous_key_agreement_pb2.AgreeAnonymouslyResponse:
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            response = await self._agree(request.m1)
-            outcome = "accepted"
-            return response
-        except Refusal as refusal:
-            outcome = refusal.outcome
-            await refusal.abort(context)
-        finally:
-            self._metrics.observe(KEY_AGREEMENT, outcome, time.perf_counter() - started)
+        return await answer(context, self._metrics, KEY_AGREEMENT, lambda: self._agree(request.m1))
 
     async def _agree(self, m1: bytes) -> anonymous_key_agreement_pb2.AgreeAnonymouslyResponse:
         result = await self._responder.agree(Purpose.DEVICE_SESSION, m1, KEY_AGREEMENT)

@@ -12,8 +12,6 @@ analysis under.
 
 from __future__ import annotations
 
-import time
-
 import grpc
 
 from mec5g.core import user_access
@@ -23,7 +21,7 @@ from mec5g.core.operations import counting
 from mec5g.core.user_access import Vouched
 from mec5g.mec.analysis import Analyses
 from mec5g.mec.analysis_service import describe
-from mec5g.mec.anonymous_responder import AnonymousResponder, Refusal, unauthenticated
+from mec5g.mec.anonymous_responder import AnonymousResponder, Refusal, answer, unauthenticated
 from mec5g.runtime.metrics import USER_REQUEST, Metrics
 from mec5g.v1 import mec_results_pb2, mec_results_pb2_grpc
 
@@ -39,17 +37,7 @@ class MecResultsService(mec_results_pb2_grpc.MecResultsServiceServicer):
     async def GetResults(  # noqa: N802 - gRPC method name
         self, request: mec_results_pb2.GetResultsRequest, context: grpc.aio.ServicerContext
     ) -> mec_results_pb2.GetResultsResponse:
-        started = time.perf_counter()
-        outcome = "error"
-        try:
-            response = await self._answer(request.m1)
-            outcome = "accepted"
-            return response
-        except Refusal as refusal:
-            outcome = refusal.outcome
-            await refusal.abort(context)
-        finally:
-            self._metrics.observe(USER_REQUEST, outcome, time.perf_counter() - started)
+        return await answer(context, self._metrics, USER_REQUEST, lambda: self._answer(request.m1))
 
     async def _answer(self, m1: bytes) -> mec_results_pb2.GetResultsResponse:
         """M4 and the sealed, signed report (number 1 of the session)."""

@@ -77,7 +77,7 @@ class TtpAnonymousKeyAgreementService(
             return anonymous_key_agreement_pb2.VouchResponse(m3=m3)
         started = time.perf_counter()
         if self._scheme is not Scheme.BASELINE36:
-            self._metrics.observe(KEY_AGREEMENT, "malformed", time.perf_counter() - started)
+            self._metrics.observe(KEY_AGREEMENT, "wrong_scheme", time.perf_counter() - started)
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"this TTP runs {self._scheme.value} for devices, not {Scheme.BASELINE36.value}",
