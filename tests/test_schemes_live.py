@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import stat
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from mec5g.bench import paper
 from mec5g.core import anonymous_agreement
 from mec5g.core.anonymous_agreement import Purpose
 from mec5g.mec.server import RunningMec
+from mec5g.runtime.device_identities import DeviceIdentities, IdentityStore
 from mec5g.runtime.grpc_server import channel
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.runtime.scheme import Scheme
@@ -239,3 +241,20 @@ def test_a_device_identity_is_enrolled_once(tmp_path: Path) -> None:
         enrol_identities(ttp_db, tmp_path / "second.json", ["alice/dev-01"])
     assert not (tmp_path / "second.json").exists(), "no file for a refused enrolment"
     assert (tmp_path / "first.json").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_ue_keeps_the_identities_it_imports_and_refuses_a_mixed_up_file(tmp_path: Path) -> None:
+    enrolled = enrol_identities(tmp_path / "ttp.db", tmp_path / "ids.json", ["a/d1", "a/d2"])
+    store = IdentityStore(tmp_path / "ue.db")
+    assert store.import_identities(enrolled) == 2
+    assert store.import_identities(enrolled) == 0, "importing again changes nothing"
+    held = store.load()
+    assert {name: identity.pair for name, (identity, _) in held.items()} == {
+        name: identity.pair for name, identity in enrolled.identities.items()
+    }
+    assert {ca for _, ca in held.values()} == {enrolled.ca_public}
+    assert stat.S_IMODE((tmp_path / "ue.db").stat().st_mode) == 0o600
+    document = enrolled.document()
+    document["devices"][0]["private"] = document["devices"][1]["private"]
+    with pytest.raises(ValueError, match="does not match"):
+        DeviceIdentities.from_document(document)

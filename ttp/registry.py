@@ -54,7 +54,7 @@ from mec5g.ttp.at_rest import MasterKey, Sealer, adopt, read_secret
 from mec5g.ttp.keystore import EnrolmentRefused, RowCodec, delete_record, insert_record
 
 REQUEST_WINDOW_SECONDS = 300.0
-WATCH_RETENTION = 86400.0  # a watch longer than a day needs a new grant to be found
+WATCH_RETENTION = 86400.0  # a watch open longer than a day must be opened again to be found
 # MEC nodes' emergency nonces share the user requests' table; ':' is in no user identity.
 MEC_NONCE_PREFIX = "mec:"
 CODE_BYTES = 18
