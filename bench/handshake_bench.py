@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -242,6 +242,13 @@ class Topology:
         return result
 
 
+def _owned(devices: int, concurrency: int) -> list[Iterator[int]]:
+    """Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time."""
+    if devices < concurrency:
+        raise ValueError("need at least as many devices as concurrency (one attempt each)")
+    return [itertools.cycle(range(w, devices, concurrency)) for w in range(concurrency)]
+
+
 async def _start_servers(
     processes: _Processes, store: Path, scheme: Scheme, mec_state: Path, mec_holds: list[str]
 ) -> str:
@@ -284,10 +291,7 @@ async def start_scheme(
     stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
 
     def client(concurrency: int) -> Operation:
-        if len(states) < concurrency:
-            raise ValueError("need at least as many devices as concurrency (one attempt each)")
-        # Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time.
-        owned = [itertools.cycle(range(w, len(states), concurrency)) for w in range(concurrency)]
+        owned = _owned(len(states), concurrency)
 
         async def handshake(worker: int) -> bool:
             device = next(owned[worker])
@@ -331,9 +335,7 @@ async def start_baseline36(
     devices: list[Identity] = list(identities.identities.values())
 
     def client(concurrency: int) -> Operation:
-        if len(devices) < concurrency:
-            raise ValueError("need at least as many devices as concurrency (one attempt each)")
-        owned = [itertools.cycle(range(w, len(devices), concurrency)) for w in range(concurrency)]
+        owned = _owned(len(devices), concurrency)
 
         async def handshake(worker: int) -> bool:
             state, m1 = anonymous_agreement.initiator_start(
