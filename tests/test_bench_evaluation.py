@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_baseline36 import BASELINE36_BITS, BASELINE36_COUNTED
+from test_anonymous_agreement import BASELINE36_BITS, BASELINE36_COUNTED
 
 from mec5g.bench import paper
 from mec5g.bench.hardware import PROFILES, ProfileError, load_profile, load_profiles
@@ -117,14 +117,17 @@ def test_messages_of_tls_are_its_flights(tmp_path: Path) -> None:
 
 def test_concurrency_measures_each_level_against_the_echo_chain(tmp_path: Path) -> None:
     document = _bench(
-        tmp_path, "concurrency", "--devices", "4", "--concurrency", "1,2", "--duration", "0.5"
-    )
+        tmp_path, "concurrency", "--devices", "4", "--concurrency", "1,2", "--duration", "0.5",
+        "--scheme", "braeken2021", "--scheme", "tls13",
+    )  # fmt: skip
+    assert document["schemes"] == ["braeken2021"], "tls13 has no servers to run live"
     assert [level["concurrency"] for level in document["levels"]] == [1, 2]
     for level in document["levels"]:
-        for topology in ("handshake", "echo"):
-            assert level[topology]["completed"] > 0
-            assert level[topology]["failed"] == 0
-        assert level["ratio"] > 0
+        for figures in (level["schemes"]["braeken2021"], level["echo"]):
+            assert figures["completed"] > 0
+            assert figures["failed"] == 0
+        assert level["schemes"]["braeken2021"]["ratio"] > 0
+        assert level["baseline36_to_braeken2021"] is None
 
 
 def test_growth_reports_rates_and_bytes_per_device(tmp_path: Path) -> None:
