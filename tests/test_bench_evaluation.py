@@ -282,9 +282,12 @@ def test_phases_count_each_entitys_operations_bytes_and_latency(tmp_path: Path) 
     for name in ("5", "6"):
         entities = {entity["entity"]: entity for entity in phases[name]["entities"]}
         assert set(entities) == {"user app", "TTP", "MEC"}
-        assert all("Tm" in entity["ours"] for entity in entities.values()), name
+        assert all("Tm" in entity["paper"] + entity["ours"] for entity in entities.values()), name
         assert all(size > 0 for size in phases[name]["bytes"].values())
-    assert {"GrantAccess request", "GetResults response"} <= set(phases["5"]["bytes"])
+    assert {"GetResults request", "GetResults response"} <= set(phases["5"]["bytes"])
+    # Phase 5 is the reconstructed [36] agreement: the TTP vouches with its own operations.
+    ttp = next(entity for entity in phases["5"]["entities"] if entity["entity"] == "TTP")
+    assert ttp["paper"] == "8Tm + 4Ta + 4Ts + 8Th"
     assert phases["6"]["bytes"]["RaiseEmergency request (MEC to TTP)"] > 0
     assert phases["6"]["bytes"]["Watch response (the alert)"] > 0
     for phase in phases.values():
