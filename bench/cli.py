@@ -30,6 +30,7 @@ def add_bench_parser(roles: Any) -> None:
     handshake.add_argument("--concurrency", type=int, default=64)
     handshake.add_argument("--duration", type=float, default=10.0, help="seconds per topology")
     handshake.add_argument("--mec-credentials", type=int, default=16)
+    _live_scheme_option(handshake)
     handshake.add_argument("--json", action="store_true")
     handshake.set_defaults(handler=_handshake)
 
@@ -56,6 +57,28 @@ def add_bench_parser(roles: Any) -> None:
     soak.add_argument("--state-dir", type=Path, help="keep the stores and logs here")
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=_soak)
+    swarm = kinds.add_parser(
+        "swarm", help="one UE emulating N devices: memory per device, ramp-up attach rate, errors"
+    )
+    swarm.add_argument(
+        "--devices",
+        type=_positive_ints,
+        default=[1000, 10_000],
+        help="swarm sizes, comma-separated, after a baseline of 0 (default 1000,10000)",
+    )
+    swarm.add_argument(
+        "--ramp-up-rate", type=float, default=100.0, help="devices started per second"
+    )
+    swarm.add_argument(
+        "--stream-interval", type=float, default=30.0, help="seconds between a device's readings"
+    )
+    swarm.add_argument(
+        "--steady", type=float, default=60.0, help="seconds of streaming after the ramp-up"
+    )
+    swarm.add_argument("--max-in-flight", type=int, default=64, help="the UE's sends at once")
+    swarm.add_argument("--state-dir", type=Path, help="keep each size's stores and logs here")
+    _output_options(swarm)
+    swarm.set_defaults(handler=_swarm)
     store = kinds.add_parser(
         "store",
         help="key-store answers/s and latency: SQLite, and PostgreSQL with 1, 2 and 3 replicas",
@@ -141,6 +164,32 @@ def _link_echo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _swarm(args: argparse.Namespace) -> int:
+    from mec5g.bench import progress, results, swarm
+
+    settings = swarm.SwarmSettings(
+        ramp_up_rate=args.ramp_up_rate,
+        interval=args.stream_interval,
+        steady=args.steady,
+        max_in_flight=args.max_in_flight,
+    )
+    try:
+        result = swarm.run(
+            args.devices,
+            settings,
+            state_dir=args.state_dir,
+            show_progress=progress.wanted(args.json),
+        )
+    except ValueError as error:
+        print(f"mec5g bench swarm: {error}", file=sys.stderr)
+        return 2
+    document, written = results.write(result, args.out, results.command_line(), None)
+    print(json.dumps(document, indent=1) if args.json else written[0].read_text())
+    print("written: " + ", ".join(str(path) for path in written), file=sys.stderr)
+    failed = any(not run["ramped_up"] or run["attaches_failed"] for run in document["runs"])
+    return 1 if failed else 0
+
+
 def _store(args: argparse.Namespace) -> int:
     from mec5g.bench import store_bench
 
@@ -162,7 +211,11 @@ def _handshake(args: argparse.Namespace) -> int:
 
     report = asyncio.run(
         handshake_bench.run(
-            args.devices, args.concurrency, args.duration, mec_credentials=args.mec_credentials
+            args.devices,
+            args.concurrency,
+            args.duration,
+            schemes=args.scheme or handshake_bench.LIVE_SCHEMES,
+            mec_credentials=args.mec_credentials,
         )
     )
     if args.json:
@@ -172,14 +225,17 @@ def _handshake(args: argparse.Namespace) -> int:
         f"devices {report.devices}, concurrency {report.concurrency}, "
         f"{report.duration:g} s per topology, K = {report.mec_credentials} MEC credentials"
     )
-    for name, run in (("handshake", report.handshake), ("echo chain", report.echo)):
+    for name, run in [*report.schemes.items(), ("echo chain", report.echo)]:
         print(
-            f"  {name:10}  {run.per_second:9.1f}/s  p50 {run.p50_ms:7.3f} ms  "
+            f"  {name:11}  {run.per_second:9.1f}/s  p50 {run.p50_ms:7.3f} ms  "
             f"p99 {run.p99_ms:7.3f} ms  ({run.completed} ok, {run.failed} failed)"
         )
         cpu = "  ".join(f"{role} {ms:.3f}" for role, ms in sorted(run.cpu_ms_per_op.items()))
-        print(f"              CPU ms per operation: {cpu}")
-    print(f"  ratio handshake/echo = {report.ratio:.3f}")
+        print(f"               CPU ms per operation: {cpu}")
+    for name in report.schemes:
+        print(f"  ratio {name}/echo = {report.ratio(name):.3f}")
+    if report.baseline_ratio is not None:
+        print(f"  ratio baseline36/braeken2021 = {report.baseline_ratio:.3f} (rates of one run)")
     return 0
 
 
@@ -283,13 +339,17 @@ def _positive_ints(text: str) -> list[int]:
     return values
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
+def _output_options(parser: argparse.ArgumentParser) -> None:
     from mec5g.bench.results import DEFAULT_OUT
 
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/)"
     )
     parser.add_argument("--json", action="store_true", help="print the JSON document on stdout")
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    _output_options(parser)
     parser.add_argument("--no-plots", action="store_true", help="tables and JSON only")
 
 
@@ -301,6 +361,17 @@ def _scheme_option(parser: argparse.ArgumentParser) -> None:
         action="append",
         choices=sorted(SCHEMES),
         help="a scheme to measure (repeatable; default: every registered scheme)",
+    )
+
+
+def _live_scheme_option(parser: argparse.ArgumentParser) -> None:
+    from mec5g.bench.handshake_bench import LIVE_SCHEMES
+
+    parser.add_argument(
+        "--scheme",
+        action="append",
+        choices=LIVE_SCHEMES,
+        help="a scheme to run live (repeatable; default: both, side by side)",
     )
 
 
@@ -378,11 +449,19 @@ def _messages(args: argparse.Namespace, progress: bool) -> PartResult:
 
 def _concurrency(args: argparse.Namespace, progress: bool) -> PartResult:
     from mec5g.bench import concurrency
+    from mec5g.bench.handshake_bench import LIVE_SCHEMES
 
+    # --scheme is shared with the in-process parts (``all``); only live schemes have servers.
+    chosen = [name for name in args.scheme or LIVE_SCHEMES if name in LIVE_SCHEMES]
+    if not chosen:
+        raise ValueError(
+            f"no live scheme among --scheme: concurrency runs {', '.join(LIVE_SCHEMES)}"
+        )
     return concurrency.run(
         args.devices,
         args.concurrency,
         args.duration,
+        schemes=chosen,
         mec_credentials=args.mec_credentials,
         show_progress=progress,
     )
@@ -409,6 +488,21 @@ def _hardware(args: argparse.Namespace, progress: bool) -> PartResult:
     return hardware.run(args.runs, args.profiles, show_progress=progress)
 
 
+def _phases_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=100,
+        help="records, requests and emergencies over gRPC (default 100; the core steps 200+)",
+    )
+
+
+def _phases(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import phases
+
+    return phases.run(args.rounds, show_progress=progress)
+
+
 Option = Callable[[argparse.ArgumentParser], None]
 PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], PartResult]]] = {
     "computation": (
@@ -418,8 +512,8 @@ PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], P
     ),
     "messages": ("(b) bits per message, beside the paper's Table 2", [_scheme_option], _messages),
     "concurrency": (
-        "(c) end-to-end handshakes/s and latency over gRPC by concurrency",
-        [_concurrency_options, _mec_credentials_option],
+        "(c) end-to-end handshakes/s and latency over gRPC by concurrency, both schemes live",
+        [_concurrency_options, _mec_credentials_option, _scheme_option],
         _concurrency,
     ),
     "growth": (
@@ -431,6 +525,11 @@ PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], P
         "(e) Figure 4 emulated on the paper's hardware from profile files",
         [_runs_option, _profiles_option],
         _hardware,
+    ),
+    "phases": (
+        "phases 4-6: operations per entity, bytes per message, latency over gRPC",
+        [_phases_options],
+        _phases,
     ),
 }
 

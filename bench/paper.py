@@ -14,7 +14,9 @@ from mec5g.runtime.compute_profile import UNITS as UNITS  # Table 1's order
 
 BASELINE = "[36]"
 THIS = "braeken2021"
-BASELINE_SCHEME = "baseline36"  # the registered scheme that reconstructs [36] (core.baseline36)
+BASELINE_SCHEME = (
+    "baseline36"  # the registered scheme that reconstructs [36] (core.anonymous_agreement)
+)
 
 # Table 1: operations per entity and handshake (Tm point multiplication, Ta point addition,
 # Ts symmetric encryption, Th hash).

@@ -85,19 +85,25 @@ def messages(data: dict[str, Any], directory: Path) -> list[Path]:
 
 
 def concurrency(data: dict[str, Any], directory: Path) -> list[Path]:
-    """Rate and latency against concurrency, handshakes and the echo chain."""
+    """Rate and latency against concurrency, each scheme's handshakes and the echo chain."""
     plt = pyplot()
     figure, (rate_axis, latency_axis) = plt.subplots(1, 2, figsize=(11, 4))
     levels = data["levels"]
     concurrencies = [level["concurrency"] for level in levels]
-    for topology, label in (("handshake", "handshake"), ("echo", "echo chain")):
+    topologies = [(name, name) for name in data["schemes"]] + [("echo", "echo chain")]
+    for key, label in topologies:
+
+        def figures(level: dict[str, Any], key: str = key) -> dict[str, Any]:
+            found: dict[str, Any] = level["echo"] if key == "echo" else level["schemes"][key]
+            return found
+
         rate_axis.plot(
-            concurrencies, [level[topology]["per_second"] for level in levels], "o-", label=label
+            concurrencies, [figures(level)["per_second"] for level in levels], "o-", label=label
         )
         for quantile in ("p50", "p99"):
             latency_axis.plot(
                 concurrencies,
-                [level[topology][f"{quantile}_ms"] for level in levels],
+                [figures(level)[f"{quantile}_ms"] for level in levels],
                 "o-" if quantile == "p50" else "x--",
                 label=f"{label} {quantile}",
             )
@@ -181,10 +187,26 @@ def hardware(data: dict[str, Any], directory: Path) -> list[Path]:
     return [_save(figure, directory / "hardware.png")]
 
 
+def phases(data: dict[str, Any], directory: Path) -> list[Path]:
+    """Each phase's latency over gRPC: the median, the 95th percentile as the whisker."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    timed = [phase for phase in data["phases"] if phase["latency"] is not None]
+    medians = [phase["latency"]["p50_ms"] for phase in timed]
+    above = [phase["latency"]["p95_ms"] - phase["latency"]["p50_ms"] for phase in timed]
+    axis.bar(range(len(timed)), medians, yerr=[[0.0] * len(timed), above], capsize=4)
+    axis.set_xticks(range(len(timed)))
+    axis.set_xticklabels([phase["name"].split(": ", 1)[1] for phase in timed], fontsize="small")
+    axis.set_ylabel("ms (median; whisker: p95)")
+    axis.set_title("Phases 4-6 end to end over gRPC on loopback")
+    return [_save(figure, directory / "phases.png")]
+
+
 PLOTTERS: dict[str, Plotter] = {
     "computation": computation,
     "messages": messages,
     "concurrency": concurrency,
     "growth": growth,
     "hardware": hardware,
+    "phases": phases,
 }

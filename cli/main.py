@@ -143,6 +143,28 @@ def _tls(args: argparse.Namespace, prefix: str) -> TlsOptions:
         raise SystemExit(f"mec5g: --{prefix}tls-*: {error}") from None
 
 
+def _add_scheme(parser: argparse.ArgumentParser) -> None:
+    from mec5g.runtime.scheme import Scheme
+
+    _add(
+        parser,
+        "--scheme",
+        default=Scheme.BRAEKEN2021.value,
+        type=_scheme_label,
+        help="the devices' key agreement: braeken2021 (the paper's) or baseline36 (the public-key "
+        "baseline [36]); TTP, MEC and UE must agree",
+    )
+
+
+def _scheme_label(value: str) -> str:
+    from mec5g.runtime.scheme import Scheme
+
+    try:
+        return Scheme.from_label(value).value
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _rule(value: str) -> RecordRule:
     try:
         return RecordRule.from_label(value)
@@ -190,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=RatePolicy.parse,
         help="requests per second per device identity DIDi, RATE[:BURST]; 0 is off",
     )
+    _add_scheme(serve)
     _add_tls(serve, "", "server")
     _add_health_listen(serve)
     _add_compute(serve, 1)
@@ -202,6 +225,21 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_devices.add_argument("--first", type=int, default=1, help="number of the first device")
     enrol_devices.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
     enrol_devices.add_argument("--out", type=Path, required=True, help="enrolment file for the UE")
+    enrol_devices.add_argument(
+        "--identities",
+        action="store_true",
+        help="also issue each device an ECQV identity for --scheme baseline36, in the same file",
+    )
+    enrol_identities = ttp_cmd.add_parser(
+        "enrol-identities",
+        help="issue ECQV identities (--scheme baseline36) for devices a patient's analysis will "
+        "create, as an enrolment file for the UE",
+    )
+    _add_store(enrol_identities)
+    enrol_identities.add_argument(
+        "--device", action="append", required=True, help="device label, patient/device; repeatable"
+    )
+    enrol_identities.add_argument("--out", type=Path, required=True, help="file for the UE")
     enrol_mec = ttp_cmd.add_parser("enrol-mec", help="enrol K credentials for one MEC node")
     _add_store(enrol_mec)
     enrol_mec.add_argument("--node", required=True, help="MEC node identity, e.g. mec-1")
@@ -366,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="points in any single NEWS2 parameter from which an analysis is an emergency",
     )
+    _add_scheme(serve)
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
     _add_health_listen(serve)
@@ -438,7 +477,35 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="devices, in name order, that make up one patient (one analysis)",
     )
+    _add(
+        serve,
+        "--ramp-up-rate",
+        default=0.0,
+        type=float,
+        help="devices started (attached, then streaming) per second, 0 for no pacing",
+    )
+    _add(
+        serve,
+        "--ramp-up-seconds",
+        default=0.0,
+        type=float,
+        help="spread the start of each batch of new devices over S seconds, 0 for no pacing",
+    )
+    _add(
+        serve,
+        "--max-in-flight",
+        default=64,
+        type=int,
+        help="data-record sends (with their attaches) under way toward the MEC at once",
+    )
     _add(serve, "--seed", default=None, type=int, help="seed of the sensor models")
+    _add_scheme(serve)
+    _add(
+        serve,
+        "--mec-node",
+        default=None,
+        help="the MEC node's identity, e.g. mec-1: with --scheme baseline36, M1 names it",
+    )
     _add_tls(serve, "", "server")
     _add_tls(serve, "mec-", "client")
     _add_health_listen(serve)
@@ -561,6 +628,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
     key_file = getattr(args, "master_key_file", None)
     master_key = MasterKey.from_file(key_file) if key_file is not None else None
     if args.action == "serve":
+        from mec5g.runtime.scheme import Scheme
         from mec5g.ttp.server import TtpConfig, serve
 
         config = TtpConfig(
@@ -573,6 +641,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
             health_listen=args.health_listen,
             device_rule=args.record_rule,
             master_key=master_key,
+            scheme=Scheme(args.scheme),
         )
         asyncio.run(serve(config))
     elif args.action == "migrate":
@@ -592,10 +661,17 @@ def _ttp_action(args: argparse.Namespace) -> int:
             rule=args.record_rule,
             first=args.first,
             master_key=master_key,
+            identities=args.identities,
         )
         print(
-            f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
-            f"enrolment file {args.out}"
+            f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}"
+            f"{' with ECQV identities' if args.identities else ''}; enrolment file {args.out}"
+        )
+    elif args.action == "enrol-identities":
+        identities = enrolment.enrol_identities(store, args.out, args.device, master_key=master_key)
+        print(
+            f"issued {len(identities.identities)} device ECQV identities; enrolment file "
+            f"{args.out} (mec5g ue serve --import)"
         )
     elif args.action == "enrolment-code":
         from mec5g.core.profiles import Role
@@ -692,6 +768,7 @@ def _mec(args: argparse.Namespace) -> int:
     from mec5g.mec.analysis import AnalysisLimits
     from mec5g.mec.server import MecConfig, serve
     from mec5g.mec.sessions import SessionLimits
+    from mec5g.runtime.scheme import Scheme
 
     asyncio.run(
         serve(
@@ -718,6 +795,7 @@ def _mec(args: argparse.Namespace) -> int:
                 ),
                 identity=args.identity,
                 emergency=EmergencyThreshold(args.emergency_aggregate, args.emergency_single),
+                scheme=Scheme(args.scheme),
             )
         )
     )
@@ -727,7 +805,9 @@ def _mec(args: argparse.Namespace) -> int:
 def _ue(args: argparse.Namespace) -> int:
     if args.action == "reprovision":
         return _holder_reprovision(args, "device")
+    from mec5g.runtime.scheme import Scheme
     from mec5g.ue.fleet import RetryPolicy
+    from mec5g.ue.schedule import RampUp
     from mec5g.ue.server import UeConfig, serve
     from mec5g.ue.streaming import StreamPolicy
 
@@ -738,6 +818,8 @@ def _ue(args: argparse.Namespace) -> int:
             session_seconds=args.session_seconds,
             devices_per_patient=args.devices_per_patient,
             rpc_timeout=args.rpc_timeout,
+            ramp_up=RampUp(args.ramp_up_rate, args.ramp_up_seconds),
+            max_in_flight=args.max_in_flight,
         )
     except ValueError as error:
         raise SystemExit(f"mec5g ue serve: {error}") from None
@@ -757,6 +839,8 @@ def _ue(args: argparse.Namespace) -> int:
                 health_listen=args.health_listen,
                 seed=args.seed,
                 stream=stream,
+                scheme=Scheme(args.scheme),
+                mec_node=args.mec_node,
             )
         )
     )

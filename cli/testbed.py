@@ -1,13 +1,16 @@
 """``mec5g up``: the whole testbed on one machine, as separate OS processes on localhost.
 
 It enrols K MEC credentials at a fresh SQLite key store (the embedded default), starts the TTP,
-the MEC and an empty UE, and then runs the paper's story: the operator issues enrolment codes, a
+the MEC and an empty UE, all running the devices' key agreement of ``--scheme`` (the paper's
+scheme, or the public-key baseline [36], whose device ECQV identities it enrols first), and then
+runs the paper's story: the operator issues enrolment codes, a
 patient and a doctor register (phase 1, ECQV), the patient creates an analysis for N devices
 readable by the doctor and provisions the devices through the UE (phase 2), and the UE runs key
 agreement (phase 3); each device then streams readings (phase 4: it attaches, streams, and renews
 its session by key agreement after N records or T seconds), optionally with a continuous
 handshake load on top, and the MEC scores the analysis (NEWS2); once the MEC holds data, the
-doctor reads the patient's results through a TTP grant (phase 5); the doctor also watches the
+doctor reads the patient's results at the MEC, the TTP vouching for the request in the anonymous
+key agreement (phase 5); the doctor also watches the
 analysis, and after ``--sepsis-after`` seconds the patient develops a sepsis whose emergency
 reaches the doctor (phase 6). It prints the endpoints and a live
 summary line (handshakes, readings per second, the analyses' NEWS2 alert levels), and on Ctrl-C
@@ -42,10 +45,11 @@ from mec5g.mec import server as mec_server
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.metrics import KEY_AGREEMENT
+from mec5g.runtime.scheme import Scheme
 from mec5g.runtime.scrape import scrape
 from mec5g.runtime.wallet import Wallet
 from mec5g.ttp import server as ttp_server
-from mec5g.ttp.enrolment import enrol_devices, enrol_mec
+from mec5g.ttp.enrolment import enrol_device_analyses, enrol_identities, enrol_mec
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.registry import Registry
 from mec5g.ue import server as ue_server
@@ -62,7 +66,6 @@ from mec5g.v1 import (
     ue_control_pb2,
     ue_control_pb2_grpc,
     ue_provisioning_pb2_grpc,
-    user_access_pb2_grpc,
     vitals_pb2,
 )
 
@@ -81,12 +84,19 @@ STORY_ONLY = {
     "record_rule": RecordRule.COUNTER,
     "stream_interval": 1.0,
     "sepsis_after": 30.0,
+    "scheme": Scheme.BRAEKEN2021,  # a scenario runs the paper's scheme
 }
-ROLE_SERVICES = {
-    "ttp": ttp_server.SERVICE_NAME,
-    "mec": mec_server.SERVICE_NAME,
-    "ue": ue_server.SERVICE_NAME,
-}
+# The identities of the story's devices under [36], for the UE to import.
+IDENTITIES_FILE = "ue-identities.json"
+
+
+def role_services(scheme: Scheme) -> dict[str, str]:
+    """The service each role serves once it is up, for the scheme it runs."""
+    return {
+        "ttp": ttp_server.SERVICE_NAMES[scheme],
+        "mec": mec_server.SERVICE_NAMES[scheme],
+        "ue": ue_server.SERVICE_NAME,
+    }
 
 
 def add_up_parser(roles: Any) -> None:
@@ -117,6 +127,13 @@ def add_up_parser(roles: Any) -> None:
         help="K credentials of the MEC",
     )
     up.add_argument("--record-rule", type=RecordRule.from_label, default=STORY_ONLY["record_rule"])
+    up.add_argument(
+        "--scheme",
+        type=Scheme.from_label,
+        default=STORY_ONLY["scheme"],
+        help="the devices' key agreement: braeken2021 (the paper's, default) or baseline36 (the "
+        "public-key baseline [36])",
+    )
     up.add_argument(
         "--duration",
         type=float,
@@ -234,26 +251,42 @@ def enrol_testbed(
 
     The UE groups its devices into patients the same way (``ue.sensors.assign``: name order,
     ``per_patient`` each), so that the MEC combines exactly one patient's devices per analysis.
+    Every analysis is enrolled in one batch and imported in one transaction, so that a swarm of
+    10,000 devices is enrolled in seconds.
     """
     if (state_dir / "ttp.db").exists():
         return
     enrol_mec_node(state_dir, mec_credentials, rule)
     per_patient = per_patient or devices
+    analyses = [
+        (
+            f"patient-{patient:03d}",
+            min(per_patient, devices - first + 1),
+            state_dir / f"ue-enrolment-{patient:03d}.json",
+        )
+        for patient, first in enumerate(range(1, devices + 1, per_patient), start=1)
+    ]
+    enrolments = (
+        enrol_device_analyses(state_dir / "ttp.db", analyses, rule=rule) if analyses else []
+    )
     holders = HolderStore(state_dir / "ue.db")
     try:
-        for first in range(1, devices + 1, per_patient):
-            patient = (first - 1) // per_patient + 1
-            enrolment = enrol_devices(
-                state_dir / "ttp.db",
-                state_dir / f"ue-enrolment-{patient:03d}.json",
-                min(per_patient, devices - first + 1),
-                analysis=f"patient-{patient:03d}",
-                rule=rule,
-                first=first,
-            )
-            holders.import_holders(enrolment.holder_states())
+        holders.import_holders(
+            {name: state for file in enrolments for name, state in file.holder_states().items()}
+        )
     finally:
         holders.close()
+
+
+def enrol_story_identities(state_dir: Path, devices: int) -> Path:
+    """[36]'s ECQV identities for the story's devices (their labels are the patient's device
+    names, which the patient's analysis will create), unless enrolled already: as a factory
+    would give each device its identity before it joins a patient. Returns the UE's file."""
+    out = state_dir / IDENTITIES_FILE
+    if not out.exists():
+        labels = [f"{PATIENT}/{name}" for name in device_names(devices)]
+        enrol_identities(state_dir / "ttp.db", out, labels)
+    return out
 
 
 def device_names(count: int) -> list[str]:
@@ -340,6 +373,10 @@ def role_commands(
     state_dir: Path, endpoints: Endpoints, args: argparse.Namespace
 ) -> dict[str, list[str]]:
     python = [sys.executable, "-m", "mec5g"]
+    scheme = ["--scheme", args.scheme.value]
+    identities = []
+    if args.scheme is Scheme.BASELINE36:
+        identities = ["--mec-node", MEC_NODE, "--import", str(state_dir / IDENTITIES_FILE)]
     return {
         "ttp": [
             *python,
@@ -353,6 +390,7 @@ def role_commands(
             args.record_rule.label,
             "--metrics-port",
             str(endpoints.metrics["ttp"]),
+            *scheme,
         ],
         "mec": [
             *python,
@@ -374,6 +412,7 @@ def role_commands(
             str(args.session_records),
             "--session-max-seconds",
             str(args.session_seconds + SESSION_GRACE_SECONDS),
+            *scheme,
         ],
         "ue": [
             *python,
@@ -400,6 +439,8 @@ def role_commands(
             # The story's analysis is one patient's: every device in one sensor group.
             "--devices-per-patient",
             str(args.devices),
+            *scheme,
+            *identities,
         ],
     }
 
@@ -434,6 +475,7 @@ class Testbed:
         self.state_dir = state_dir
         self.endpoints = endpoints
         self.commands = role_commands(state_dir, endpoints, args)
+        self.services = role_services(args.scheme)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     async def start(self) -> None:
@@ -449,7 +491,7 @@ class Testbed:
             )
             log.close()
             try:
-                await wait_serving(self.endpoints.grpc[role], ROLE_SERVICES[role], timeout=20.0)
+                await wait_serving(self.endpoints.grpc[role], self.services[role], timeout=20.0)
             except TimeoutError:
                 raise RuntimeError(
                     f"{role} did not start; see {self.state_dir / (role + '.log')}"
@@ -534,14 +576,13 @@ def _level(level: vitals_pb2.AlertLevel) -> str:
 
 
 async def read_results(
-    doctor: Wallet, ttp_target: str, mec_target: str, node: str, analysis: tuple[str, str]
+    doctor: Wallet, mec_target: str, node: str, analysis: tuple[str, str]
 ) -> str | None:
-    """Phase 5: the doctor reads ``analysis`` (IDa, patient) at MEC ``node`` through a TTP
-    grant; the NEWS2 headline, or None while the node holds no data for it yet."""
-    async with channel(ttp_target) as ttp, channel(mec_target) as mec:
+    """Phase 5: the doctor reads ``analysis`` (IDa, patient) at MEC ``node``, the TTP vouching
+    for the request; the NEWS2 headline, or None while the node holds no data for it yet."""
+    async with channel(mec_target) as mec:
         try:
             report = await user_app.read_results(
-                user_access_pb2_grpc.UserAccessServiceStub(ttp),
                 mec_results_pb2_grpc.MecResultsServiceStub(mec),
                 doctor,
                 analysis[0],
@@ -558,14 +599,11 @@ async def read_results(
     )
 
 
-async def watch(
-    doctor: Wallet, ttp_target: str, mec_target: str, node: str, analysis: tuple[str, str]
-) -> None:
+async def watch(doctor: Wallet, mec_target: str, node: str, analysis: tuple[str, str]) -> None:
     """Phase 6: the doctor watches ``analysis`` (IDa, patient) at MEC ``node`` and prints each
     verified alert with the TTP's context, until cancelled or the node ends the watch."""
-    async with channel(ttp_target) as ttp, channel(mec_target) as mec:
+    async with channel(mec_target) as mec:
         alerts = user_app.watch_emergencies(
-            user_access_pb2_grpc.UserAccessServiceStub(ttp),
             mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
             doctor,
             analysis[0],
@@ -603,16 +641,14 @@ async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
     found = await _story_analysis(state_dir, endpoints)
     if found is None:
         return None
-    return await read_results(
-        found[0], endpoints.grpc["ttp"], endpoints.grpc["mec"], MEC_NODE, found[1]
-    )
+    return await read_results(found[0], endpoints.grpc["mec"], MEC_NODE, found[1])
 
 
 async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
     """Phase 6 in the story: the doctor watches its analysis, until cancelled."""
     found = await _story_analysis(state_dir, endpoints)
     if found is not None:
-        await watch(found[0], endpoints.grpc["ttp"], endpoints.grpc["mec"], MEC_NODE, found[1])
+        await watch(found[0], endpoints.grpc["mec"], MEC_NODE, found[1])
 
 
 def _mean_ms(seconds: float, count: float) -> str:
@@ -681,6 +717,8 @@ def summary_line(totals: Totals, elapsed: float, alerts: str, problems: list[str
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     endpoints = Endpoints.with_offset(args.port_offset)
     enrol_mec_node(state_dir, args.mec_credentials, args.record_rule)
+    if args.scheme is Scheme.BASELINE36:
+        enrol_story_identities(state_dir, args.devices)
     story = not (state_dir / f"{PATIENT}.wallet.json").exists()
     testbed = Testbed(state_dir, endpoints, args)
     stop = asyncio.Event()
@@ -690,7 +728,10 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     try:
         await testbed.start()
         started = time.monotonic()  # --duration counts from when every process serves
-        print(f"mec5g testbed up (record rule {args.record_rule.label}); state in {state_dir}")
+        print(
+            f"mec5g testbed up (scheme {args.scheme.value}, record rule "
+            f"{args.record_rule.label}); state in {state_dir}"
+        )
         for role in ("ttp", "mec", "ue"):
             print(
                 f"  {role.upper():4} gRPC {endpoints.grpc[role]:18} "

@@ -81,10 +81,12 @@ def channel(
     metrics: Metrics | None = None,
     *,
     balanced: bool = False,
+    interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
 ) -> grpc.aio.Channel:
     """A client channel with transparent retries off (a key-agreement request is never resent),
-    its calls counted and timed in ``metrics`` when given; under a compute profile (the
-    metrics'), a request leaves only once the computation that made it has been waited for.
+    its calls counted and timed in ``metrics`` when given, and passed through ``interceptors``
+    (e.g. a benchmark's byte counts); under a compute profile (the metrics'), a request leaves
+    only once the computation that made it has been waited for.
 
     ``balanced`` spreads calls round-robin over every address the target resolves to: several
     TTP replicas on one shared store, named ``ipv4:host1:port,host2:port`` or by a DNS name with
@@ -93,19 +95,19 @@ def channel(
     options: list[tuple[str, Any]] = [("grpc.enable_retries", 0)]
     if balanced:
         options.append(("grpc.lb_policy_name", "round_robin"))
-    interceptors: list[grpc.aio.ClientInterceptor] | None = None
+    chain: list[grpc.aio.ClientInterceptor] = [*interceptors]
     if metrics is not None:
-        # The compute wait first, so that the call's own latency is timed without it.
-        interceptors = [ClientMetricsInterceptor(metrics)]
+        chain.insert(0, ClientMetricsInterceptor(metrics))
         if metrics.compute is not None:
-            interceptors.insert(0, ComputeClientInterceptor(metrics.compute))
+            # The compute wait first, so that the call's own latency is timed without it.
+            chain.insert(0, ComputeClientInterceptor(metrics.compute))
     if tls is not None and tls.enabled:
         if tls.server_name:
             options.append(("grpc.ssl_target_name_override", tls.server_name))
         return grpc.aio.secure_channel(
-            target, tls.channel_credentials(), options=options, interceptors=interceptors
+            target, tls.channel_credentials(), options=options, interceptors=chain or None
         )
-    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=options, interceptors=chain or None)
 
 
 Registration = Callable[[grpc.aio.Server], None]

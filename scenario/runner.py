@@ -409,7 +409,7 @@ class ScenarioTestbed:
             with contextlib.suppress(grpc.aio.AioRpcError):
                 analysis = await self.doctor_analysis(doctor, patient)
                 if analysis is not None:
-                    await watch(doctor, self.ttp.target, mec.target, mec.name, analysis)
+                    await watch(doctor, mec.target, mec.name, analysis)
             await asyncio.sleep(TICK_SECONDS)
 
     async def read_once(self, doctor_name: str, patient: Patient) -> str | None:
@@ -419,7 +419,7 @@ class ScenarioTestbed:
         with contextlib.suppress(grpc.aio.AioRpcError):
             analysis = await self.doctor_analysis(doctor, patient)
             if analysis is not None:
-                return await read_results(doctor, self.ttp.target, mec.target, mec.name, analysis)
+                return await read_results(doctor, mec.target, mec.name, analysis)
         return None
 
     # -- what it did ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_baseline36 import BASELINE36_BITS, BASELINE36_COUNTED
+from test_anonymous_agreement import BASELINE36_BITS, BASELINE36_COUNTED
 
 from mec5g.bench import paper
 from mec5g.bench.hardware import PROFILES, ProfileError, load_profile, load_profiles
@@ -117,14 +117,17 @@ def test_messages_of_tls_are_its_flights(tmp_path: Path) -> None:
 
 def test_concurrency_measures_each_level_against_the_echo_chain(tmp_path: Path) -> None:
     document = _bench(
-        tmp_path, "concurrency", "--devices", "4", "--concurrency", "1,2", "--duration", "0.5"
-    )
+        tmp_path, "concurrency", "--devices", "4", "--concurrency", "1,2", "--duration", "0.5",
+        "--scheme", "braeken2021", "--scheme", "tls13",
+    )  # fmt: skip
+    assert document["schemes"] == ["braeken2021"], "tls13 has no servers to run live"
     assert [level["concurrency"] for level in document["levels"]] == [1, 2]
     for level in document["levels"]:
-        for topology in ("handshake", "echo"):
-            assert level[topology]["completed"] > 0
-            assert level[topology]["failed"] == 0
-        assert level["ratio"] > 0
+        for figures in (level["schemes"]["braeken2021"], level["echo"]):
+            assert figures["completed"] > 0
+            assert figures["failed"] == 0
+        assert level["schemes"]["braeken2021"]["ratio"] > 0
+        assert level["baseline36_to_braeken2021"] is None
 
 
 def test_growth_reports_rates_and_bytes_per_device(tmp_path: Path) -> None:
@@ -260,3 +263,34 @@ def test_progress_is_drawn_on_a_terminal_only_and_never_with_json() -> None:
     quiet = io.StringIO()
     Progress("growth", 4, enabled=False, stream=quiet).advance()
     assert quiet.getvalue() == ""
+
+
+def test_phases_count_each_entitys_operations_bytes_and_latency(tmp_path: Path) -> None:
+    document = _bench(tmp_path, "phases", "--rounds", "3", plots=True)
+    assert (tmp_path / "phases.png").is_file()
+    phases = {phase["name"].split(":")[0]: phase for phase in document["phases"]}
+    assert list(phases) == ["4", "5", "6"]
+    record = {entity["step"]: entity for entity in phases["4"]["entities"]}
+    # One AEAD per record sealed or opened (our addition: the paper has no data channel).
+    assert record["seal a reading"]["ours"] == "1Ts"
+    assert record["open it, seal the acknowledgement"]["ours"] == "2Ts"
+    assert record["check the acknowledgement"]["ours"] == "1Ts"
+    assert all(entity["microseconds"] > 0 for entity in phases["4"]["entities"])
+    sizes = phases["4"]["bytes"]
+    assert sizes["sealed record"] == 26 + sizes["reading (SpO2)"] + 16, "header, payload, tag"
+    assert sizes["SubmitRequest (the record)"] > sizes["sealed record"]
+    for name in ("5", "6"):
+        entities = {entity["entity"]: entity for entity in phases[name]["entities"]}
+        assert set(entities) == {"user app", "TTP", "MEC"}
+        assert all("Tm" in entity["paper"] + entity["ours"] for entity in entities.values()), name
+        assert all(size > 0 for size in phases[name]["bytes"].values())
+    assert {"GetResults request", "GetResults response"} <= set(phases["5"]["bytes"])
+    # Phase 5 is the reconstructed [36] agreement: the TTP vouches with its own operations.
+    ttp = next(entity for entity in phases["5"]["entities"] if entity["entity"] == "TTP")
+    assert ttp["paper"] == "8Tm + 4Ta + 4Ts + 8Th"
+    assert phases["6"]["bytes"]["RaiseEmergency request (MEC to TTP)"] > 0
+    assert phases["6"]["bytes"]["Watch response (the alert)"] > 0
+    for phase in phases.values():
+        latency = phase["latency"]
+        assert latency["rounds"] == 3
+        assert 0 < latency["p50_ms"] <= latency["p95_ms"]

@@ -15,6 +15,7 @@ from mec5g.ue.sensors import (
     assign,
     kind_name,
     kind_named,
+    standard_normals,
 )
 
 
@@ -109,3 +110,14 @@ def test_a_device_named_for_a_kind_emulates_that_kind() -> None:
     assert {placement.patient for placement in placed.values()} == {1}
     assert kind_named("dev-0003") is None
     assert all(kind_named(f"x-{kind_name(kind)}") is kind for kind in KIND_ORDER)
+
+
+def test_counter_based_noise_is_standard_normal_and_reproducible() -> None:
+    draws = [value for index in range(2000) for value in standard_normals(b"k" * 16, index, 2)]
+    mean = sum(draws) / len(draws)
+    variance = sum((value - mean) ** 2 for value in draws) / len(draws)
+    assert abs(mean) < 0.1
+    assert 0.9 < variance < 1.1
+    assert sum(abs(value) > 3 for value in draws) < 0.01 * len(draws)
+    assert standard_normals(b"k" * 16, 5, 2) == standard_normals(b"k" * 16, 5, 2)
+    assert standard_normals(b"k" * 16, 5, 1) != standard_normals(b"j" * 16, 5, 1)

@@ -8,6 +8,11 @@ This is the stand-in for phases 1 and 2 until the patient-driven flow exists: th
 creates N device records under one analysis (``default`` unless named) and K credentials for one
 MEC node, and writes each holder's credentials to an enrolment file (mode 0600) that the UE or MEC
 process imports at start-up (``--import``). Enrolment and re-provisioning set the counter to 0.
+
+For the public-key baseline [36] the devices also need ECQV identities (``mec5g.ttp.identities``):
+``enrol_devices(..., identities=True)`` issues them with the records, in the same transaction
+and file; ``enrol_identities`` issues them alone, for devices whose records a patient's analysis
+will create (phase 2).
 """
 
 from __future__ import annotations
@@ -15,16 +20,19 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from mec5g.core import ecqv
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
+from mec5g.runtime.device_identities import SECTION, DeviceIdentities
+from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.ttp import identities as device_identities
 from mec5g.ttp.at_rest import MasterKey
-from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
+from mec5g.ttp.keystore import EnrolmentRefused, KeyStore, insert_record
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.stores import StoreLocation, open_key_store, sqlite_path
 
@@ -49,10 +57,130 @@ def enrol_devices(
     first: int = 1,
     prefix: str = "dev",
     master_key: MasterKey | None = None,
+    identities: bool = False,
 ) -> EnrolmentFile:
-    """Enrol ``count`` devices of one analysis and write their enrolment file."""
+    """Enrol ``count`` devices of one analysis and write their enrolment file; with
+    ``identities``, each device also gets its ECQV identity for [36], in the file's
+    ``"identities"`` section."""
     labels = device_names(count, first, prefix)
-    return _issue(store_path, out, RecordKind.DEVICE, labels, analysis, rule, master_key=master_key)
+    if not identities:
+        return _issue(
+            store_path, out, RecordKind.DEVICE, labels, analysis, rule, master_key=master_key
+        )
+    registry = Registry(sqlite_path(store_path, "device ECQV identities"), master_key=master_key)
+    issued, also = device_identities.issue(registry, labels)
+
+    def render(enrolment: EnrolmentFile) -> str:
+        return json.dumps({**enrolment.document(), SECTION: issued.document()}, indent=1) + "\n"
+
+    return _issue(
+        store_path,
+        out,
+        RecordKind.DEVICE,
+        labels,
+        analysis,
+        rule,
+        render=render,
+        also=also,
+        master_key=master_key,
+    )
+
+
+def enrol_identities(
+    store_path: StoreLocation,
+    out: Path,
+    labels: list[str],
+    *,
+    master_key: MasterKey | None = None,
+) -> DeviceIdentities:
+    """ECQV identities for [36] alone, for devices whose records phase 2 will create (a
+    patient's analysis): an enrolment file for the UE without credentials, written and synced
+    before the identities are committed, as ``_issue`` does."""
+    if out.exists():
+        raise EnrolmentRefused(f"{out} exists and may hold keys not imported yet; remove it first")
+    path = sqlite_path(store_path, "device ECQV identities")
+    issued, store = device_identities.issue(Registry(path, master_key=master_key), labels)
+    pending_file = out.with_name(out.name + ".partial")
+    document = EnrolmentFile(RecordKind.DEVICE.value, RecordRule.COUNTER, "", {}).document()
+    EnrolmentFile.write_text(
+        pending_file, json.dumps({**document, SECTION: issued.document()}, indent=1) + "\n"
+    )
+    try:
+        connection = connect(path)
+        try:
+            with immediate_transaction(connection):
+                store(connection)
+        finally:
+            connection.close()
+    except BaseException:
+        pending_file.unlink()
+        raise
+    pending_file.replace(out)
+    _sync_directory(out.parent)
+    return issued
+
+
+def enrol_device_analyses(
+    store_path: StoreLocation,
+    analyses: Sequence[tuple[str, int, Path]],
+    *,
+    rule: RecordRule = RecordRule.COUNTER,
+    first: int = 1,
+    prefix: str = "dev",
+    master_key: MasterKey | None = None,
+) -> list[EnrolmentFile]:
+    """Enrol the devices of many analyses at once (a UE swarm): ``(analysis, devices, file)``
+    each, numbered on from ``first``. Every analysis's file is written and synced first, as
+    ``enrol_devices`` does, then every record goes in one transaction (SQLite), then the files
+    move into place: thousands of analyses take seconds, not one store opening and one commit
+    each."""
+    outs = [out for _, _, out in analyses]
+    if existing := [str(out) for out in outs if out.exists()]:
+        raise EnrolmentRefused(f"{', '.join(existing)} exist and may hold keys not imported yet")
+    enrolments = []
+    for analysis, count, _ in analyses:
+        labels = device_names(count, first, prefix)
+        first += count
+        issued = {label: Credential.generate() for label in labels}
+        enrolments.append(EnrolmentFile(RecordKind.DEVICE.value, rule, analysis, issued))
+    pending = [out.with_name(out.name + ".partial") for out in outs]
+    try:
+        for enrolment, pending_file in zip(enrolments, pending, strict=True):
+            enrolment.write(pending_file)
+        store = KeyStore(sqlite_path(store_path, "enrolling many analyses"), master_key=master_key)
+        try:
+            _enrol_together(store, enrolments)
+        finally:
+            store.close()
+    except BaseException:
+        for pending_file in pending:
+            pending_file.unlink(missing_ok=True)
+        raise
+    for pending_file, out in zip(pending, outs, strict=True):
+        pending_file.replace(out)
+    for directory in {out.parent for out in outs}:
+        _sync_directory(directory)
+    return enrolments
+
+
+def _enrol_together(store: KeyStore, enrolments: list[EnrolmentFile]) -> None:
+    """Every enrolment's records in the one transaction of the first one's ``enrol``."""
+    head, *rest = enrolments
+
+    def the_rest(connection: sqlite3.Connection) -> None:
+        for enrolment in rest:
+            for label, credential in enrolment.credentials.items():
+                insert_record(
+                    connection,
+                    store.codec,
+                    RecordKind.DEVICE,
+                    label,
+                    enrolment.owner,
+                    enrolment.rule,
+                    credential,
+                )
+
+    store.enrol(RecordKind.DEVICE, head.credentials, head.owner, head.rule, also=the_rest)
 
 
 def enrol_mec(

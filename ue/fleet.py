@@ -8,6 +8,11 @@ the same atomic write that stores the successor. One attempt at a time per devic
 
 A successful attach also starts the device's phase-4 data session: the traffic keys and session
 id derived from SK, M1 and M4 (``core.data_channel``), replacing any earlier session.
+
+Under the public-key baseline [36] (``--scheme baseline36``, ``Baseline36``) an attach runs the
+anonymous key agreement instead (``core.anonymous_agreement``) with the device's ECQV identity:
+nothing of the device's state changes, so an attempt needs no durable write, and retries and
+backoff are the same. Only devices that hold an identity take part.
 """
 
 from __future__ import annotations
@@ -18,23 +23,29 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import grpc
 
-from mec5g.core import data_channel, device_role
+from mec5g.core import anonymous_agreement, data_channel, device_role
+from mec5g.core.anonymous_agreement import Identity, Purpose
 from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
-from mec5g.core.messages import M4
 from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
 from mec5g.runtime.compute_emulation import settle
 from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
 from mec5g.runtime.holder_store import HolderConflict, HolderStore
 from mec5g.runtime.metrics import DATA, KEY_AGREEMENT, Metrics
+from mec5g.runtime.scheme import BASELINE36_DATA_VERSION
 from mec5g.runtime.status import wire_version
-from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
+from mec5g.v1 import (
+    anonymous_key_agreement_pb2,
+    anonymous_key_agreement_pb2_grpc,
+    mec_key_agreement_pb2,
+    mec_key_agreement_pb2_grpc,
+)
 
 LOG = logging.getLogger("mec5g.ue")
 
@@ -83,7 +94,7 @@ class AttachReport:
     attempts: int
 
 
-@dataclass
+@dataclass(slots=True)
 class DataSession:
     """A device's phase-4 session: its end of the data channel, since when, and whether the MEC
     acknowledged a record of it yet."""
@@ -93,7 +104,7 @@ class DataSession:
     confirmed: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviceView:
     """What Status shows of a device: fingerprints, never identities or keys."""
 
@@ -102,6 +113,46 @@ class DeviceView:
     last_outcome: Outcome = Outcome.NONE
     last_sk_fingerprint: str = ""
     session: DataSession | None = None
+
+
+class _Held:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class DeviceLocks:
+    """One lock per device name that exists only while the device's lock is held or awaited,
+    so that a swarm of idle devices keeps no lock objects."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, _Held] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[None]:
+        held = self._held.get(name)
+        if held is None:
+            held = self._held[name] = _Held()
+        held.users += 1
+        try:
+            async with held.lock:
+                yield
+        finally:
+            held.users -= 1
+            if not held.users:
+                del self._held[name]
+
+
+@dataclass(frozen=True)
+class Baseline36:
+    """What the devices need to run the baseline [36]: their ECQV identities (each with the CA
+    key it was issued under), the MEC node they agree with, and its service."""
+
+    identities: Mapping[str, tuple[Identity, bytes]]
+    node: str
+    mec: anonymous_key_agreement_pb2_grpc.MecAnonymousKeyAgreementServiceStub
 
 
 class DeviceFleet:
@@ -115,19 +166,32 @@ class DeviceFleet:
         policy: RetryPolicy,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        baseline36: Baseline36 | None = None,
     ) -> None:
         self._store = store
         self.clock = clock  # times data sessions; tests move it instead of waiting
         self._mec = mec
+        self._baseline36 = baseline36
         self._metrics = metrics
         self._policy = policy
         self._rng = rng or random.Random()
-        self._devices = {name: DeviceView(name, state) for name, state in store.load().items()}
-        self._locks = {name: asyncio.Lock() for name in self._devices}
+        self._devices = {
+            name: DeviceView(name, state)
+            for name, state in store.load().items()
+            if self._takes_part(name)
+        }
+        self._locks = DeviceLocks()
         self._turn = self._round_robin()
         self.succeeded = 0
         self.failed = 0
         self.active_sessions = 0
+
+    def _takes_part(self, name: str) -> bool:
+        """Under [36], a device without an ECQV identity cannot attach: it is left out."""
+        if self._baseline36 is None or name in self._baseline36.identities:
+            return True
+        LOG.warning("device %s has no ECQV identity for baseline36: left out", name)
+        return False
 
     def _round_robin(self) -> Iterator[str]:
         while True:
@@ -146,6 +210,9 @@ class DeviceFleet:
     def __contains__(self, name: str) -> bool:
         return name in self._devices
 
+    def __len__(self) -> int:
+        return len(self._devices)
+
     async def install(self, states: Mapping[str, HolderState]) -> tuple[int, int]:
         """Install devices (the patient app's Provision): new names join the round robin; a
         device held already is replaced once any attach of it in flight has ended, and starts
@@ -153,11 +220,11 @@ class DeviceFleet:
         replaced = sorted(name for name in states if name in self._devices)
         async with contextlib.AsyncExitStack() as held:
             for name in replaced:  # one lock at a time in a fixed order: attaches hold one
-                await held.enter_async_context(self._locks[name])
+                await held.enter_async_context(self._locks.hold(name))
             await asyncio.to_thread(self._store.import_holders, states, replace=True)
             for name, state in states.items():
-                self._locks.setdefault(name, asyncio.Lock())
-                self._devices[name] = DeviceView(name, state)
+                if self._takes_part(name):
+                    self._devices[name] = DeviceView(name, state)
         return len(states) - len(replaced), len(replaced)
 
     async def attach(self, name: str | None = None) -> AttachReport:
@@ -168,7 +235,7 @@ class DeviceFleet:
             raise NoDevices("this UE holds no devices yet: provision some")
         name = name or next(self._turn)
         started = time.perf_counter()
-        async with self._locks[name]:
+        async with self._locks.hold(name):
             outcome = Outcome.NONE
             session_key = b""
             attempts = 0
@@ -177,7 +244,12 @@ class DeviceFleet:
                     await asyncio.sleep(self._policy.delay(attempts, self._rng))
                 attempts += 1
                 try:
-                    outcome, session_key = await self._attempt(name)
+                    if self._baseline36 is None:
+                        outcome, session_key = await self._attempt(name)
+                    else:
+                        outcome, session_key = await self._attempt_baseline36(
+                            name, self._baseline36
+                        )
                 except (StoreUnavailable, HolderConflict) as error:
                     # The device's own state could not be written: nothing was sent, or the
                     # answer is not adopted; the stored state is the one to go on from.
@@ -236,16 +308,49 @@ class DeviceFleet:
         )
         if not stored:
             return Outcome.BAD_ANSWER, b""
+        self._open_session(
+            view, result.session_key, session.m1.to_bytes(), response.m4, before.rule
+        )
+        return Outcome.SUCCESS, result.session_key
+
+    async def _attempt_baseline36(self, name: str, baseline: Baseline36) -> tuple[Outcome, bytes]:
+        """One attempt of [36]: M1 with the device's identity, M4 checked, the data session."""
+        identity, ca_public = baseline.identities[name]
         with counting() as ledger:
-            keys = data_channel.derive(
-                result.session_key, session.m1, M4.parse(response.m4), before.rule
+            state, m1 = anonymous_agreement.initiator_start(
+                identity, ca_public, baseline.node, Purpose.DEVICE_SESSION
             )
+        self._metrics.count_operations(KEY_AGREEMENT, ledger)
+        request = anonymous_key_agreement_pb2.AgreeAnonymouslyRequest(m1=m1)
+        self._metrics.sent("M1", len(m1), request.ByteSize())
+        try:
+            response = await baseline.mec.AgreeAnonymously(
+                request, timeout=self._policy.rpc_timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            return _OUTCOME_OF_STATUS.get(error.code(), Outcome.UNAVAILABLE), b""
+        try:
+            with counting() as ledger:
+                session = anonymous_agreement.initiator_finish(state, response.m4)
+        except (AuthenticationFailed, MalformedField):
+            return Outcome.BAD_ANSWER, b""
+        finally:
+            self._metrics.count_operations(KEY_AGREEMENT, ledger)
+        view = self._devices[name]
+        self._open_session(view, session.key, m1, response.m4, BASELINE36_DATA_VERSION)
+        return Outcome.SUCCESS, session.key
+
+    def _open_session(
+        self, view: DeviceView, session_key: bytes, m1: bytes, m4: bytes, version: int
+    ) -> None:
+        """The device's data session under the agreed key, replacing any earlier one."""
+        with counting() as ledger:
+            keys = data_channel.derive(session_key, m1, m4, version)
         self._metrics.count_operations(DATA, ledger)
         if view.session is None:
             self.active_sessions += 1
         view.session = DataSession(data_channel.DeviceEnd(keys), self.clock())
         self._metrics.sessions("active", self.active_sessions)
-        return Outcome.SUCCESS, result.session_key
 
     def end_session(self, name: str, session: DataSession) -> None:
         """Forget ``session`` of device ``name`` (refused, expired), unless already replaced."""
