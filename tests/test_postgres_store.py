@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -29,7 +28,7 @@ from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.ttp import postgres_store
 from mec5g.ttp.keystore import EnrolmentRefused
 from mec5g.ttp.postgres_store import PostgresKeyStore, durability_problem
-from mec5g.ttp.stores import RecordStore, open_key_store
+from mec5g.ttp.stores import RecordStore, StoreLocation, open_key_store
 
 VERSION = int(RecordRule.COUNTER)
 
@@ -53,14 +52,10 @@ def _m2(device: Credential, mec: Credential, device_ctr: int = 1, mec_ctr: int =
     return _session(device, mec, device_ctr, mec_ctr).m2
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RecordStore]:
+@pytest.fixture
+async def store(store_location: StoreLocation) -> AsyncIterator[RecordStore]:
     """The same tests on both backends."""
-    if request.param == "sqlite":
-        location: Path | str = tmp_path / "ttp.db"
-    else:
-        location = request.getfixturevalue("postgres_url")
-    opened = open_key_store(location)
+    opened = open_key_store(store_location)
     try:
         yield opened
     finally:

@@ -11,6 +11,7 @@ the UE's control service reaches the watching doctor and patient as a verified a
 TTP's context, once per level; a tampered alert is rejected; a doctor the policy does not name
 cannot watch; what the MEC keeps of its watches names nobody; the TTP involves only the node's
 watches of that pseudonym and refuses replayed, forged, stale and unknown nodes' emergencies.
+The ward runs on each backend of the TTP's store in turn (SQLite, PostgreSQL).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -49,7 +49,9 @@ from mec5g.runtime.status import AUTHENTICATION_FAILED
 from mec5g.runtime.user_requests import CONTEXT_PURPOSE, emergency_method
 from mec5g.runtime.wallet import Wallet
 from mec5g.ttp import schema
+from mec5g.ttp.at_rest import Sealer, read_secret
 from mec5g.ttp.registry import Registry
+from mec5g.ttp.stores import StoreLocation, open_database
 from mec5g.ue import user_app
 from mec5g.v1 import (
     emergency_pb2,
@@ -82,7 +84,7 @@ class Ward:
     results: mec_results_pb2_grpc.MecResultsServiceStub
     users: dict[str, Wallet]
     analysis_id: str
-    ttp_db: Path
+    ttp_db: StoreLocation
     alerts: mec_alerts_pb2_grpc.MecAlertsServiceStub
     node: Wallet
     emergency: emergency_pb2_grpc.EmergencyServiceStub
@@ -119,11 +121,12 @@ class Ward:
 
 
 @pytest.fixture
-async def ward(tmp_path: Path) -> AsyncIterator[Ward]:
-    ttp_db = tmp_path / "ttp.db"
+async def ward(tmp_path: Path, store_location: StoreLocation) -> AsyncIterator[Ward]:
+    """The ward on each backend of the TTP's store in turn."""
+    ttp_db = store_location
     wallet = enrol_mec_identity(tmp_path, ttp_db, MEC_NODE, 2)
-    registry = Registry(ttp_db)
     async with contextlib.AsyncExitStack() as stack:
+        registry = stack.enter_context(Registry(ttp_db))
         ttp = await start_ttp(stack, ttp_db)
         mec = await start_mec(
             stack, tmp_path / "mec.db", tmp_path / f"{MEC_NODE}.json", ttp.target, identity=wallet
@@ -243,14 +246,14 @@ def key_of() -> bytes:
     return ephemeral_key().public
 
 
-def _ca(ttp_db: Path) -> ecqv.KeyPair:
-    connection = sqlite3.connect(ttp_db)
+def _ca(ttp_db: StoreLocation) -> ecqv.KeyPair:
+    database = open_database(ttp_db)
     try:
-        (raw,) = connection.execute(
-            "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
-        ).fetchone()
+        with database.reading() as connection:
+            raw = read_secret(connection.execute, "?", Sealer(None), schema.CA_SECRET)
     finally:
-        connection.close()
+        database.close()
+    assert raw is not None
     private = int.from_bytes(raw, "big")
     return ecqv.KeyPair(private, ecqv.public_key(private))
 

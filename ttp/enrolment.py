@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,10 @@ from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.ttp.at_rest import MasterKey
-from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
+from mec5g.ttp.database import Connection
+from mec5g.ttp.keystore import EnrolmentRefused
 from mec5g.ttp.registry import Registry
-from mec5g.ttp.stores import StoreLocation, open_key_store, sqlite_path
+from mec5g.ttp.stores import StoreLocation, open_key_store
 
 DEFAULT_ANALYSIS = "default"
 
@@ -77,10 +77,8 @@ def enrol_mec(
     also = None
     identity: dict[str, str] | None = None
     if identity_request is not None:
-        registry = Registry(
-            sqlite_path(store_path, "an MEC node's ECQV identity"), master_key=master_key
-        )
-        issued, also = registry.mec_identity(node, identity_request)
+        with Registry(store_path, master_key=master_key) as registry:
+            issued, also = registry.mec_identity(node, identity_request)
         identity = {
             "node": node,
             "certificate": issued.certificate.encoded.hex(),
@@ -168,7 +166,7 @@ def _issue(
     *,
     reprovisioning: bool = False,
     render: Callable[[EnrolmentFile], str] | None = None,
-    also: Callable[[sqlite3.Connection], None] | None = None,
+    also: Callable[[Connection], None] | None = None,
     master_key: MasterKey | None = None,
 ) -> EnrolmentFile:
     if out.exists():
@@ -194,25 +192,16 @@ def _commit(
     owner: str,
     rule: RecordRule,
     reprovisioning: bool,
-    also: Callable[[sqlite3.Connection], None] | None,
+    also: Callable[[Connection], None] | None,
     master_key: MasterKey | None,
 ) -> None:
-    """Write the records in one transaction; ``also`` (the registry's part) needs SQLite."""
-    if also is not None:
-        sqlite_store = KeyStore(
-            sqlite_path(store_path, "an MEC node's ECQV identity"), master_key=master_key
-        )
-        try:
-            sqlite_store.enrol(kind, issued, owner, rule, also=also)
-        finally:
-            sqlite_store.close()
-        return
+    """Write the records in one transaction, with ``also`` (the registry's part)."""
     store = open_key_store(store_path, master_key=master_key)
     try:
         if reprovisioning:
             store.reprovision(kind, issued)
         else:
-            store.enrol(kind, issued, owner, rule)
+            store.enrol(kind, issued, owner, rule, also=also)
     finally:
         store.close()
 

@@ -1,9 +1,9 @@
 """``mec5g ttp serve``: the TTP process, and ``start`` for whoever embeds it (tests, tools).
 
-It serves key agreement (phase 3), registration (phase 1) and monitoring initialisation with
-the analyses' life cycle (phase 2), all on one port and one database. On a PostgreSQL store
-(``--store-url``, shared by several replicas) it serves key agreement only: the registration
-centre still needs SQLite.
+It serves key agreement (phase 3), registration (phase 1), monitoring initialisation with the
+analyses' life cycle (phase 2), grants (phase 5) and emergencies (phase 6), all on one port and
+one database: a SQLite file, or a PostgreSQL database shared by several replicas
+(``--store-url``), which then serve every one of these alike.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import grpc
 
@@ -83,9 +82,10 @@ def _device_identity(request: ttp_key_agreement_pb2.VerifyRequest, _: object) ->
 
 @dataclass
 class RunningTtp:
-    """A started TTP: its key store, metrics and gRPC server."""
+    """A started TTP: its key store, registry, metrics and gRPC server."""
 
     store: RecordStore
+    registry: Registry
     metrics: Metrics
     server: grpc.aio.Server
     port: int
@@ -96,6 +96,7 @@ class RunningTtp:
 
     async def close(self, grace: float | None = None) -> None:
         await self.server.stop(grace)
+        self.registry.close()
         await self.store.aclose()
 
 
@@ -104,41 +105,44 @@ async def start(config: TtpConfig) -> RunningTtp:
     store = open_key_store(
         config.store, partial(metrics.count_operations, KEY_AGREEMENT), config.master_key
     )
-    metrics.serve(config.metrics_port)
-    service = TtpKeyAgreementService(store, metrics)
-    registrations = [
-        partial(ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service)
-    ]
-    service_names = [SERVICE_NAME]
     try:
-        if not is_url(config.store):
-            registry = Registry(
-                Path(config.store), device_rule=config.device_rule, master_key=config.master_key
-            )
-            registrations += [
-                partial(
-                    registration_pb2_grpc.add_RegistrationServiceServicer_to_server,
-                    RegistrationService(registry, metrics),
-                ),
-                partial(
-                    monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
-                    MonitoringService(registry, metrics),
-                ),
-                partial(
-                    user_access_pb2_grpc.add_UserAccessServiceServicer_to_server,
-                    UserAccessService(registry, metrics),
-                ),
-                partial(
-                    emergency_pb2_grpc.add_EmergencyServiceServicer_to_server,
-                    EmergencyService(registry, metrics),
-                ),
-            ]
-            service_names += [
-                REGISTRATION_SERVICE_NAME,
-                MONITORING_SERVICE_NAME,
-                USER_ACCESS_SERVICE_NAME,
-                EMERGENCY_SERVICE_NAME,
-            ]
+        registry = Registry(
+            config.store, device_rule=config.device_rule, master_key=config.master_key
+        )
+    except BaseException:
+        await store.aclose()
+        raise
+    metrics.serve(config.metrics_port)
+    registrations = [
+        partial(
+            ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server,
+            TtpKeyAgreementService(store, metrics),
+        ),
+        partial(
+            registration_pb2_grpc.add_RegistrationServiceServicer_to_server,
+            RegistrationService(registry, metrics),
+        ),
+        partial(
+            monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
+            MonitoringService(registry, metrics),
+        ),
+        partial(
+            user_access_pb2_grpc.add_UserAccessServiceServicer_to_server,
+            UserAccessService(registry, metrics),
+        ),
+        partial(
+            emergency_pb2_grpc.add_EmergencyServiceServicer_to_server,
+            EmergencyService(registry, metrics),
+        ),
+    ]
+    service_names = [
+        SERVICE_NAME,
+        REGISTRATION_SERVICE_NAME,
+        MONITORING_SERVICE_NAME,
+        USER_ACCESS_SERVICE_NAME,
+        EMERGENCY_SERVICE_NAME,
+    ]
+    try:
         server, port = await start_server(
             config.listen,
             registrations,
@@ -154,9 +158,10 @@ async def start(config: TtpConfig) -> RunningTtp:
             ),
         )
     except BaseException:
+        registry.close()
         await store.aclose()
         raise
-    return RunningTtp(store, metrics, server, port)
+    return RunningTtp(store, registry, metrics, server, port)
 
 
 async def serve(config: TtpConfig) -> None:
@@ -164,7 +169,7 @@ async def serve(config: TtpConfig) -> None:
     LOG.info(
         "TTP serving on port %d, key store %s, metrics :%d",
         running.port,
-        "PostgreSQL (key agreement only)" if is_url(config.store) else config.store,
+        "PostgreSQL" if is_url(config.store) else config.store,
         config.metrics_port,
     )
     try:
