@@ -173,6 +173,18 @@ def _check_durability(connection: psycopg.Connection[Any]) -> None:
         raise StoreUnavailable(f"refusing the PostgreSQL key store: {problem}")
 
 
+def _pool_options(url: str, size: int, connect_timeout: float) -> dict[str, Any]:
+    """What both pools share: up to ``size`` connections, and a wait for one (and for a new
+    connection) bounded by ``connect_timeout`` while the server is down."""
+    return {
+        "conninfo": url,
+        "min_size": 1,
+        "max_size": size,
+        "timeout": connect_timeout,
+        "kwargs": {"connect_timeout": max(1, int(connect_timeout))},
+    }
+
+
 class _Translated:
     """A psycopg connection that takes the shared code's ``?`` placeholders."""
 
@@ -193,20 +205,14 @@ class PostgresDatabase:
         """``connect_timeout`` bounds how long an operation waits for a connection while the
         server is down; it then fails with ``StoreUnavailable``."""
         self.url = url
-        timeout = max(1, int(connect_timeout))
         with _unavailable("cannot open the PostgreSQL store"):
             migrate(url)
-            with psycopg.connect(url, connect_timeout=timeout) as connection:
+            with psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))) as connection:
                 _check_durability(connection)
         self._pool = psycopg_pool.ConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
+            **_pool_options(url, pool_size, connect_timeout),
             open=True,
-            timeout=connect_timeout,
             check=psycopg_pool.ConnectionPool.check_connection,
-            kwargs={"connect_timeout": timeout},
-            name="registry",
         )
 
     @contextlib.contextmanager
@@ -252,13 +258,9 @@ class PostgresKeyStore(OperatorStore):
         self._observe_operations = observe_operations
         super().__init__(PostgresDatabase(url, connect_timeout=connect_timeout), master_key)
         self._pool = psycopg_pool.AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
+            **_pool_options(url, pool_size, connect_timeout),
             open=False,
-            timeout=connect_timeout,
             check=psycopg_pool.AsyncConnectionPool.check_connection,
-            kwargs={"connect_timeout": max(1, int(connect_timeout))},
         )
         self._opening: asyncio.Lock | None = None
         self._opened = False
