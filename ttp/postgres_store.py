@@ -251,12 +251,13 @@ class PostgresKeyStore(OperatorStore):
         """Migrate, check durability and read the pseudonym key; the key-agreement pool opens on
         first use, in the serving event loop.
 
-        ``connect_timeout`` bounds how long a request waits for a connection while the server is
-        down: it then fails with ``StoreUnavailable`` and the pool keeps reconnecting.
+        ``connect_timeout`` bounds how long a key-agreement request waits for a connection while
+        the server is down: it then fails with ``StoreUnavailable`` and the pool keeps
+        reconnecting. (The operator's side, ``database``, waits ``PostgresDatabase``'s default.)
         """
         self.url = url
         self._observe_operations = observe_operations
-        super().__init__(PostgresDatabase(url, connect_timeout=connect_timeout), master_key)
+        super().__init__(PostgresDatabase(url), master_key)
         self._pool = psycopg_pool.AsyncConnectionPool(
             **_pool_options(url, pool_size, connect_timeout),
             open=False,
