@@ -191,11 +191,15 @@ class EnrolmentFile:
             ],
         }
 
+    def text(self) -> str:
+        """The file's content: its document as JSON."""
+        return json.dumps(self.document(), indent=1) + "\n"
+
     def write(self, path: Path, text: str | None = None) -> None:
         """Write the file (mode 0600, synced): the document, or ``text`` that embeds it."""
         create_private_file(path)
         with path.open("w") as file:
-            file.write(text if text is not None else json.dumps(self.document(), indent=1) + "\n")
+            file.write(text if text is not None else self.text())
             file.flush()
             os.fsync(file.fileno())
 

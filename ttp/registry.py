@@ -277,6 +277,12 @@ class Registry:
 
         return issued, store
 
+    def has_mec_node(self, node: str) -> bool:
+        """Has MEC node ``node`` an ECQV identity?"""
+        with self.database.reading() as connection:
+            found = connection.execute("SELECT 1 FROM mec_nodes WHERE node = ?", (node,))
+            return found.fetchone() is not None
+
     # -- phase 1: registration ----------------------------------------------------------------
 
     def register(

@@ -20,7 +20,7 @@ from mec5g.core.records import RecordKind
 from mec5g.ttp import at_rest
 from mec5g.ttp.at_rest import MasterKey, Sealer
 from mec5g.ttp.database import Connection, Database, SqliteDatabase
-from mec5g.ttp.keystore import KeyStore, StoredRecord
+from mec5g.ttp.keystore import KeyStore, RowCodec, StoredRecord
 from mec5g.ttp.postgres_store import PostgresDatabase, PostgresKeyStore, is_url
 
 StoreLocation = Path | str
@@ -28,6 +28,9 @@ StoreLocation = Path | str
 
 class RecordStore(Protocol):
     """What the TTP's service and operator commands need of a key store."""
+
+    database: Database
+    codec: RowCodec
 
     def enrol(
         self,
