@@ -15,7 +15,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from fake_kube_api import NAMESPACE, FakeApi
 from store_backends import dump, store_flags
@@ -28,6 +30,8 @@ from mec5g.ttp import handover
 from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.stores import StoreLocation, open_database, open_key_store
+
+T = TypeVar("T")
 
 
 def k8s(api: FakeApi, *args: str) -> subprocess.CompletedProcess[str]:
@@ -73,22 +77,22 @@ def waiting(store: StoreLocation, master_key: MasterKey | None = None) -> dict[s
         opened.close()
 
 
-def read(content: bytes, tmp_path: Path) -> EnrolmentFile:
-    path = tmp_path / "read.json"
+def _from_file(content: bytes, tmp_path: Path, reader: Callable[[Path], T]) -> T:
+    """``content`` read as the holder would read the file mounted from its Secret."""
+    path = tmp_path / "published.json"
     path.write_bytes(content)
     try:
-        return EnrolmentFile.read(path)
+        return reader(path)
     finally:
         path.unlink()
+
+
+def read(content: bytes, tmp_path: Path) -> EnrolmentFile:
+    return _from_file(content, tmp_path, EnrolmentFile.read)
 
 
 def wallet(content: bytes, tmp_path: Path) -> Wallet:
-    path = tmp_path / "wallet.json"
-    path.write_bytes(content)
-    try:
-        return Wallet.read(path)
-    finally:
-        path.unlink()
+    return _from_file(content, tmp_path, Wallet.read)
 
 
 def test_enrol_publishes_every_holder_once(
