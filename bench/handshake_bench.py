@@ -40,6 +40,7 @@ from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.runtime.status import wire_version
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.server import SERVICE_NAME as TTP_SERVICE
+from mec5g.ttp.stores import StoreLocation, store_flags
 from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
 
 
@@ -216,21 +217,27 @@ class Topology:
 async def start_scheme(
     stack: contextlib.AsyncExitStack,
     workdir: Path,
-    store: Path,
+    store: StoreLocation,
     mec_enrolment: Path,
     states: list[HolderState],
+    *,
+    replicas: int = 1,
+    name: str = "scheme",
 ) -> Topology:
-    """The real TTP (over ``store``) and MEC (importing ``mec_enrolment``) as processes, and a
-    client running handshakes for the devices of ``states`` (updated in place as they adopt)."""
-    ttp_target, mec_target = free_targets(2)
-    processes = _Processes(workdir, "scheme")
+    """The real TTP (over ``store``: a SQLite file, or a PostgreSQL URL shared by ``replicas``
+    TTP processes) and MEC (importing ``mec_enrolment``, balancing over the replicas) as
+    processes, and a client running handshakes for the devices of ``states`` (updated in place
+    as they adopt). ``name`` tells the logs and the MEC's state of several topologies apart."""
+    *ttp_targets, mec_target = free_targets(replicas + 1)
+    processes = _Processes(workdir, name)
     stack.callback(processes.stop)
-    await processes.start(
-        "ttp",
-        ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0"],
-        ttp_target,
-        TTP_SERVICE,
-    )
+    serve = ["ttp", "serve", *store_flags(store), "--metrics-port", "0", "--listen"]
+    async with asyncio.TaskGroup() as replicas_starting:  # at once; one failing stops all
+        for number, target in enumerate(ttp_targets, start=1):
+            role = "ttp" if replicas == 1 else f"ttp-{number}"
+            replicas_starting.create_task(
+                processes.start(role, [*serve, target], target, TTP_SERVICE)
+            )
     await processes.start(
         "mec",
         [
@@ -239,9 +246,9 @@ async def start_scheme(
             "--listen",
             mec_target,
             "--ttp",
-            ttp_target,
+            ttp_targets[0] if replicas == 1 else "ipv4:" + ",".join(ttp_targets),
             "--state",
-            str(workdir / "mec.db"),
+            str(workdir / f"{name}-mec.db"),
             "--import",
             str(mec_enrolment),
             "--metrics-port",

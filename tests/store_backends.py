@@ -2,7 +2,7 @@
 
 ``store_location`` (a fixture in conftest) gives a SQLite file, then an empty PostgreSQL
 database on the session's server; ``dump`` is everything an attacker holding the database
-alone reads; ``store_flags`` names the store on an ``mec5g ttp`` command line.
+alone reads.
 """
 
 from __future__ import annotations
@@ -29,8 +29,3 @@ def dump(location: StoreLocation) -> bytes:
     return b"".join(
         file.read_bytes() for file in path.parent.iterdir() if file.name.startswith(path.name)
     )
-
-
-def store_flags(location: StoreLocation) -> list[str]:
-    """``--store FILE`` or ``--store-url URL``."""
-    return ["--store-url", str(location)] if is_url(location) else ["--store", str(location)]

@@ -20,7 +20,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_stack import MEC_NODE, start_mec, start_ttp, start_ue
-from store_backends import dump, store_flags
+from store_backends import dump
 
 from mec5g.core import ecqv
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
@@ -29,7 +29,7 @@ from mec5g.runtime.wallet import Wallet
 from mec5g.ttp.enrolment import enrol_mec
 from mec5g.ttp.registry import Refused, Registry
 from mec5g.ttp.server import RunningTtp
-from mec5g.ttp.stores import StoreLocation
+from mec5g.ttp.stores import StoreLocation, store_flags
 from mec5g.ue import user_app
 from mec5g.ue.fleet import Outcome
 from mec5g.v1 import (

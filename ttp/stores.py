@@ -66,6 +66,11 @@ def open_key_store(
     return KeyStore(location, observe_operations, master_key)
 
 
+def store_flags(location: StoreLocation) -> list[str]:
+    """The flags naming ``location`` on a ``mec5g ttp`` command line."""
+    return ["--store-url", str(location)] if is_url(location) else ["--store", str(location)]
+
+
 def open_database(location: StoreLocation) -> Database:
     """The TTP's database at ``location`` (migrated), for everything but key agreement."""
     if is_url(location):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from fake_kube_api import NAMESPACE, FakeApi
-from store_backends import dump, store_flags
+from store_backends import dump
 
 from mec5g.core import ecqv
 from mec5g.core.records import RecordKind
@@ -29,7 +29,7 @@ from mec5g.runtime.wallet import Wallet
 from mec5g.ttp import handover
 from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.registry import Registry
-from mec5g.ttp.stores import StoreLocation, open_database, open_key_store
+from mec5g.ttp.stores import StoreLocation, open_database, open_key_store, store_flags
 
 T = TypeVar("T")
 
