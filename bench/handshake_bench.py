@@ -121,7 +121,8 @@ class _Processes:
         )
         log.close()
         self.running[name] = process
-        await wait_serving(target, service, timeout=20.0)
+        # Generous: processes starting at once on a busy 2-core machine take a while.
+        await wait_serving(target, service, timeout=60.0)
 
     def stop(self) -> None:
         for process in self.running.values():
