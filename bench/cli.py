@@ -61,7 +61,7 @@ def add_bench_parser(roles: Any) -> None:
         help="store answers/s and latency (SQLite; PostgreSQL with 1, 2 and 3 replicas) and "
         "each operation's latency alone",
     )
-    store.add_argument("--store-url", help="an empty PostgreSQL database (else SQLite only)")
+    store.add_argument("--store-url", help="a PostgreSQL database to use (else SQLite only)")
     store.add_argument("--requests", type=int, default=2000, help="answers per configuration")
     store.add_argument("--in-flight", type=int, default=32, help="requests at once")
     store.add_argument("--rounds", type=int, default=200, help="runs of each operation alone")

@@ -168,18 +168,19 @@ async def run(
     setups: list[tuple[str, StoreLocation, int]] = [("sqlite", sqlite_path, 1)]
     if store_url is not None:
         setups += [("postgresql", store_url, replicas) for replicas in (1, 2, 3)]
+    tag = random_bytes(3).hex()  # names of this run's own: a database may be used again
     runs = []
     for backend, location, count in setups:
         replicas = [open_key_store(location) for _ in range(count)]
         try:
-            prepared = _requests(replicas[0], requests, f"{backend}-{count}")
+            prepared = _requests(replicas[0], requests, f"{tag}-{backend}-{count}")
             runs.append(await _run(backend, replicas, prepared, in_flight))
         finally:
             for replica in replicas:
                 await replica.aclose()
     operations = []
     for backend, location in dict.fromkeys((backend, location) for backend, location, _ in setups):
-        operations += await operation_latencies(backend, location, rounds)
+        operations += await operation_latencies(backend, location, rounds, tag)
     return StoreReport(runs, operations)
 
 
@@ -191,10 +192,11 @@ def _timed(latencies: list[float]) -> Iterator[None]:
 
 
 async def operation_latencies(
-    backend: str, location: StoreLocation, rounds: int
+    backend: str, location: StoreLocation, rounds: int, tag: str
 ) -> list[OperationLatency]:
-    """Each store operation ``rounds`` times, alone, on a fresh store at ``location``."""
-    node = "bench-node"
+    """Each store operation ``rounds`` times, alone, on the store at ``location``, with names
+    (users, node, devices) starting with ``tag``."""
+    node = f"{tag}-node"
     code, register, create, grant, answer = (
         "issue enrolment code",
         "register (ECQV issue)",
@@ -210,7 +212,7 @@ async def operation_latencies(
         with registry.database.transaction() as connection:
             register_node(connection)
         for number in range(rounds):
-            user = f"bench-{number:05d}"
+            user = f"{tag}-user-{number:05d}"
             point = ecqv.request(user)[1]
             with _timed(timings[code]):
                 issued = registry.issue_enrolment_code(user, Role.PATIENT, 600)
@@ -228,7 +230,7 @@ async def operation_latencies(
             signed = SignedRequest(patient, random_bytes(16), time.time())
             with _timed(timings[grant]):
                 registry.grant_access(signed, GrantPurpose.WATCH, analysis, node, requester, 60.0)
-        for m2 in _requests(store, rounds, "alone"):
+        for m2 in _requests(store, rounds, f"{tag}-alone"):
             with _timed(timings[answer]):
                 result = await store.answer(m2, int(_RULE))
             if not isinstance(result, Accepted):

@@ -1,4 +1,5 @@
-"""The TTP's key store: one record per device and per MEC credential, in SQLite.
+"""The TTP's key store: one record per device and per MEC credential, in SQLite, and what both
+backends share (``RowCodec``, ``decide``, ``OperatorStore``: the operator's side).
 
 Every key-agreement request is answered inside one ``BEGIN IMMEDIATE`` transaction of the group
 committer (``mec5g.runtime.group_commit``): the two records are read, ``core.ttp_role.answer``

@@ -1,4 +1,6 @@
-"""The TTP database schema and its migrations (``mec5g ttp migrate``).
+"""The TTP's SQLite schema and its migrations (``mec5g ttp migrate``); the registry's tables are
+written once for both backends (``REGISTRY_TABLES``, ``WATCH_GRANT_TABLES``; PostgreSQL's own
+migrations are in ``mec5g.ttp.postgres_store``).
 
 ``schema_version`` holds the version of the database; ``migrate`` applies every later migration
 in order, each in the same transaction as the version update, so a database is always exactly
