@@ -135,6 +135,10 @@ def test_master_key_files(tmp_path: Path) -> None:
     assert MasterKey.from_file(raw) == MasterKey.from_file(hexed) == MasterKey(b"\x07" * 32)
     with pytest.raises(ValueError, match="32 bytes"):
         MasterKey.from_file(short)
+    # A random raw key may begin or end with bytes that read as white space: all are key.
+    edges = tmp_path / "edges"
+    edges.write_bytes(b"\n" + b"\x07" * 30 + b" ")
+    assert MasterKey.from_file(edges).key == b"\n" + b"\x07" * 30 + b" "
 
 
 def _mec5g(*arguments: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
