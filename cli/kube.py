@@ -168,22 +168,25 @@ def enrol(args: argparse.Namespace, api: Api) -> int:
         api.create_if_absent({"apiVersion": "v1", "kind": "Secret", "metadata": metadata})
     published = {secret: api.secret_keys(secret) for secret in {args.ue_secret, args.mec_secret}}
     holders = plan(args)
-    secret_of = {holder.file: holder.secret for holder in holders}
-    secret_of[MEC_WALLET_FILE] = args.mec_secret
+    planned = {holder.file: holder.secret for holder in holders}
+    planned[MEC_WALLET_FILE] = args.mec_secret
     store = open_key_store(location, master_key=master_key)  # migrates a new or old store first
     try:
         with Registry(location, master_key=master_key) as registry:
             partial = _enrol_missing(args, store, registry, holders)
         waiting = handover.waiting(store.database, store.codec.sealer)
         for file, content in waiting.items():
-            api.add_to_secret(secret_of[file], file, content)
+            # By name, so that a file an earlier run left for a holder since planned away
+            # (fewer UE pods) is published too.
+            secret = args.ue_secret if file.startswith("ue-") else args.mec_secret
+            api.add_to_secret(secret, file, content)
             handover.handed_over(store.database, file)
-            print(f"published {file} in Secret {secret_of[file]}")
+            print(f"published {file} in Secret {secret}")
     finally:
         store.close()
     lost = [
         f"{file} (only part of its records exist)" if file in partial else file
-        for file, secret in secret_of.items()
+        for file, secret in planned.items()
         if file in partial or (file not in waiting and file not in published[secret])
     ]
     if lost:
