@@ -254,3 +254,18 @@ def test_create_if_absent(api: FakeApi) -> None:
     second = k8s(api, "create-if-absent", json.dumps(claim))
     assert "exists already" in second.stdout
     assert api.requests.count(f"POST /api/v1/namespaces/{NAMESPACE}/persistentvolumeclaims") == 2
+
+
+def test_a_file_waiting_for_a_pod_planned_away_is_still_published(
+    api: FakeApi, store_location: StoreLocation
+) -> None:
+    """The swarm grown, the publication failed, the swarm shrunk back: the keys the store holds
+    for the fourth pod still reach its Secret, so that nothing waits in the store for ever."""
+    assert enrol(api, store_location).returncode == 0
+    api.fail_patches = 1
+    assert enrol(api, store_location, "--ue-pods=4").returncode != 0
+    assert sorted(waiting(store_location)) == ["ue-3.json"]
+    shrunk = enrol(api, store_location)
+    assert shrunk.returncode == 0, shrunk.stderr
+    assert "published ue-3.json in Secret ue-enrolment" in shrunk.stdout
+    assert waiting(store_location) == {}
