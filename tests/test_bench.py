@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,24 @@ def test_bench_replicas_runs_ttp_processes_on_one_postgresql(postgres_url: str) 
         assert len(ttps) == run["replicas"], "one OS process per replica"
     baseline = next(run for run in runs if (run["backend"], run["replicas"]) == ("postgresql", 1))
     assert baseline["ratio_to_one_postgresql_replica"] == 1.0
+
+
+def test_bench_swarm_ramps_up_and_reports_memory_per_device(tmp_path: Path) -> None:
+    report = _mec5g(
+        "bench", "swarm", "--devices", "6", "--ramp-up-rate", "20", "--stream-interval", "1",
+        "--steady", "2", "--out", str(tmp_path), timeout=300,
+    )  # fmt: skip
+    runs = report["runs"]
+    assert isinstance(runs, list)
+    assert [run["devices"] for run in runs] == [0, 6], "a baseline of 0 devices first"
+    for run in runs:
+        assert run["ramped_up"]
+        assert run["attaches_failed"] == 0
+        assert run["records_failed"] == 0
+        assert set(run["rss_mib"]) == {"ttp", "mec", "ue"}
+        assert all(mib > 10 for mib in run["rss_mib"].values()), "a Python process is > 10 MiB"
+    assert runs[1]["attaches_succeeded"] >= 6
+    assert runs[1]["records_acknowledged"] >= 6
+    assert runs[1]["attach_rate"] > 0
+    assert (tmp_path / "swarm.md").is_file()
+    assert (tmp_path / "swarm.json").is_file()

@@ -8,6 +8,12 @@ session reached ``session_records`` records or ``session_seconds`` seconds, runs
 again. A refused record, a bad or missing acknowledgement, or an unreachable MEC ends the session;
 the next record starts a new one.
 
+One task drives every device's stream from a schedule (``ue.schedule``): new devices start at
+the ramp-up's pace (their first record attaches them), then each is due every ``interval``
+seconds; at most ``max_in_flight`` sends are under way toward the MEC at once (one HTTP/2
+channel carries them all), and due devices wait for a free slot. With ramp-up and no interval,
+the devices attach at the ramp-up's pace and stream nothing.
+
 Check-ins (the NEWS2 level of consciousness and supplemental oxygen, which no sensor measures)
 come from the patient's app. The app has no channel to the MEC of its own here: it hands the
 check-in to the patient's first device, which sends it through its own sealed channel as a record
@@ -22,7 +28,7 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -32,7 +38,8 @@ from mec5g.core.news2 import Consciousness
 from mec5g.core.operations import counting
 from mec5g.core.readings import CheckIn
 from mec5g.runtime.metrics import DATA, Metrics
-from mec5g.ue.fleet import DataSession, DeviceFleet, Outcome
+from mec5g.ue.fleet import DataSession, DeviceFleet, DeviceLocks, Outcome
+from mec5g.ue.schedule import RampUp, StreamSchedule
 from mec5g.ue.sensors import Deterioration, PatientModel, Placement, SensorModel, assign
 from mec5g.v1 import mec_data_pb2, mec_data_pb2_grpc
 
@@ -49,14 +56,16 @@ class StreamPolicy:
     check_in_every: int = 30
     devices_per_patient: int = 7
     rpc_timeout: float = 5.0
+    ramp_up: RampUp = field(default_factory=RampUp)
+    max_in_flight: int = 64
 
     def __post_init__(self) -> None:
-        if min(self.session_records, self.check_in_every, self.devices_per_patient) < 1 or (
-            self.session_seconds <= 0 or self.interval < 0
-        ):
+        if min(
+            self.session_records, self.check_in_every, self.devices_per_patient, self.max_in_flight
+        ) < 1 or (self.session_seconds <= 0 or self.interval < 0):
             raise ValueError(
-                "session lifetimes, the check-in period and devices per patient must be "
-                "positive, the interval not negative"
+                "session lifetimes, the check-in period, devices per patient and sends in flight "
+                "must be positive, the interval not negative"
             )
 
 
@@ -85,7 +94,8 @@ class Streamer:
         # Readings each carrier sent since its patient's check-in was last acknowledged; set so
         # that a carrier's first reading is followed by a check-in.
         self._since_check_in: dict[int, int] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = DeviceLocks()
+        self.schedule: StreamSchedule | None = None  # while ``run`` drives the streams
         self.place()
         self.acknowledged = 0
         self.failed = 0
@@ -113,7 +123,6 @@ class Streamer:
             self._sensors[name] = SensorModel(
                 self._patients[placement.patient], placement.kind, name
             )
-            self._locks[name] = asyncio.Lock()
         return new
 
     def model_time(self) -> float:
@@ -197,7 +206,7 @@ class Streamer:
     async def _session(self, name: str) -> DataSession | None:
         """The device's session, agreed first if it has none or its lifetime is over. One
         caller at a time per device, so that a reading and a check-in never both re-key."""
-        async with self._locks[name]:
+        async with self._locks.hold(name):
             view = self._fleet.view(name)
             session = view.session
             renewing = session is not None and (
@@ -228,27 +237,48 @@ class Streamer:
             self._metrics.observe(DATA, phase_outcome, time.perf_counter() - started)
 
     async def run(self, stop: asyncio.Event, rng: random.Random) -> None:
-        """Every device streams every ``interval`` seconds until ``stop`` is set."""
-        if not self._policy.interval:
+        """Stream every device on the schedule until ``stop`` is set (see the module's
+        docstring); devices provisioned meanwhile join it."""
+        policy = self._policy
+        if not policy.interval and not policy.ramp_up.paced:
             return
-
-        async def device(name: str) -> None:
-            # Spread the devices over the interval, so that they do not all send at once.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), rng.uniform(0.0, self._policy.interval))
-            while not stop.is_set():
-                try:
-                    await self.read_and_send(name)
-                except Exception:
-                    # One failed record must not silently end a device's stream.
-                    LOG.exception("device %s: streaming failed", name)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._policy.interval)
-
-        self.place()
-        streams = [asyncio.create_task(device(name)) for name in self.placements]
+        schedule = self.schedule = StreamSchedule(policy.interval, policy.ramp_up, rng)
+        schedule.add(self.placements, self._fleet.clock())
+        slots = asyncio.Semaphore(policy.max_in_flight)
+        sending: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._policy.interval)
-            streams += [asyncio.create_task(device(name)) for name in self.place()]
-        await asyncio.gather(*streams)
+            if len(self._fleet) != len(self.placements):
+                schedule.add(self.place(), self._fleet.clock())
+            await slots.acquire()
+            now = self._fleet.clock()
+            due = schedule.pop_due(now)
+            if due is None:
+                slots.release()
+                upcoming = schedule.next_due()
+                # Wake for the next due device; at least once a second for new devices.
+                pause = 1.0 if upcoming is None else min(1.0, max(upcoming - now, 0.0))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                continue
+            name, when = due
+            task = asyncio.create_task(self._beat(schedule, name, when, slots))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
+        await asyncio.gather(*sending)
+
+    async def _beat(
+        self, schedule: StreamSchedule, name: str, due: float, slots: asyncio.Semaphore
+    ) -> None:
+        """One device's turn: its next reading, or with no interval its attach alone."""
+        try:
+            if self._policy.interval:
+                await self.read_and_send(name)
+            else:
+                await self._session(name)
+        except Exception:
+            # One failed record must not silently end a device's stream.
+            LOG.exception("device %s: streaming failed", name)
+        finally:
+            slots.release()
+        if self._policy.interval:
+            schedule.again(name, due, self._fleet.clock())
