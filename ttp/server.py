@@ -106,8 +106,6 @@ class RunningTtp:
 
 
 async def start(config: TtpConfig) -> RunningTtp:
-    if config.scheme is Scheme.BASELINE36 and is_url(config.store):
-        raise ValueError("--scheme baseline36 needs the SQLite store: device identities live there")
     metrics = Metrics("ttp")
     metrics.running(config.scheme.value)
     store = open_key_store(
