@@ -34,6 +34,7 @@ import enum
 import hmac
 import struct
 from dataclasses import dataclass
+from typing import Protocol
 
 from mec5g.core import ecqv, user_crypto
 from mec5g.core.errors import AuthenticationFailed, InvalidField, MalformedField
@@ -146,9 +147,20 @@ def verify_grant(
     return grant
 
 
+class OneTime(Protocol):
+    """Something the TTP issued for one use before an expiry: a grant, a transfer ticket."""
+
+    @property
+    def nonce(self) -> bytes: ...
+
+    @property
+    def expires_at(self) -> float: ...
+
+
 class SpentGrants:
     """Grant nonces the MEC has accepted, each kept until its grant expires: a grant is used
-    once. Its size is bounded by the request rate times ``MAX_GRANT_SECONDS``."""
+    once. Its size is bounded by the request rate times ``MAX_GRANT_SECONDS``. Transfer tickets
+    (``core.handover``) are spent the same way."""
 
     def __init__(self) -> None:
         self._expiry: dict[bytes, float] = {}
@@ -156,7 +168,7 @@ class SpentGrants:
     def __len__(self) -> int:
         return len(self._expiry)
 
-    def spend(self, grant: Grant, now: float) -> None:
+    def spend(self, grant: OneTime, now: float) -> None:
         """Mark ``grant`` used; AuthenticationFailed if it was used before."""
         for nonce in [nonce for nonce, expiry in self._expiry.items() if expiry <= now]:
             del self._expiry[nonce]

@@ -21,6 +21,7 @@ DATA = "data"  # phase 4: sealing, sending, receiving and opening data records
 ANALYSIS = "analysis"  # phase 4: the MEC's analysis of the records it accepted
 USER_REQUEST = "user_request"  # phase 5: grants at the TTP, sealed results at the MEC
 EMERGENCY = "emergency"  # phase 6: raising, deciding who is involved, delivering alerts
+HANDOVER = "handover"  # a patient's move between MEC nodes: ticket, context transfer, switch
 
 # 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
 DURATION_BUCKETS = (

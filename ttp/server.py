@@ -32,6 +32,7 @@ from mec5g.ttp.registration_service import (
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.service import TtpKeyAgreementService
 from mec5g.ttp.stores import RecordStore, StoreLocation, open_key_store
+from mec5g.ttp.transfer_tickets import TransferTickets
 from mec5g.v1 import (
     emergency_pb2,
     emergency_pb2_grpc,
@@ -105,12 +106,20 @@ async def start(config: TtpConfig) -> RunningTtp:
         config.store, partial(metrics.count_operations, KEY_AGREEMENT), config.master_key
     )
     metrics.serve(config.metrics_port)
-    service = TtpKeyAgreementService(store, metrics)
-    registrations = [
-        partial(ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service)
-    ]
-    service_names = [SERVICE_NAME]
     try:
+        # Handover tickets need the registry's MEC node identities and CA key: SQLite only.
+        tickets = (
+            None
+            if is_url(config.store)
+            else TransferTickets(Path(config.store), metrics, config.master_key)
+        )
+        service = TtpKeyAgreementService(store, metrics, tickets)
+        registrations = [
+            partial(
+                ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service
+            )
+        ]
+        service_names = [SERVICE_NAME]
         if not is_url(config.store):
             registry = Registry(
                 Path(config.store), device_rule=config.device_rule, master_key=config.master_key
