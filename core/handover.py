@@ -245,7 +245,10 @@ def _named_key(certificate: bytes, field: str, node: str, ca_public: bytes, reas
     parsed = ecqv.Certificate.parse(certificate, field)
     if not hmac.compare_digest(parsed.identity.encode(), node.encode()):
         raise AuthenticationFailed(reason)
-    return ecqv.reconstruct_public(parsed, ca_public)
+    try:
+        return ecqv.reconstruct_public(parsed, ca_public)
+    except ecqv.CertificateRejected:
+        raise AuthenticationFailed(reason) from None
 
 
 def check_request(

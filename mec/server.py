@@ -1,4 +1,10 @@
-"""``mec5g mec serve``: the MEC edge process, and ``start`` for whoever embeds it."""
+"""``mec5g mec serve``: the MEC edge process, and ``start`` for whoever embeds it.
+
+With a MEC platform (``--platform``), the node registers there as a MEC app instance of its MEC
+host (the name in its ECQV identity), offers its services for discovery, can receive patients
+moving from other nodes and hand its own over (``mec.context_transfer``), and ends when the
+platform terminates it (``mec.app_enablement``).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,9 @@ from mec5g.core.emergency import Emergencies, EmergencyThreshold
 from mec5g.mec.alerts_service import MecAlertsService
 from mec5g.mec.analysis import Analyses, AnalysisLimits
 from mec5g.mec.analysis_service import AnalysisService
+from mec5g.mec.app_enablement import AppEnablement, OfferedService
+from mec5g.mec.context_transfer import SERVICE_NAME as CONTEXT_SERVICE_NAME
+from mec5g.mec.context_transfer import ContextFetcher, MecContextTransferService
 from mec5g.mec.credential_pool import CredentialPool
 from mec5g.mec.data_service import MecDataService
 from mec5g.mec.grants import GrantGate
@@ -32,6 +41,7 @@ from mec5g.v1 import (
     emergency_pb2_grpc,
     mec_alerts_pb2,
     mec_alerts_pb2_grpc,
+    mec_context_transfer_pb2_grpc,
     mec_data_pb2,
     mec_data_pb2_grpc,
     mec_key_agreement_pb2,
@@ -47,6 +57,15 @@ DATA_SERVICE_NAME = mec_data_pb2.DESCRIPTOR.services_by_name["MecDataService"].f
 ANALYSIS_SERVICE_NAME = analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name
 ALERTS_SERVICE_NAME = mec_alerts_pb2.DESCRIPTOR.services_by_name["MecAlertsService"].full_name
 RESULTS_SERVICE_NAME = mec_results_pb2.DESCRIPTOR.services_by_name["MecResultsService"].full_name
+# What the node offers at the MEC platform (MEC 011 service registration).
+OFFERED_SERVICES = [
+    OfferedService(SERVICE_NAME, "key-agreement", "Key agreement (phase 3)"),
+    OfferedService(DATA_SERVICE_NAME, "data-ingest", "Sealed data records (phase 4)"),
+    OfferedService(ANALYSIS_SERVICE_NAME, "analysis", "Analyses by pseudonym (phase 4)"),
+    OfferedService(RESULTS_SERVICE_NAME, "user-access", "Results for grant holders (phase 5)"),
+    OfferedService(ALERTS_SERVICE_NAME, "user-access", "Emergency watches (phase 6)"),
+    OfferedService(CONTEXT_SERVICE_NAME, "app-mobility", "User context transfer"),
+]
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,14 @@ class MecConfig:
     # The node's ECQV wallet; without it, user requests and watches (phases 5, 6) are refused.
     identity: Path | None = None
     emergency: EmergencyThreshold = field(default_factory=EmergencyThreshold)
+    # The MEC platform (MEC 011/021), or None: no discovery, no handover to or from this node.
+    platform: str | None = None
+    platform_tls: TlsOptions = field(default_factory=TlsOptions)
+    # Where UEs and other nodes reach this node; default 127.0.0.1 and the listening port.
+    advertise: str | None = None
+    # The client side towards other MEC nodes (context transfer) and its bound.
+    peer_tls: TlsOptions = field(default_factory=TlsOptions)
+    transfer_timeout: float = 3.0
 
 
 @dataclass
@@ -83,6 +110,8 @@ class RunningMec:
     sessions: SessionTable
     analyses: Analyses
     alerts: MecAlertsService
+    fetcher: ContextFetcher
+    platform: AppEnablement | None = None
 
     @property
     def target(self) -> str:
@@ -92,6 +121,9 @@ class RunningMec:
         await self.server.stop(grace)
         await self.pool.drain()
         await self.alerts.drain()
+        await self.fetcher.close()
+        if self.platform is not None:
+            await self.platform.close()
         await self.ttp_channel.close()
         self.store.close()
 
@@ -111,20 +143,33 @@ async def start(config: MecConfig) -> RunningMec:
         identity = Wallet.read(config.identity) if config.identity is not None else None
         if identity is not None and identity.role != "mec":
             raise ValueError(f"{config.identity} is a {identity.role}'s wallet, not a MEC node's")
+        if config.platform is not None and identity is None:
+            raise ValueError("a MEC node on a MEC platform needs its ECQV identity (--identity)")
         gate = GrantGate(identity)
+        emergencies = Emergencies(config.emergency)
         alerts = MecAlertsService(
             gate,
-            Emergencies(config.emergency),
+            emergencies,
             emergency_pb2_grpc.EmergencyServiceStub(ttp_channel),
             metrics,
             config.ttp_timeout,
         )
+        fetcher = ContextFetcher(
+            identity,
+            analyses,
+            emergencies,
+            metrics,
+            timeout=config.transfer_timeout,
+            tls=config.peer_tls,
+        )
+        cleanup.push_async_callback(fetcher.close)
         service = MecKeyAgreementService(
             pool,
             ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
             metrics,
             sessions,
             ttp_timeout=config.ttp_timeout,
+            fetcher=fetcher,
         )
         server, port = await start_server(
             config.listen,
@@ -145,14 +190,12 @@ async def start(config: MecConfig) -> RunningMec:
                     MecResultsService(analyses, gate, metrics),
                 ),
                 partial(mec_alerts_pb2_grpc.add_MecAlertsServiceServicer_to_server, alerts),
+                partial(
+                    mec_context_transfer_pb2_grpc.add_MecContextTransferServiceServicer_to_server,
+                    MecContextTransferService(identity, analyses, sessions, emergencies, metrics),
+                ),
             ],
-            [
-                SERVICE_NAME,
-                DATA_SERVICE_NAME,
-                ANALYSIS_SERVICE_NAME,
-                RESULTS_SERVICE_NAME,
-                ALERTS_SERVICE_NAME,
-            ],
+            [offered.name for offered in OFFERED_SERVICES],
             config.tls,
             metrics,
             limits(
@@ -160,8 +203,33 @@ async def start(config: MecConfig) -> RunningMec:
                 [("per_source", config.rate_per_source, lambda _, context: peer_host(context))],
             ),
         )
+        cleanup.push_async_callback(server.stop, None)
+        platform = None
+        if config.platform is not None and identity is not None:
+            # Attached once the server listens: discovery must never name a closed port.
+            platform = await AppEnablement.attach(
+                config.platform,
+                identity.identity,
+                config.advertise or f"127.0.0.1:{port}",
+                OFFERED_SERVICES,
+                tls=config.platform_tls,
+                metrics=metrics,
+            )
+            fetcher.find_service = platform.find
         cleanup.pop_all()
-    return RunningMec(store, pool, ttp_channel, metrics, server, port, sessions, analyses, alerts)
+    return RunningMec(
+        store,
+        pool,
+        ttp_channel,
+        metrics,
+        server,
+        port,
+        sessions,
+        analyses,
+        alerts,
+        fetcher,
+        platform,
+    )
 
 
 async def serve(config: MecConfig) -> None:
@@ -174,7 +242,10 @@ async def serve(config: MecConfig) -> None:
     )
     try:
         await wait_for_termination(
-            running.server, health_listen=config.health_listen, service_names=[SERVICE_NAME]
+            running.server,
+            health_listen=config.health_listen,
+            service_names=[SERVICE_NAME],
+            stop=running.platform.terminated if running.platform is not None else None,
         )
     finally:
         await running.close()
