@@ -25,7 +25,12 @@ from typing import cast
 import grpc
 
 from mec5g.runtime.grpc_server import TlsOptions, channel
-from mec5g.runtime.mec_platform import bearer, discover_endpoint, endpoint_address
+from mec5g.runtime.mec_platform import (
+    bearer,
+    discover_endpoint,
+    endpoint_address,
+    grpc_transport,
+)
 from mec5g.runtime.metrics import Metrics
 from mec5g.v1 import (
     app_mobility_pb2,
@@ -57,15 +62,7 @@ class OfferedService:
             ),
             version="v1",
             state=mec_service_mgmt_pb2.MEC_SERVICE_STATE_ACTIVE,
-            transport_info=mec_service_mgmt_pb2.MecTransportInfo(
-                id="grpc",
-                name="gRPC",
-                description="gRPC over HTTP/2, reflection and grpc.health.v1 on every server",
-                type=mec_service_mgmt_pb2.MEC_TRANSPORT_TYPE_RPC,
-                protocol="GRPC",
-                version="2",
-                endpoint=[endpoint_address(advertise)],
-            ),
+            transport_info=grpc_transport([endpoint_address(advertise)]),
             serializer=mec_service_mgmt_pb2.MEC_SERIALIZER_TYPE_PROTOBUF3,
             scope_of_locality=mec_service_mgmt_pb2.MEC_LOCALITY_TYPE_MEC_SYSTEM,
         )

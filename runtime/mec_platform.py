@@ -20,6 +20,21 @@ def bearer(token: str) -> tuple[tuple[str, str]]:
     return ((AUTHORIZATION, BEARER_PREFIX + token),)
 
 
+def grpc_transport(
+    endpoints: list[mec_service_mgmt_pb2.MecEndpointAddress],
+) -> mec_service_mgmt_pb2.MecTransportInfo:
+    """MEC 011's TransportInfo of every mec5g service: gRPC, at ``endpoints``."""
+    return mec_service_mgmt_pb2.MecTransportInfo(
+        id="grpc",
+        name="gRPC",
+        description="gRPC over HTTP/2, reflection and grpc.health.v1 on every server",
+        type=mec_service_mgmt_pb2.MEC_TRANSPORT_TYPE_RPC,
+        protocol="GRPC",
+        version="2",
+        endpoint=endpoints,
+    )
+
+
 def endpoint(info: mec_service_mgmt_pb2.MecServiceInfo) -> str:
     """The first address of a service, as a gRPC target ``host:port``."""
     address = info.transport_info.endpoint[0]
