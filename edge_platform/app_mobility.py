@@ -11,7 +11,9 @@ registered here, remembers the move and notifies INTERHOST_MOVEOUT_TRIGGERED wit
 details; the terminal's device application hands its devices over (key agreement at the target,
 the analysis context moving from node to node) and updates its registration: the terminal
 USER_CONTEXT_TRANSFER_COMPLETED ends the procedure with INTERHOST_MOVEOUT_COMPLETED, still
-NOT_TRANSFERRED with INTERHOST_MOVEOUT_FAILED; either carries the terminal's measurement.
+NOT_TRANSFERRED with a measurement (the terminal's report that its move is over) with
+INTERHOST_MOVEOUT_FAILED; either carries the terminal's measurement. A terminal listed
+NOT_TRANSFERRED without one is still moving.
 The platform counts procedures in ``mec5g_phase_results_total{role="platform",phase="handover"}``
 (triggered, completed, failed; completed and failed timed from the trigger).
 
@@ -122,7 +124,10 @@ class AppMobility:
             key = _terminal(device.associate_id, "device_information.associate_id")
             move = self._moves.get(key)
             state = device.context_transfer_state
-            if move is None or state not in (_TRANSFERRED, _NOT_TRANSFERRED):
+            reported = state == _TRANSFERRED or (
+                state == _NOT_TRANSFERRED and device.HasField("handover")
+            )
+            if move is None or not reported:
                 continue
             del self._moves[key]
             status, outcome = (

@@ -142,6 +142,16 @@ class Metrics:
             ["role", "limit"],
             registry=self.registry,
         )
+        self.handover_interruption = Histogram(
+            "mec5g_handover_interruption_seconds",
+            "A patient's move to another MEC node as its devices saw it: part total is from the "
+            "last record the source accepted to the first the target accepted, part "
+            "key_agreement the key agreement at the target within it (context transfer "
+            "included).",
+            ["role", "part"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self.stale_counters = Counter(
             "mec5g_ttp_stale_counters",
             "Requests the TTP refused for a stale counter, per credential: a replay or a cloned "
@@ -185,6 +195,10 @@ class Metrics:
         self._child(self.news2_score, "true" if complete else "false").observe(aggregate)
         if alert is not None:
             self._child(self.alerts, alert).inc()
+
+    def interruption(self, total: float, key_agreement: float) -> None:
+        self._child(self.handover_interruption, "total").observe(total)
+        self._child(self.handover_interruption, "key_agreement").observe(key_agreement)
 
     def store_call(self, operation: str, seconds: float) -> None:
         self._child(self.store_duration, operation).observe(seconds)

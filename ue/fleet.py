@@ -7,7 +7,9 @@ jitter. An answer is adopted only if the stored (credential, counter) is still t
 the same atomic write that stores the successor. One attempt at a time per device.
 
 A successful attach also starts the device's phase-4 data session: the traffic keys and session
-id derived from SK, M1 and M4 (``core.data_channel``), replacing any earlier session.
+id derived from SK, M1 and M4 (``core.data_channel``), replacing any earlier session. Each device
+attaches through its serving MEC (``ue.serving``); a device arriving from another MEC node adds
+the handover indication for the TTP (``core.handover``), so that its analysis moves with it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from mec5g.core import data_channel, device_role
+from mec5g.core import data_channel, device_role, handover
 from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.messages import M4
@@ -31,9 +33,10 @@ from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
 from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
 from mec5g.runtime.holder_store import HolderConflict, HolderStore
-from mec5g.runtime.metrics import DATA, KEY_AGREEMENT, Metrics
+from mec5g.runtime.metrics import DATA, HANDOVER, KEY_AGREEMENT, Metrics
 from mec5g.runtime.status import wire_version
-from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
+from mec5g.ue.serving import MecLink, MecLinks
+from mec5g.v1 import mec_key_agreement_pb2
 
 LOG = logging.getLogger("mec5g.ue")
 
@@ -84,11 +87,12 @@ class AttachReport:
 
 @dataclass
 class DataSession:
-    """A device's phase-4 session: its end of the data channel, since when, and whether the MEC
-    acknowledged a record of it yet."""
+    """A device's phase-4 session: its end of the data channel, since when, whether the MEC
+    acknowledged a record of it yet, and the MEC that agreed it (and alone holds its keys)."""
 
     end: data_channel.DeviceEnd
     started: float
+    mec: MecLink
     confirmed: bool = False
 
 
@@ -104,12 +108,12 @@ class DeviceView:
 
 
 class DeviceFleet:
-    """N emulated devices sharing one MEC."""
+    """N emulated devices, each attaching through its serving MEC."""
 
     def __init__(
         self,
         store: HolderStore,
-        mec: mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub,
+        links: MecLinks,
         metrics: Metrics,
         policy: RetryPolicy,
         rng: random.Random | None = None,
@@ -117,7 +121,7 @@ class DeviceFleet:
     ) -> None:
         self._store = store
         self.clock = clock  # times data sessions; tests move it instead of waiting
-        self._mec = mec
+        self.links = links
         self._metrics = metrics
         self._policy = policy
         self._rng = rng or random.Random()
@@ -159,8 +163,9 @@ class DeviceFleet:
                 self._devices[name] = DeviceView(name, state)
         return len(states) - len(replaced), len(replaced)
 
-    async def attach(self, name: str | None = None) -> AttachReport:
-        """Run key agreement for ``name`` (the next in turn if None) until success or the limit.
+    async def attach(self, name: str | None = None, *, handover_from: str = "") -> AttachReport:
+        """Run key agreement for ``name`` (the next in turn if None) until success or the limit;
+        ``handover_from`` names the MEC host the device arrives from, if any.
 
         Raises NoDevices when asked for the next device of a UE that holds none yet."""
         if name is None and not self._devices:
@@ -176,7 +181,7 @@ class DeviceFleet:
                     await asyncio.sleep(self._policy.delay(attempts, self._rng))
                 attempts += 1
                 try:
-                    outcome, session_key = await self._attempt(name)
+                    outcome, session_key = await self._attempt(name, handover_from)
                 except (StoreUnavailable, HolderConflict) as error:
                     # The device's own state could not be written: nothing was sent, or the
                     # answer is not adopted; the stored state is the one to go on from.
@@ -198,22 +203,36 @@ class DeviceFleet:
         self._metrics.observe(KEY_AGREEMENT, outcome.name.lower(), elapsed)
         return AttachReport(name, outcome, int(elapsed * 1e6), sk_fp, view.state.epoch, attempts)
 
-    async def _attempt(self, name: str) -> tuple[Outcome, bytes]:
+    async def _attempt(self, name: str, handover_from: str) -> tuple[Outcome, bytes]:
         view = self._devices[name]
+        mec = self.links.serving(name)
         before = view.state
         with counting() as ledger:
             after, attempt = before.begin_attempt()
             session = device_role.start(attempt)
         self._metrics.count_operations(KEY_AGREEMENT, ledger)
+        indication = b""
+        if handover_from:
+            with counting() as ledger:
+                indication = handover.seal_indication(
+                    handover_from,
+                    c3_i=session.c3,
+                    c4_i=session.c4,
+                    version=before.rule,
+                    m1=session.m1,
+                )
+            self._metrics.count_operations(HANDOVER, ledger)
         await finish_durably(
             self._store.record_attempt(name, before, after), lambda _: _set_state(view, after)
         )
         request = mec_key_agreement_pb2.AgreeRequest(
-            version=wire_version(before.rule), m1=session.m1.to_bytes()
+            version=wire_version(before.rule),
+            m1=session.m1.to_bytes(),
+            handover_indication=indication,
         )
         self._metrics.sent("M1", len(request.m1), request.ByteSize())
         try:
-            response = await self._mec.Agree(request, timeout=self._policy.rpc_timeout)
+            response = await mec.key_agreement.Agree(request, timeout=self._policy.rpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _OUTCOME_OF_STATUS.get(error.code(), Outcome.UNAVAILABLE), b""
         if response.version != before.rule:
@@ -241,7 +260,7 @@ class DeviceFleet:
         self._metrics.count_operations(DATA, ledger)
         if view.session is None:
             self.active_sessions += 1
-        view.session = DataSession(data_channel.DeviceEnd(keys), self.clock())
+        view.session = DataSession(data_channel.DeviceEnd(keys), self.clock(), mec)
         self._metrics.sessions("active", self.active_sessions)
         return Outcome.SUCCESS, result.session_key
 
