@@ -165,7 +165,8 @@ class AppEnablement:
         ],
     ) -> None:
         try:
-            async for message in subscription:
+            while (message := await subscription.read()) is not grpc.aio.EOF:
+                assert isinstance(message, mec_app_support_pb2.SubscribeAppTerminationResponse)
                 if message.HasField("notification"):
                     notification = message.notification
                     self.graceful_timeout = float(notification.max_graceful_timeout)

@@ -132,6 +132,7 @@ async def start_mec(
     listen: str = "127.0.0.1:0",
     sessions: SessionLimits | None = None,
     identity: Path | None = None,
+    platform: str | None = None,
 ) -> RunningMec:
     """The MEC exactly as ``mec5g mec serve`` starts it, closed when ``stack`` unwinds."""
     config = MecConfig(
@@ -144,6 +145,7 @@ async def start_mec(
         ttp_tls=ttp_tls or TlsOptions(),
         sessions=sessions or SessionLimits(),
         identity=identity,
+        platform=platform,
     )
     running = await mec_server.start(config)
     stack.push_async_callback(running.close)
@@ -182,9 +184,11 @@ async def start_ue(
     *,
     policy: RetryPolicy | None = None,
     stream: StreamPolicy | None = None,
+    platform: str | None = None,
+    mec_host: str = "",
 ) -> Ue:
     """The UE as ``mec5g ue serve`` starts it (no continuous load, seeded jitter and sensors),
-    plus a stub."""
+    plus a stub; with ``platform``, its MEC is discovered on ``mec_host``."""
     config = UeConfig(
         "127.0.0.1:0",
         mec_target,
@@ -193,6 +197,8 @@ async def start_ue(
         policy=policy or RetryPolicy(),
         seed=7,
         stream=stream or StreamPolicy(),
+        platform=platform,
+        mec_host=mec_host,
     )
     running = await ue_server.start(config)
     stack.push_async_callback(running.close)
