@@ -267,10 +267,8 @@ async def test_held_records_wait_for_the_new_mec_and_go_there_in_order(tmp_path:
         assert not await streamer.read_and_send(name)
         assert _records(bed.mecs["mec-1"]) == 2  # the reading and the check-in before the cut
         services = mec_service_mgmt_pb2_grpc.MecServiceMgmtServiceStub(bed.discovery(stack))
-        fleet.links.move([name], await fleet.links.discover(services, "mec-2"))
-        session = fleet.view(name).session
-        assert session is not None
-        fleet.end_session(name, session)  # a session stays with the MEC that agreed it
+        await fleet.move([name], await fleet.links.discover(services, "mec-2"))
+        assert fleet.view(name).session is None, "a session stays with the MEC that agreed it"
         assert await streamer.release([name]) == 2
         assert streamer.failed == 0
         assert _records(bed.mecs["mec-2"]) == 2, "both held readings, at the new MEC"

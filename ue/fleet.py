@@ -264,6 +264,16 @@ class DeviceFleet:
         self._metrics.sessions("active", self.active_sessions)
         return Outcome.SUCCESS, result.session_key
 
+    async def move(self, names: list[str], link: MecLink) -> None:
+        """Serve ``names`` through ``link`` from now on: each device's attach in flight ends
+        first (one lock at a time), then its session with the MEC it leaves is forgotten."""
+        for name in names:
+            async with self._locks[name]:
+                self.links.move([name], link)
+                session = self._devices[name].session
+                if session is not None and session.mec is not link:
+                    self.end_session(name, session)
+
     def end_session(self, name: str, session: DataSession) -> None:
         """Forget ``session`` of device ``name`` (refused, expired), unless already replaced."""
         view = self._devices[name]

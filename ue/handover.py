@@ -109,10 +109,7 @@ async def hand_over(
         )
         for name in names:
             streamer.first_ack.pop(name, None)
-            session = fleet.view(name).session
-            if session is not None:
-                fleet.end_session(name, session)
-        fleet.links.move(names, target)
+        await fleet.move(names, target)
         attach_started = time.perf_counter()
         attached = await fleet.attach(carrier, handover_from=source.mec_host)
         key_agreement = time.perf_counter() - attach_started
@@ -125,7 +122,7 @@ async def hand_over(
                 target.mec_host,
                 attached.outcome.name,
             )
-            fleet.links.move(names, source)
+            await fleet.move(names, source)
     finally:
         held = await streamer.release(names)
     if not held:
