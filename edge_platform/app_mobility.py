@@ -14,8 +14,9 @@ USER_CONTEXT_TRANSFER_COMPLETED ends the procedure with INTERHOST_MOVEOUT_COMPLE
 NOT_TRANSFERRED with a measurement (the terminal's report that its move is over) with
 INTERHOST_MOVEOUT_FAILED; either carries the terminal's measurement. A terminal listed
 NOT_TRANSFERRED without one is still moving.
-The platform counts procedures in ``mec5g_phase_results_total{role="platform",phase="handover"}``
-(triggered, completed, failed; completed and failed timed from the trigger).
+The platform counts the procedures that ended in
+``mec5g_phase_results_total{role="platform",phase="handover"}`` (``accepted``: completed, or
+``failed``), timed from the trigger.
 
 Registration ids are random and act as capabilities; the service is meant for the operator's
 network, as the rest of the platform.
@@ -131,7 +132,7 @@ class AppMobility:
                 continue
             del self._moves[key]
             status, outcome = (
-                (_COMPLETED, "completed") if state == _TRANSFERRED else (_FAILED, "failed")
+                (_COMPLETED, "accepted") if state == _TRANSFERRED else (_FAILED, "failed")
             )
             self._metrics.observe(HANDOVER, outcome, time.perf_counter() - move.triggered)
             self._notify(device.associate_id, status, move.target, device.handover)
@@ -180,7 +181,6 @@ class AppMobility:
             )
         target = self._target(candidates[0])
         self._moves[key] = _Move(target, time.perf_counter())
-        self._metrics.observe(HANDOVER, "triggered", 0.0)
         self._notify(associate_id, _TRIGGERED, target)
         return target
 

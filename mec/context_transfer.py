@@ -19,10 +19,10 @@ analysis starts afresh at the target: the device's readings are not affected, on
 The context carries times as ages at the moment of export, since the two nodes' clocks are not
 compared; the target rebases them on its own clock (the transfer's own latency, milliseconds,
 makes them that much younger). It names no patient, device or pseudonym. Outcomes go to
-``mec5g_phase_results_total{phase="handover"}``: at the source ``context_exported``,
+``mec5g_phase_results_total{phase="handover"}``: at the source ``accepted`` (exported),
 ``not_found``, ``malformed``, ``no_identity`` or the refusal's reason; at the target
-``context_imported``, ``no_context``, ``source_unknown``, ``source_unavailable``, ``refused``,
-``bad_context``, ``no_identity``, ``no_platform``.
+``accepted`` (imported), ``no_context``, ``source_unknown``, ``source_unavailable``,
+``refused``, ``bad_context``, ``no_identity``, ``no_platform``.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ class MecContextTransferService(mec_context_transfer_pb2_grpc.MecContextTransfer
                 grpc.StatusCode.NOT_FOUND, "no analysis under the ticket's pseudonym"
             )
             raise AssertionError("unreachable: abort raises")
-        done("context_exported")
+        done("accepted")
         return response
 
     def _hand_over(
@@ -333,12 +333,12 @@ class ContextFetcher:
 
     async def fetch(self, ticket: bytes, signature: bytes, pseudonym: bytes) -> str:
         """Fetch and install the context ``ticket`` grants under ``pseudonym``; the outcome
-        (``context_imported`` or why not). Never raises for the source's or the network's
+        (``accepted`` or why not). Never raises for the source's or the network's
         failures: the key agreement goes on either way."""
         started = time.perf_counter()
         outcome = await self._fetch(ticket, signature, pseudonym)
         self._metrics.observe(HANDOVER, outcome, time.perf_counter() - started)
-        if outcome != "context_imported":
+        if outcome != "accepted":
             LOG.warning(
                 "analysis %s: context not transferred (%s)", local_fingerprint(pseudonym), outcome
             )
@@ -397,7 +397,7 @@ class ContextFetcher:
         self._analyses.install(analysis)
         if level is not None:
             self._emergencies.restore(pseudonym, level)
-        return "context_imported"
+        return "accepted"
 
     def _channel(self, target: str) -> grpc.aio.Channel:
         if target not in self._channels:

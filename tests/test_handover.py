@@ -245,10 +245,11 @@ async def test_a_patient_moves_and_every_reading_is_analysed_exactly_once(
         interruption = {"role": "ue", "part": "total"}
         assert sample(ue.running, "mec5g_handover_interruption_seconds_count", interruption) == 1
         for running, role, outcome in (
-            (source, "mec", "context_exported"),
-            (target, "mec", "context_imported"),
-            (bed.ttp, "ttp", "ticket_issued"),
-            (bed.platform, "platform", "completed"),
+            (source, "mec", "accepted"),  # the export
+            (target, "mec", "accepted"),  # the import
+            (bed.ttp, "ttp", "accepted"),  # the ticket
+            (bed.platform, "platform", "accepted"),  # the procedure
+            (ue.running, "ue", "success"),  # the whole handover
         ):
             labels = {"role": role, "phase": "handover", "outcome": outcome}
             assert sample(running, "mec5g_phase_results_total", labels) == 1, outcome

@@ -10,7 +10,8 @@ key and signs the ticket with its CA key.
 No ticket, and the handshake answered as always, when: the indication does not open (tampered,
 or not this attempt's), it names the node the device arrives at, or a node without an ECQV
 identity. The device's readings then go on at the new node; only the analysis's history stays
-behind. Each outcome is counted in ``mec5g_phase_results_total{role="ttp",phase="handover"}``.
+behind. Each outcome is counted in ``mec5g_phase_results_total{role="ttp",phase="handover"}``
+(``accepted``: a ticket was issued).
 """
 
 from __future__ import annotations
@@ -119,4 +120,4 @@ class TransferTickets:
             m2=m2,
             m3=accepted.m3,
         )
-        return sealed, "ticket_issued"
+        return sealed, "accepted"

@@ -139,7 +139,7 @@ async def hand_over(
         key_agreement,
         held,
     )
-    metrics.observe(HANDOVER, "moved" if moved else "stayed", time.perf_counter() - started)
+    metrics.observe(HANDOVER, "success" if moved else "stayed", time.perf_counter() - started)
     if moved:
         metrics.interruption(interruption, key_agreement)
     LOG.info(
