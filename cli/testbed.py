@@ -72,8 +72,10 @@ from mec5g.v1 import (
     vitals_pb2,
 )
 
-GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053, "platform": 50054}
-METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153, "platform": 9154}
+GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
+METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
+# With several MEC nodes: the platform's ports, then node k >= 2 on the k - 1 ports after them.
+PLATFORM_PORTS = (50054, 9154)
 MEC_NODE = "mec-1"
 UE_NAME = "ue-1"
 PATIENT = "alice"
@@ -181,12 +183,15 @@ class Endpoints:
 
     @classmethod
     def with_offset(cls, offset: int, mecs: int = 1) -> Endpoints:
-        """The default ports plus ``offset``; MEC node k >= 2 on 50053 + k and 9153 + k."""
+        """The default ports plus ``offset``; with several MEC nodes, the platform on 50054
+        and 9154, node k >= 2 on 50053 + k and 9153 + k."""
         grpc_ports = dict(GRPC_PORTS)
         metrics_ports = dict(METRICS_PORTS)
+        if mecs > 1:
+            grpc_ports["platform"], metrics_ports["platform"] = PLATFORM_PORTS
         for number in range(2, mecs + 1):
-            grpc_ports[mec_role(number)] = GRPC_PORTS["platform"] + number - 1
-            metrics_ports[mec_role(number)] = METRICS_PORTS["platform"] + number - 1
+            grpc_ports[mec_role(number)] = PLATFORM_PORTS[0] + number - 1
+            metrics_ports[mec_role(number)] = PLATFORM_PORTS[1] + number - 1
         return cls(
             {role: f"127.0.0.1:{port + offset}" for role, port in grpc_ports.items()},
             {role: port + offset for role, port in metrics_ports.items()},

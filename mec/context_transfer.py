@@ -22,7 +22,7 @@ makes them that much younger). It names no patient, device or pseudonym. Outcome
 ``mec5g_phase_results_total{phase="handover"}``: at the source ``accepted`` (exported),
 ``not_found``, ``malformed``, ``no_identity`` or the refusal's reason; at the target
 ``accepted`` (imported), ``no_context``, ``source_unknown``, ``source_unavailable``,
-``refused``, ``bad_context``, ``no_identity``, ``no_platform``.
+``refused``, ``bad_context``, ``no_identity``, ``no_platform``, ``error``.
 """
 
 from __future__ import annotations
@@ -336,7 +336,12 @@ class ContextFetcher:
         (``accepted`` or why not). Never raises for the source's or the network's
         failures: the key agreement goes on either way."""
         started = time.perf_counter()
-        outcome = await self._fetch(ticket, signature, pseudonym)
+        try:
+            outcome = await self._fetch(ticket, signature, pseudonym)
+        except Exception:
+            # A bug here must not cost the device its key agreement: count it, go on.
+            LOG.exception("context fetch failed")
+            outcome = "error"
         self._metrics.observe(HANDOVER, outcome, time.perf_counter() - started)
         if outcome != "accepted":
             LOG.warning(

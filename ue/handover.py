@@ -263,6 +263,7 @@ class MobilityAgent:
             stopping.cancel()
 
     def _start(self, notification: app_mobility_pb2.MobilityProcedureNotification) -> None:
+        self._streamer.place()  # devices provisioned since the streams last looked
         for associate_id in notification.associate_id:
             patient = self._patient(associate_id)
             if patient is not None:
