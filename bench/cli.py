@@ -56,6 +56,28 @@ def add_bench_parser(roles: Any) -> None:
     soak.add_argument("--state-dir", type=Path, help="keep the stores and logs here")
     soak.add_argument("--json", action="store_true")
     soak.set_defaults(handler=_soak)
+    swarm = kinds.add_parser(
+        "swarm", help="one UE emulating N devices: memory per device, ramp-up attach rate, errors"
+    )
+    swarm.add_argument(
+        "--devices",
+        type=_positive_ints,
+        default=[1000, 10_000],
+        help="swarm sizes, comma-separated, after a baseline of 0 (default 1000,10000)",
+    )
+    swarm.add_argument(
+        "--ramp-up-rate", type=float, default=100.0, help="devices started per second"
+    )
+    swarm.add_argument(
+        "--stream-interval", type=float, default=30.0, help="seconds between a device's readings"
+    )
+    swarm.add_argument(
+        "--steady", type=float, default=60.0, help="seconds of streaming after the ramp-up"
+    )
+    swarm.add_argument("--max-in-flight", type=int, default=64, help="the UE's sends at once")
+    swarm.add_argument("--state-dir", type=Path, help="keep each size's stores and logs here")
+    _output_options(swarm)
+    swarm.set_defaults(handler=_swarm)
     store = kinds.add_parser(
         "store",
         help="key-store answers/s and latency: SQLite, and PostgreSQL with 1, 2 and 3 replicas",
@@ -136,6 +158,32 @@ def _handover(args: argparse.Namespace) -> int:
         return 2
     with state_directory(args.state_dir, "mec5g-handover-") as state_dir:
         return handover_bench.main(state_dir, args.count, args.stream_interval, args.json)
+
+
+def _swarm(args: argparse.Namespace) -> int:
+    from mec5g.bench import progress, results, swarm
+
+    settings = swarm.SwarmSettings(
+        ramp_up_rate=args.ramp_up_rate,
+        interval=args.stream_interval,
+        steady=args.steady,
+        max_in_flight=args.max_in_flight,
+    )
+    try:
+        result = swarm.run(
+            args.devices,
+            settings,
+            state_dir=args.state_dir,
+            show_progress=progress.wanted(args.json),
+        )
+    except ValueError as error:
+        print(f"mec5g bench swarm: {error}", file=sys.stderr)
+        return 2
+    document, written = results.write(result, args.out, results.command_line(), None)
+    print(json.dumps(document, indent=1) if args.json else written[0].read_text())
+    print("written: " + ", ".join(str(path) for path in written), file=sys.stderr)
+    failed = any(not run["ramped_up"] or run["attaches_failed"] for run in document["runs"])
+    return 1 if failed else 0
 
 
 def _store(args: argparse.Namespace) -> int:
@@ -280,13 +328,17 @@ def _positive_ints(text: str) -> list[int]:
     return values
 
 
-def _common_options(parser: argparse.ArgumentParser) -> None:
+def _output_options(parser: argparse.ArgumentParser) -> None:
     from mec5g.bench.results import DEFAULT_OUT
 
     parser.add_argument(
         "--out", type=Path, default=DEFAULT_OUT, help="results folder (default: results/)"
     )
     parser.add_argument("--json", action="store_true", help="print the JSON document on stdout")
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    _output_options(parser)
     parser.add_argument("--no-plots", action="store_true", help="tables and JSON only")
 
 
@@ -406,6 +458,21 @@ def _hardware(args: argparse.Namespace, progress: bool) -> PartResult:
     return hardware.run(args.runs, args.profiles, show_progress=progress)
 
 
+def _phases_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=100,
+        help="records, requests and emergencies over gRPC (default 100; the core steps 200+)",
+    )
+
+
+def _phases(args: argparse.Namespace, progress: bool) -> PartResult:
+    from mec5g.bench import phases
+
+    return phases.run(args.rounds, show_progress=progress)
+
+
 Option = Callable[[argparse.ArgumentParser], None]
 PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], PartResult]]] = {
     "computation": (
@@ -428,6 +495,11 @@ PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], P
         "(e) Figure 4 emulated on the paper's hardware from profile files",
         [_runs_option, _profiles_option],
         _hardware,
+    ),
+    "phases": (
+        "phases 4-6: operations per entity, bytes per message, latency over gRPC",
+        [_phases_options],
+        _phases,
     ),
 }
 

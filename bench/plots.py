@@ -181,10 +181,26 @@ def hardware(data: dict[str, Any], directory: Path) -> list[Path]:
     return [_save(figure, directory / "hardware.png")]
 
 
+def phases(data: dict[str, Any], directory: Path) -> list[Path]:
+    """Each phase's latency over gRPC: the median, the 95th percentile as the whisker."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(7, 3.5))
+    timed = [phase for phase in data["phases"] if phase["latency"] is not None]
+    medians = [phase["latency"]["p50_ms"] for phase in timed]
+    above = [phase["latency"]["p95_ms"] - phase["latency"]["p50_ms"] for phase in timed]
+    axis.bar(range(len(timed)), medians, yerr=[[0.0] * len(timed), above], capsize=4)
+    axis.set_xticks(range(len(timed)))
+    axis.set_xticklabels([phase["name"].split(": ", 1)[1] for phase in timed], fontsize="small")
+    axis.set_ylabel("ms (median; whisker: p95)")
+    axis.set_title("Phases 4-6 end to end over gRPC on loopback")
+    return [_save(figure, directory / "phases.png")]
+
+
 PLOTTERS: dict[str, Plotter] = {
     "computation": computation,
     "messages": messages,
     "concurrency": concurrency,
     "growth": growth,
     "hardware": hardware,
+    "phases": phases,
 }

@@ -37,7 +37,7 @@ class Step:
     microseconds: float
 
 
-def _measure(rounds: int, work: Callable[[], T]) -> tuple[Ledger, float, T]:
+def measure(rounds: int, work: Callable[[], T]) -> tuple[Ledger, float, T]:
     """Run ``work`` ``rounds`` times; the ledger of one run and the median time in µs."""
     if rounds < 1:
         raise ValueError("rounds must be at least 1")
@@ -56,7 +56,7 @@ def run(rounds: int = 200, devices: int = 2) -> list[Step]:
     steps: list[Step] = []
 
     def step(phase: str, entity: str, name: str, work: Callable[[], T]) -> T:
-        ledger, microseconds, result = _measure(rounds, work)
+        ledger, microseconds, result = measure(rounds, work)
         steps.append(
             Step(
                 phase,

@@ -419,6 +419,27 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="devices, in name order, that make up one patient (one analysis)",
     )
+    _add(
+        serve,
+        "--ramp-up-rate",
+        default=0.0,
+        type=float,
+        help="devices started (attached, then streaming) per second, 0 for no pacing",
+    )
+    _add(
+        serve,
+        "--ramp-up-seconds",
+        default=0.0,
+        type=float,
+        help="spread the start of each batch of new devices over S seconds, 0 for no pacing",
+    )
+    _add(
+        serve,
+        "--max-in-flight",
+        default=64,
+        type=int,
+        help="data-record sends (with their attaches) under way toward the MEC at once",
+    )
     _add(serve, "--seed", default=None, type=int, help="seed of the sensor models")
     _add(
         serve,
@@ -748,6 +769,7 @@ def _ue(args: argparse.Namespace) -> int:
     if args.action == "reprovision":
         return _holder_reprovision(args, "device")
     from mec5g.ue.fleet import RetryPolicy
+    from mec5g.ue.schedule import RampUp
     from mec5g.ue.server import UeConfig, serve
     from mec5g.ue.streaming import StreamPolicy
 
@@ -758,6 +780,8 @@ def _ue(args: argparse.Namespace) -> int:
             session_seconds=args.session_seconds,
             devices_per_patient=args.devices_per_patient,
             rpc_timeout=args.rpc_timeout,
+            ramp_up=RampUp(args.ramp_up_rate, args.ramp_up_seconds),
+            max_in_flight=args.max_in_flight,
         )
     except ValueError as error:
         raise SystemExit(f"mec5g ue serve: {error}") from None

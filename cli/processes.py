@@ -70,13 +70,19 @@ class RoleProcess:
 
 @contextlib.asynccontextmanager
 async def role_processes(
-    state_dir: Path, devices: int, mec_credentials: int, *, call_timeout: float | None = None
+    state_dir: Path,
+    devices: int,
+    mec_credentials: int,
+    *,
+    call_timeout: float | None = None,
+    per_patient: int | None = None,
 ) -> AsyncIterator[dict[str, RoleProcess]]:
     """The three roles, enrolled in ``state_dir`` on free loopback ports and not started yet;
     every process still running is killed on exit, whatever happened. ``call_timeout`` bounds
     the MEC's call to the TTP and the UE's to the MEC (short, so that a killed peer ends an
-    attempt at once); None keeps the servers' defaults."""
-    enrol_testbed(state_dir, devices, mec_credentials, RecordRule.COUNTER)
+    attempt at once); None keeps the servers' defaults. ``per_patient`` devices make up one
+    analysis (all of them by default)."""
+    enrol_testbed(state_dir, devices, mec_credentials, RecordRule.COUNTER, per_patient)
     ttp, mec, ue = free_targets(3)
     mec_timeout = [] if call_timeout is None else ["--ttp-timeout", str(call_timeout)]
     ue_timeout = [] if call_timeout is None else ["--rpc-timeout", str(call_timeout)]

@@ -132,13 +132,12 @@ class MecAlertsService(mec_alerts_pb2_grpc.MecAlertsServiceServicer):
             ).SerializeToString()
             signature = user_crypto.sign(identity.pair, emergency_method(), identity.identity, body)
         self._metrics.count_operations(EMERGENCY, signing)
+        request = emergency_pb2.RaiseEmergencyRequest(
+            node=identity.identity, body=body, signature=signature
+        )
+        self._metrics.sent("emergency", 0, request.ByteSize())
         try:
-            answer = await self._ttp.RaiseEmergency(
-                emergency_pb2.RaiseEmergencyRequest(
-                    node=identity.identity, body=body, signature=signature
-                ),
-                timeout=self._ttp_timeout,
-            )
+            answer = await self._ttp.RaiseEmergency(request, timeout=self._ttp_timeout)
         except grpc.aio.AioRpcError as error:
             LOG.warning("the TTP did not take an emergency: %s", error.code().name)
             self._metrics.observe(EMERGENCY, "ttp_error", time.perf_counter() - started)
@@ -156,14 +155,14 @@ class MecAlertsService(mec_alerts_pb2_grpc.MecAlertsServiceServicer):
                 if watch is None:
                     continue
                 sealed, alert_signature = user_access.seal_report(identity.pair, watch.grant, alert)
-                watch.queue.put_nowait(
-                    mec_alerts_pb2.WatchResponse(
-                        sealed_alert=sealed,
-                        mec_certificate=identity.certificate,
-                        signature=alert_signature,
-                        sealed_context=involved.sealed_context,
-                    )
+                delivery = mec_alerts_pb2.WatchResponse(
+                    sealed_alert=sealed,
+                    mec_certificate=identity.certificate,
+                    signature=alert_signature,
+                    sealed_context=involved.sealed_context,
                 )
+                self._metrics.sent("alert", 0, delivery.ByteSize())
+                watch.queue.put_nowait(delivery)
         self._metrics.count_operations(EMERGENCY, sealing)
         self._metrics.observe(EMERGENCY, "success", time.perf_counter() - started)
         LOG.info("emergency raised: %d of %d watches involved", len(answer.involved), len(watches))

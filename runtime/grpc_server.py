@@ -80,9 +80,11 @@ def channel(
     metrics: Metrics | None = None,
     *,
     balanced: bool = False,
+    interceptors: Sequence[grpc.aio.ClientInterceptor] = (),
 ) -> grpc.aio.Channel:
     """A client channel with transparent retries off (a key-agreement request is never resent),
-    its calls counted and timed in ``metrics`` when given.
+    its calls counted and timed in ``metrics`` when given, and passed through ``interceptors``
+    (e.g. a benchmark's byte counts).
 
     ``balanced`` spreads calls round-robin over every address the target resolves to: several
     TTP replicas on one shared store, named ``ipv4:host1:port,host2:port`` or by a DNS name with
@@ -91,14 +93,14 @@ def channel(
     options: list[tuple[str, Any]] = [("grpc.enable_retries", 0)]
     if balanced:
         options.append(("grpc.lb_policy_name", "round_robin"))
-    interceptors = [ClientMetricsInterceptor(metrics)] if metrics is not None else None
+    chain = [*([ClientMetricsInterceptor(metrics)] if metrics is not None else []), *interceptors]
     if tls is not None and tls.enabled:
         if tls.server_name:
             options.append(("grpc.ssl_target_name_override", tls.server_name))
         return grpc.aio.secure_channel(
-            target, tls.channel_credentials(), options=options, interceptors=interceptors
+            target, tls.channel_credentials(), options=options, interceptors=chain or None
         )
-    return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return grpc.aio.insecure_channel(target, options=options, interceptors=chain or None)
 
 
 Registration = Callable[[grpc.aio.Server], None]

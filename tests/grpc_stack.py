@@ -270,6 +270,9 @@ def stored_values(value: Any) -> Iterator[bytes | str]:
             yield from stored_values(getattr(value, item.name))
     elif hasattr(value, "__dict__"):
         yield from stored_values(vars(value))
+    elif hasattr(value, "__slots__"):
+        slots = [name for kind in type(value).__mro__ for name in getattr(kind, "__slots__", ())]
+        yield from stored_values([getattr(value, name, None) for name in slots])
     # else an opaque cipher object, holding a key only
 
 

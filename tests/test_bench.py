@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def _mec5g(*args: str, timeout: float) -> dict[str, object]:
@@ -94,3 +95,24 @@ def test_bench_registration_counts_each_entitys_operations() -> None:
     assert steps[("anyone", "Q = eP + Q_TTP")]["paper"] == "1Tm + 1Ta + 1Th"
     assert steps[("patient", "sign the request")]["ours"] == "1Tm + 1Th"
     assert all(step["microseconds"] > 0 for step in steps.values())
+
+
+def test_bench_swarm_ramps_up_and_reports_memory_per_device(tmp_path: Path) -> None:
+    report = _mec5g(
+        "bench", "swarm", "--devices", "6", "--ramp-up-rate", "20", "--stream-interval", "1",
+        "--steady", "2", "--out", str(tmp_path), timeout=300,
+    )  # fmt: skip
+    runs = report["runs"]
+    assert isinstance(runs, list)
+    assert [run["devices"] for run in runs] == [0, 6], "a baseline of 0 devices first"
+    for run in runs:
+        assert run["ramped_up"]
+        assert run["attaches_failed"] == 0
+        assert run["records_failed"] == 0
+        assert set(run["rss_mib"]) == {"ttp", "mec", "ue"}
+        assert all(mib > 10 for mib in run["rss_mib"].values()), "a Python process is > 10 MiB"
+    assert runs[1]["attaches_succeeded"] >= 6
+    assert runs[1]["records_acknowledged"] >= 6
+    assert runs[1]["attach_rate"] > 0
+    assert (tmp_path / "swarm.md").is_file()
+    assert (tmp_path / "swarm.json").is_file()

@@ -260,3 +260,31 @@ def test_progress_is_drawn_on_a_terminal_only_and_never_with_json() -> None:
     quiet = io.StringIO()
     Progress("growth", 4, enabled=False, stream=quiet).advance()
     assert quiet.getvalue() == ""
+
+
+def test_phases_count_each_entitys_operations_bytes_and_latency(tmp_path: Path) -> None:
+    document = _bench(tmp_path, "phases", "--rounds", "3", plots=True)
+    assert (tmp_path / "phases.png").is_file()
+    phases = {phase["name"].split(":")[0]: phase for phase in document["phases"]}
+    assert list(phases) == ["4", "5", "6"]
+    record = {entity["step"]: entity for entity in phases["4"]["entities"]}
+    # One AEAD per record sealed or opened (our addition: the paper has no data channel).
+    assert record["seal a reading"]["ours"] == "1Ts"
+    assert record["open it, seal the acknowledgement"]["ours"] == "2Ts"
+    assert record["check the acknowledgement"]["ours"] == "1Ts"
+    assert all(entity["microseconds"] > 0 for entity in phases["4"]["entities"])
+    sizes = phases["4"]["bytes"]
+    assert sizes["sealed record"] == 26 + sizes["reading (SpO2)"] + 16, "header, payload, tag"
+    assert sizes["SubmitRequest (the record)"] > sizes["sealed record"]
+    for name in ("5", "6"):
+        entities = {entity["entity"]: entity for entity in phases[name]["entities"]}
+        assert set(entities) == {"user app", "TTP", "MEC"}
+        assert all("Tm" in entity["ours"] for entity in entities.values()), name
+        assert all(size > 0 for size in phases[name]["bytes"].values())
+    assert {"GrantAccess request", "GetResults response"} <= set(phases["5"]["bytes"])
+    assert phases["6"]["bytes"]["RaiseEmergency request (MEC to TTP)"] > 0
+    assert phases["6"]["bytes"]["Watch response (the alert)"] > 0
+    for phase in phases.values():
+        latency = phase["latency"]
+        assert latency["rounds"] == 3
+        assert 0 < latency["p50_ms"] <= latency["p95_ms"]

@@ -13,6 +13,7 @@ from mec5g.ue.sensors import (
     PatientModel,
     SensorModel,
     assign,
+    standard_normals,
 )
 
 
@@ -93,3 +94,14 @@ def test_devices_are_grouped_into_patients_in_name_order() -> None:
     assert [placed[f"dev-{n:04d}"].patient for n in range(1, 10)] == [1] * 7 + [2] * 2
     assert [placed[f"dev-{n:04d}"].kind for n in range(1, 8)] == list(KIND_ORDER)
     assert placed["dev-0008"].kind is KIND_ORDER[0]
+
+
+def test_counter_based_noise_is_standard_normal_and_reproducible() -> None:
+    draws = [value for index in range(2000) for value in standard_normals(b"k" * 16, index, 2)]
+    mean = sum(draws) / len(draws)
+    variance = sum((value - mean) ** 2 for value in draws) / len(draws)
+    assert abs(mean) < 0.1
+    assert 0.9 < variance < 1.1
+    assert sum(abs(value) > 3 for value in draws) < 0.01 * len(draws)
+    assert standard_normals(b"k" * 16, 5, 2) == standard_normals(b"k" * 16, 5, 2)
+    assert standard_normals(b"k" * 16, 5, 1) != standard_normals(b"j" * 16, 5, 1)

@@ -49,6 +49,7 @@ class EmergencyService(emergency_pb2_grpc.EmergencyServiceServicer):
     def __init__(self, registry_: registry.Registry, metrics: Metrics) -> None:
         self._registry = registry_
         self._calls = RegistryCalls(registry_, metrics)
+        self._metrics = metrics
 
     async def RaiseEmergency(  # noqa: N802 - gRPC method name
         self, request: emergency_pb2.RaiseEmergencyRequest, context: grpc.aio.ServicerContext
@@ -87,6 +88,7 @@ class EmergencyService(emergency_pb2_grpc.EmergencyServiceServicer):
             )
 
         response = await self._calls.run(context, EMERGENCY, raise_emergency)
+        self._metrics.sent("emergency_answer", 0, response.ByteSize())
         LOG.info(
             "emergency from MEC node %s: %d watchers involved",
             local_fingerprint(request.node.encode()),

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.ttp.at_rest import MasterKey
-from mec5g.ttp.keystore import EnrolmentRefused, KeyStore
+from mec5g.ttp.keystore import EnrolmentRefused, KeyStore, insert_record
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.stores import StoreLocation, open_key_store, sqlite_path
 
@@ -53,6 +53,69 @@ def enrol_devices(
     """Enrol ``count`` devices of one analysis and write their enrolment file."""
     labels = device_names(count, first, prefix)
     return _issue(store_path, out, RecordKind.DEVICE, labels, analysis, rule, master_key=master_key)
+
+
+def enrol_device_analyses(
+    store_path: StoreLocation,
+    analyses: Sequence[tuple[str, int, Path]],
+    *,
+    rule: RecordRule = RecordRule.COUNTER,
+    first: int = 1,
+    prefix: str = "dev",
+    master_key: MasterKey | None = None,
+) -> list[EnrolmentFile]:
+    """Enrol the devices of many analyses at once (a UE swarm): ``(analysis, devices, file)``
+    each, numbered on from ``first``. Every analysis's file is written and synced first, as
+    ``enrol_devices`` does, then every record goes in one transaction (SQLite), then the files
+    move into place: thousands of analyses take seconds, not one store opening and one commit
+    each."""
+    outs = [out for _, _, out in analyses]
+    if existing := [str(out) for out in outs if out.exists()]:
+        raise EnrolmentRefused(f"{', '.join(existing)} exist and may hold keys not imported yet")
+    enrolments = []
+    for analysis, count, _ in analyses:
+        labels = device_names(count, first, prefix)
+        first += count
+        issued = {label: Credential.generate() for label in labels}
+        enrolments.append(EnrolmentFile(RecordKind.DEVICE.value, rule, analysis, issued))
+    pending = [out.with_name(out.name + ".partial") for out in outs]
+    try:
+        for enrolment, pending_file in zip(enrolments, pending, strict=True):
+            enrolment.write(pending_file)
+        store = KeyStore(sqlite_path(store_path, "enrolling many analyses"), master_key=master_key)
+        try:
+            _enrol_together(store, enrolments)
+        finally:
+            store.close()
+    except BaseException:
+        for pending_file in pending:
+            pending_file.unlink(missing_ok=True)
+        raise
+    for pending_file, out in zip(pending, outs, strict=True):
+        pending_file.replace(out)
+    for directory in {out.parent for out in outs}:
+        _sync_directory(directory)
+    return enrolments
+
+
+def _enrol_together(store: KeyStore, enrolments: list[EnrolmentFile]) -> None:
+    """Every enrolment's records in the one transaction of the first one's ``enrol``."""
+    head, *rest = enrolments
+
+    def the_rest(connection: sqlite3.Connection) -> None:
+        for enrolment in rest:
+            for label, credential in enrolment.credentials.items():
+                insert_record(
+                    connection,
+                    store.codec,
+                    RecordKind.DEVICE,
+                    label,
+                    enrolment.owner,
+                    enrolment.rule,
+                    credential,
+                )
+
+    store.enrol(RecordKind.DEVICE, head.credentials, head.owner, head.rule, also=the_rest)
 
 
 def enrol_mec(

@@ -1,11 +1,12 @@
 """``mec5g.v1.UeControlService``: operators drive the UE emulator with grpcurl.
 
-``Attach`` runs one key agreement for a named device, or the next in turn; ``Status`` lists every
-device by name with fingerprints only, its sensor, patient and data session. ``CheckIn`` sends a
-patient app's check-in through the patient's first device; ``InjectEvent`` starts a deterioration
-event in a patient's sensor models. An unknown device or patient gets NOT_FOUND naming it; an
-unset level of consciousness or an unknown event INVALID_ARGUMENT; a UE that holds no device
-yet answers FAILED_PRECONDITION.
+``Attach`` runs one key agreement for a named device, or the next in turn; ``Status`` counts the
+devices waiting for the ramp-up, attached and streaming, and lists every device (unless asked for
+the counters only) by name with fingerprints only, its sensor, patient and data session.
+``CheckIn`` sends a patient app's check-in through the patient's first device; ``InjectEvent``
+starts a deterioration event in a patient's sensor models. An unknown device or patient gets
+NOT_FOUND naming it; an unset level of consciousness or an unknown event INVALID_ARGUMENT; a UE
+that holds no device yet answers FAILED_PRECONDITION.
 """
 
 from __future__ import annotations
@@ -61,15 +62,23 @@ class UeControlService(ue_control_pb2_grpc.UeControlServiceServicer):
     async def Status(  # noqa: N802 - gRPC method name
         self, request: ue_control_pb2.StatusRequest, context: grpc.aio.ServicerContext
     ) -> ue_control_pb2.StatusResponse:
+        views = self._fleet.views()
+        schedule = self._streamer.schedule
         default = self._fleet.links.default
         return ue_control_pb2.StatusResponse(
             mec_target=default.target if default is not None else "",
-            devices=[self._device_status(view) for view in self._fleet.views()],
+            devices=[] if request.summary_only else [self._device_status(v) for v in views],
             attaches_succeeded=self._fleet.succeeded,
             attaches_failed=self._fleet.failed,
             records_acknowledged=self._streamer.acknowledged,
             records_failed=self._streamer.failed,
             sessions_renewed=self._streamer.renewed,
+            devices_total=len(views),
+            devices_waiting=schedule.waiting if schedule is not None else 0,
+            devices_attached=self._fleet.active_sessions,
+            devices_streaming=sum(
+                1 for view in views if view.session is not None and view.session.confirmed
+            ),
         )
 
     def _device_status(self, view: DeviceView) -> ue_control_pb2.DeviceStatus:

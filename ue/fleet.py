@@ -20,7 +20,7 @@ import enum
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -85,7 +85,7 @@ class AttachReport:
     attempts: int
 
 
-@dataclass
+@dataclass(slots=True)
 class DataSession:
     """A device's phase-4 session: its end of the data channel, since when, whether the MEC
     acknowledged a record of it yet, and the MEC that agreed it (and alone holds its keys)."""
@@ -96,7 +96,7 @@ class DataSession:
     confirmed: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class DeviceView:
     """What Status shows of a device: fingerprints, never identities or keys."""
 
@@ -105,6 +105,36 @@ class DeviceView:
     last_outcome: Outcome = Outcome.NONE
     last_sk_fingerprint: str = ""
     session: DataSession | None = None
+
+
+class _Held:
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
+class DeviceLocks:
+    """One lock per device name that exists only while the device's lock is held or awaited,
+    so that a swarm of idle devices keeps no lock objects."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, _Held] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, name: str) -> AsyncIterator[None]:
+        held = self._held.get(name)
+        if held is None:
+            held = self._held[name] = _Held()
+        held.users += 1
+        try:
+            async with held.lock:
+                yield
+        finally:
+            held.users -= 1
+            if not held.users:
+                del self._held[name]
 
 
 class DeviceFleet:
@@ -126,7 +156,7 @@ class DeviceFleet:
         self._policy = policy
         self._rng = rng or random.Random()
         self._devices = {name: DeviceView(name, state) for name, state in store.load().items()}
-        self._locks = {name: asyncio.Lock() for name in self._devices}
+        self._locks = DeviceLocks()
         self._turn = self._round_robin()
         self.succeeded = 0
         self.failed = 0
@@ -149,6 +179,9 @@ class DeviceFleet:
     def __contains__(self, name: str) -> bool:
         return name in self._devices
 
+    def __len__(self) -> int:
+        return len(self._devices)
+
     async def install(self, states: Mapping[str, HolderState]) -> tuple[int, int]:
         """Install devices (the patient app's Provision): new names join the round robin; a
         device held already is replaced once any attach of it in flight has ended, and starts
@@ -156,10 +189,9 @@ class DeviceFleet:
         replaced = sorted(name for name in states if name in self._devices)
         async with contextlib.AsyncExitStack() as held:
             for name in replaced:  # one lock at a time in a fixed order: attaches hold one
-                await held.enter_async_context(self._locks[name])
+                await held.enter_async_context(self._locks.hold(name))
             await asyncio.to_thread(self._store.import_holders, states, replace=True)
             for name, state in states.items():
-                self._locks.setdefault(name, asyncio.Lock())
                 self._devices[name] = DeviceView(name, state)
         return len(states) - len(replaced), len(replaced)
 
@@ -172,7 +204,7 @@ class DeviceFleet:
             raise NoDevices("this UE holds no devices yet: provision some")
         name = name or next(self._turn)
         started = time.perf_counter()
-        async with self._locks[name]:
+        async with self._locks.hold(name):
             outcome = Outcome.NONE
             session_key = b""
             attempts = 0
@@ -268,7 +300,7 @@ class DeviceFleet:
         """Serve ``names`` through ``link`` from now on: each device's attach in flight ends
         first (one lock at a time), then its session with the MEC it leaves is forgotten."""
         for name in names:
-            async with self._locks[name]:
+            async with self._locks.hold(name):
                 self.links.move([name], link)
                 session = self._devices[name].session
                 if session is not None and session.mec is not link:

@@ -103,12 +103,8 @@ async def hand_over(
     streamer.hold(names)
     try:
         await streamer.quiesce(names)
-        last_source_ack = max(
-            (streamer.last_ack[name] for name in names if name in streamer.last_ack),
-            default=started,
-        )
-        for name in names:
-            streamer.first_ack.pop(name, None)
+        last_source_ack = streamer.last_ack.get(patient, started)
+        streamer.watch_arrival(patient)
         await fleet.move(names, target)
         attach_started = time.perf_counter()
         attached = await fleet.attach(carrier, handover_from=source.mec_host)
@@ -127,8 +123,7 @@ async def hand_over(
         held = await streamer.release(names)
     if not held:
         await streamer.read_and_send(carrier)
-    firsts = [streamer.first_ack[name] for name in names if name in streamer.first_ack]
-    interruption = (min(firsts) if firsts else time.perf_counter()) - last_source_ack
+    interruption = (streamer.arrival(patient) or time.perf_counter()) - last_source_ack
     report = HandoverReport(
         patient,
         len(names),

@@ -11,14 +11,18 @@ report:
 - deterioration events (sepsis, respiratory failure, hypoglycaemia, fever, smoke) shift several
   vital signs of one patient together, developing over an onset time, lasting, then wearing off.
 
-Randomness comes from ``random.Random`` seeded with the UE's seed and the device or patient name
-(Python seeds a str through SHA-512, the same on every run and platform), so a run is reproducible
-and one device's draws never depend on how others interleave. These models emulate data for a
+Randomness is seeded with the UE's seed and the device or patient name, so a run is reproducible
+and one device's draws never depend on how others interleave. A patient's baselines come from
+``random.Random`` (Python seeds a str through SHA-512, the same on every run and platform). A
+device's noise is counter-based: the n-th reading's draws come from BLAKE2b keyed with the
+device's seed over n, so that a device keeps 16 bytes and a counter rather than a Mersenne
+Twister of 2.5 KB (a UE emulates 10,000 devices and more). These models emulate data for a
 testbed; they make no clinical claim.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Sequence
@@ -143,38 +147,58 @@ class PatientModel:
         return tuple(total)
 
 
+def standard_normals(seed: bytes, index: int, count: int) -> list[float]:
+    """``count`` standard normal draws, the ``index``-th of the stream named ``seed``: BLAKE2b
+    keyed with ``seed`` over ``index`` gives two 64-bit uniforms per draw, turned into a normal
+    by Box-Muller."""
+    digest = hashlib.blake2b(index.to_bytes(8, "big"), key=seed, digest_size=16 * count).digest()
+    draws = []
+    for offset in range(0, 16 * count, 16):
+        # u1 in (0, 1], so that its logarithm is finite; u2 in [0, 1).
+        u1 = (int.from_bytes(digest[offset : offset + 8], "big") + 1) / 2**64
+        u2 = int.from_bytes(digest[offset + 8 : offset + 16], "big") / 2**64
+        draws.append(math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2))
+    return draws
+
+
 class SensorModel:
     """One device's sensor: reads its patient's model at model time ``t`` with its own noise."""
+
+    __slots__ = ("_reads", "_seed", "kind", "patient")
 
     def __init__(self, patient: PatientModel, kind: SensorKind, device: str) -> None:
         self.patient = patient
         self.kind = kind
-        self._profile = PROFILES[kind]
-        self._rng = random.Random(f"mec5g/sensor/{patient.seed}/{device}")
+        name = f"mec5g/sensor/{patient.seed}/{device}".encode()
+        self._seed = hashlib.blake2b(name, digest_size=16).digest()
+        self._reads = 0
 
     def read(self, t: float, taken_at: float) -> Reading:
         """The reading at model time ``t`` (seconds since the model started), stamped
         ``taken_at`` (the device clock)."""
-        profile = self._profile
+        profile = PROFILES[self.kind]
         drift = math.sin(2 * math.pi * (t + self.patient.phase) / DAY_SECONDS)
         low, high = profile.limits
+        normals = standard_normals(self._seed, self._reads, self.kind.value_count)
+        self._reads += 1
         values = tuple(
             round(
-                min(high, max(low, base + amplitude * drift + self._rng.gauss(0.0, noise) + shift)),
+                min(high, max(low, base + amplitude * drift + normal * noise + shift)),
                 profile.decimals,
             )
-            for base, amplitude, noise, shift in zip(
+            for base, amplitude, noise, shift, normal in zip(
                 self.patient.baselines[self.kind],
                 profile.daily,
                 profile.noise,
                 self.patient.effect(self.kind, t),
+                normals,
                 strict=True,
             )
         )
         return Reading(self.kind, taken_at, values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Placement:
     """Which patient (numbered from 1) a device belongs to, and its sensor kind."""
 

@@ -8,6 +8,12 @@ session reached ``session_records`` records or ``session_seconds`` seconds, runs
 again. A refused record, a bad or missing acknowledgement, or an unreachable MEC ends the session;
 the next record starts a new one.
 
+One task drives every device's stream from a schedule (``ue.schedule``): new devices start at
+the ramp-up's pace (their first record attaches them), then each is due every ``interval``
+seconds; at most ``max_in_flight`` sends are under way toward the MEC at once (one HTTP/2
+channel carries them all), and due devices wait for a free slot. With ramp-up and no interval,
+the devices attach at the ramp-up's pace and stream nothing.
+
 Each device sends one record at a time (its lock covers the session and the call), to the MEC that
 agreed its session. While its patient moves to another MEC (``ue.handover``) a device's records
 are *held*: kept in order, then sent to the new MEC once its devices are switched.
@@ -26,7 +32,7 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 
@@ -36,7 +42,8 @@ from mec5g.core.news2 import Consciousness
 from mec5g.core.operations import counting
 from mec5g.core.readings import CheckIn
 from mec5g.runtime.metrics import DATA, Metrics
-from mec5g.ue.fleet import DataSession, DeviceFleet, Outcome
+from mec5g.ue.fleet import DataSession, DeviceFleet, DeviceLocks, Outcome
+from mec5g.ue.schedule import RampUp, StreamSchedule
 from mec5g.ue.sensors import Deterioration, PatientModel, Placement, SensorModel, assign
 from mec5g.v1 import mec_data_pb2
 
@@ -53,14 +60,16 @@ class StreamPolicy:
     check_in_every: int = 30
     devices_per_patient: int = 7
     rpc_timeout: float = 5.0
+    ramp_up: RampUp = field(default_factory=RampUp)
+    max_in_flight: int = 64
 
     def __post_init__(self) -> None:
-        if min(self.session_records, self.check_in_every, self.devices_per_patient) < 1 or (
-            self.session_seconds <= 0 or self.interval < 0
-        ):
+        if min(
+            self.session_records, self.check_in_every, self.devices_per_patient, self.max_in_flight
+        ) < 1 or (self.session_seconds <= 0 or self.interval < 0):
             raise ValueError(
-                "session lifetimes, the check-in period and devices per patient must be "
-                "positive, the interval not negative"
+                "session lifetimes, the check-in period, devices per patient and sends in flight "
+                "must be positive, the interval not negative"
             )
 
 
@@ -83,7 +92,8 @@ class Streamer:
         # Readings each carrier sent since its patient's check-in was last acknowledged; set so
         # that a carrier's first reading is followed by a check-in.
         self._since_check_in: dict[int, int] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = DeviceLocks()
+        self.schedule: StreamSchedule | None = None  # while ``run`` drives the streams
         # Records of devices whose patient is moving to another MEC, in order.
         self._held: dict[str, list[tuple[Purpose, bytes]]] = {}
         self.place()
@@ -91,10 +101,11 @@ class Streamer:
         self.failed = 0
         self.renewed = 0
         self.taken = 0  # sensor readings taken, sent or not
-        # perf_counter() of each device's latest and first acknowledged record (handovers
-        # forget the first one to time their interruption).
-        self.last_ack: dict[str, float] = {}
-        self.first_ack: dict[str, float] = {}
+        # perf_counter() of each patient's latest acknowledged record, and of the first one
+        # acknowledged since a handover began watching for it (``ue.handover`` times its
+        # interruption with them); per patient, not per device, to keep a swarm small.
+        self.last_ack: dict[int, float] = {}
+        self._arrivals: dict[int, float | None] = {}
 
     def place(self) -> list[str]:
         """Group the fleet's devices into patients and give each new device its sensor model;
@@ -118,7 +129,6 @@ class Streamer:
             self._sensors[name] = SensorModel(
                 self._patients[placement.patient], placement.kind, name
             )
-            self._locks[name] = asyncio.Lock()
         return new
 
     def devices_of(self, patient: int) -> list[str]:
@@ -139,7 +149,7 @@ class Streamer:
     async def quiesce(self, names: list[str]) -> None:
         """Wait until no record of ``names`` is in flight (after ``hold``, none will start)."""
         for name in names:
-            async with self._locks[name]:
+            async with self._locks.hold(name):
                 pass
 
     async def release(self, names: list[str]) -> int:
@@ -147,13 +157,22 @@ class Streamer:
         usual; the number of records that were held."""
 
         async def flush(name: str) -> int:
-            async with self._locks[name]:
+            async with self._locks.hold(name):
                 records = self._held.pop(name, [])
                 for purpose, payload in records:
                     await self._send(name, purpose, payload)
                 return len(records)
 
         return sum(await asyncio.gather(*(flush(name) for name in names)))
+
+    def watch_arrival(self, patient: int) -> None:
+        """Note the next record of ``patient`` acknowledged from now on (``arrival``)."""
+        self._arrivals[patient] = None
+
+    def arrival(self, patient: int) -> float | None:
+        """When the first record of ``patient`` since ``watch_arrival`` was acknowledged;
+        stops watching."""
+        return self._arrivals.pop(patient, None)
 
     def model_time(self) -> float:
         return self._fleet.clock() - self._origin
@@ -201,7 +220,7 @@ class Streamer:
     async def send(self, name: str, purpose: Purpose, payload: bytes) -> bool:
         """Send one record from ``name``, renewing its session first when due; True once the
         MEC acknowledged it. While the device is held, the record is kept for later: False."""
-        async with self._locks[name]:
+        async with self._locks.hold(name):
             held = self._held.get(name)
             if held is not None:
                 held.append((purpose, payload))
@@ -241,14 +260,16 @@ class Streamer:
             self._metrics.count_operations(DATA, ledger)
         session.confirmed = True
         acknowledged_at = time.perf_counter()
-        self.last_ack[name] = acknowledged_at
-        self.first_ack.setdefault(name, acknowledged_at)
+        patient = self.placements[name].patient
+        self.last_ack[patient] = acknowledged_at
+        if patient in self._arrivals and self._arrivals[patient] is None:
+            self._arrivals[patient] = acknowledged_at
         self._count(purpose, "acknowledged", started)
         return True
 
     async def _session(self, name: str) -> DataSession | None:
-        """The device's session, agreed first if it has none or its lifetime is over (the
-        caller holds the device's lock, so a reading and a check-in never both re-key)."""
+        """The device's session, agreed first if it has none or its lifetime is over. The
+        caller holds the device's lock, so that a reading and a check-in never both re-key."""
         view = self._fleet.view(name)
         session = view.session
         renewing = session is not None and (
@@ -279,27 +300,49 @@ class Streamer:
             self._metrics.observe(DATA, phase_outcome, time.perf_counter() - started)
 
     async def run(self, stop: asyncio.Event, rng: random.Random) -> None:
-        """Every device streams every ``interval`` seconds until ``stop`` is set."""
-        if not self._policy.interval:
+        """Stream every device on the schedule until ``stop`` is set (see the module's
+        docstring); devices provisioned meanwhile join it."""
+        policy = self._policy
+        if not policy.interval and not policy.ramp_up.paced:
             return
-
-        async def device(name: str) -> None:
-            # Spread the devices over the interval, so that they do not all send at once.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), rng.uniform(0.0, self._policy.interval))
-            while not stop.is_set():
-                try:
-                    await self.read_and_send(name)
-                except Exception:
-                    # One failed record must not silently end a device's stream.
-                    LOG.exception("device %s: streaming failed", name)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._policy.interval)
-
-        self.place()
-        streams = [asyncio.create_task(device(name)) for name in self.placements]
+        schedule = self.schedule = StreamSchedule(policy.interval, policy.ramp_up, rng)
+        schedule.add(self.placements, self._fleet.clock())
+        slots = asyncio.Semaphore(policy.max_in_flight)
+        sending: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._policy.interval)
-            streams += [asyncio.create_task(device(name)) for name in self.place()]
-        await asyncio.gather(*streams)
+            if len(self._fleet) != len(self.placements):
+                schedule.add(self.place(), self._fleet.clock())
+            await slots.acquire()
+            now = self._fleet.clock()
+            due = schedule.pop_due(now)
+            if due is None:
+                slots.release()
+                upcoming = schedule.next_due()
+                # Wake for the next due device; at least once a second for new devices.
+                pause = 1.0 if upcoming is None else min(1.0, max(upcoming - now, 0.0))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+                continue
+            name, when = due
+            task = asyncio.create_task(self._beat(schedule, name, when, slots))
+            sending.add(task)
+            task.add_done_callback(sending.discard)
+        await asyncio.gather(*sending)
+
+    async def _beat(
+        self, schedule: StreamSchedule, name: str, due: float, slots: asyncio.Semaphore
+    ) -> None:
+        """One device's turn: its next reading, or with no interval its attach alone."""
+        try:
+            if self._policy.interval:
+                await self.read_and_send(name)
+            else:
+                async with self._locks.hold(name):
+                    await self._session(name)
+        except Exception:
+            # One failed record must not silently end a device's stream.
+            LOG.exception("device %s: streaming failed", name)
+        finally:
+            slots.release()
+        if self._policy.interval:
+            schedule.again(name, due, self._fleet.clock())

@@ -46,11 +46,13 @@ class AttachResponse(_message.Message):
     def __init__(self, device: _Optional[str] = ..., outcome: _Optional[_Union[AttachOutcome, str]] = ..., latency_us: _Optional[int] = ..., sk_fingerprint: _Optional[str] = ..., credential_epoch: _Optional[int] = ..., attempts: _Optional[int] = ...) -> None: ...
 
 class StatusRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("summary_only",)
+    SUMMARY_ONLY_FIELD_NUMBER: _ClassVar[int]
+    summary_only: bool
+    def __init__(self, summary_only: _Optional[bool] = ...) -> None: ...
 
 class StatusResponse(_message.Message):
-    __slots__ = ("mec_target", "devices", "attaches_succeeded", "attaches_failed", "records_acknowledged", "records_failed", "sessions_renewed")
+    __slots__ = ("mec_target", "devices", "attaches_succeeded", "attaches_failed", "records_acknowledged", "records_failed", "sessions_renewed", "devices_total", "devices_waiting", "devices_attached", "devices_streaming")
     MEC_TARGET_FIELD_NUMBER: _ClassVar[int]
     DEVICES_FIELD_NUMBER: _ClassVar[int]
     ATTACHES_SUCCEEDED_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +60,10 @@ class StatusResponse(_message.Message):
     RECORDS_ACKNOWLEDGED_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FAILED_FIELD_NUMBER: _ClassVar[int]
     SESSIONS_RENEWED_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_WAITING_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_ATTACHED_FIELD_NUMBER: _ClassVar[int]
+    DEVICES_STREAMING_FIELD_NUMBER: _ClassVar[int]
     mec_target: str
     devices: _containers.RepeatedCompositeFieldContainer[DeviceStatus]
     attaches_succeeded: int
@@ -65,7 +71,11 @@ class StatusResponse(_message.Message):
     records_acknowledged: int
     records_failed: int
     sessions_renewed: int
-    def __init__(self, mec_target: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[DeviceStatus, _Mapping]]] = ..., attaches_succeeded: _Optional[int] = ..., attaches_failed: _Optional[int] = ..., records_acknowledged: _Optional[int] = ..., records_failed: _Optional[int] = ..., sessions_renewed: _Optional[int] = ...) -> None: ...
+    devices_total: int
+    devices_waiting: int
+    devices_attached: int
+    devices_streaming: int
+    def __init__(self, mec_target: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[DeviceStatus, _Mapping]]] = ..., attaches_succeeded: _Optional[int] = ..., attaches_failed: _Optional[int] = ..., records_acknowledged: _Optional[int] = ..., records_failed: _Optional[int] = ..., sessions_renewed: _Optional[int] = ..., devices_total: _Optional[int] = ..., devices_waiting: _Optional[int] = ..., devices_attached: _Optional[int] = ..., devices_streaming: _Optional[int] = ...) -> None: ...
 
 class DeviceStatus(_message.Message):
     __slots__ = ("device", "credential_epoch", "did_fingerprint", "attempt_counter", "last_outcome", "last_sk_fingerprint", "sensor", "patient", "session_active", "session_records", "session_age_seconds", "session_confirmed", "serving_mec_host", "terminal")
