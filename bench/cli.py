@@ -30,6 +30,7 @@ def add_bench_parser(roles: Any) -> None:
     handshake.add_argument("--concurrency", type=int, default=64)
     handshake.add_argument("--duration", type=float, default=10.0, help="seconds per topology")
     handshake.add_argument("--mec-credentials", type=int, default=16)
+    _live_scheme_option(handshake)
     handshake.add_argument("--json", action="store_true")
     handshake.set_defaults(handler=_handshake)
 
@@ -207,7 +208,11 @@ def _handshake(args: argparse.Namespace) -> int:
 
     report = asyncio.run(
         handshake_bench.run(
-            args.devices, args.concurrency, args.duration, mec_credentials=args.mec_credentials
+            args.devices,
+            args.concurrency,
+            args.duration,
+            schemes=args.scheme or handshake_bench.LIVE_SCHEMES,
+            mec_credentials=args.mec_credentials,
         )
     )
     if args.json:
@@ -217,14 +222,17 @@ def _handshake(args: argparse.Namespace) -> int:
         f"devices {report.devices}, concurrency {report.concurrency}, "
         f"{report.duration:g} s per topology, K = {report.mec_credentials} MEC credentials"
     )
-    for name, run in (("handshake", report.handshake), ("echo chain", report.echo)):
+    for name, run in [*report.schemes.items(), ("echo chain", report.echo)]:
         print(
-            f"  {name:10}  {run.per_second:9.1f}/s  p50 {run.p50_ms:7.3f} ms  "
+            f"  {name:11}  {run.per_second:9.1f}/s  p50 {run.p50_ms:7.3f} ms  "
             f"p99 {run.p99_ms:7.3f} ms  ({run.completed} ok, {run.failed} failed)"
         )
         cpu = "  ".join(f"{role} {ms:.3f}" for role, ms in sorted(run.cpu_ms_per_op.items()))
-        print(f"              CPU ms per operation: {cpu}")
-    print(f"  ratio handshake/echo = {report.ratio:.3f}")
+        print(f"               CPU ms per operation: {cpu}")
+    for name in report.schemes:
+        print(f"  ratio {name}/echo = {report.ratio(name):.3f}")
+    if report.baseline_ratio is not None:
+        print(f"  ratio baseline36/braeken2021 = {report.baseline_ratio:.3f} (rates of one run)")
     return 0
 
 
@@ -353,6 +361,17 @@ def _scheme_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _live_scheme_option(parser: argparse.ArgumentParser) -> None:
+    from mec5g.bench.handshake_bench import LIVE_SCHEMES
+
+    parser.add_argument(
+        "--scheme",
+        action="append",
+        choices=LIVE_SCHEMES,
+        help="a scheme to run live (repeatable; default: both, side by side)",
+    )
+
+
 def _runs_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs", type=int, default=10_000, help="handshakes per scheme (default 10,000)"
@@ -427,11 +446,19 @@ def _messages(args: argparse.Namespace, progress: bool) -> PartResult:
 
 def _concurrency(args: argparse.Namespace, progress: bool) -> PartResult:
     from mec5g.bench import concurrency
+    from mec5g.bench.handshake_bench import LIVE_SCHEMES
 
+    # --scheme is shared with the in-process parts (``all``); only live schemes have servers.
+    chosen = [name for name in args.scheme or LIVE_SCHEMES if name in LIVE_SCHEMES]
+    if not chosen:
+        raise ValueError(
+            f"no live scheme among --scheme: concurrency runs {', '.join(LIVE_SCHEMES)}"
+        )
     return concurrency.run(
         args.devices,
         args.concurrency,
         args.duration,
+        schemes=chosen,
         mec_credentials=args.mec_credentials,
         show_progress=progress,
     )
@@ -482,8 +509,8 @@ PARTS: dict[str, tuple[str, list[Option], Callable[[argparse.Namespace, bool], P
     ),
     "messages": ("(b) bits per message, beside the paper's Table 2", [_scheme_option], _messages),
     "concurrency": (
-        "(c) end-to-end handshakes/s and latency over gRPC by concurrency",
-        [_concurrency_options, _mec_credentials_option],
+        "(c) end-to-end handshakes/s and latency over gRPC by concurrency, both schemes live",
+        [_concurrency_options, _mec_credentials_option, _scheme_option],
         _concurrency,
     ),
     "growth": (

@@ -135,8 +135,8 @@ def _tables(schemes: dict[str, Any]) -> list[Table]:
         headers,
         paper_rows,
         f"{paper.BASELINE}'s exact steps are not published in the paper; {paper.BASELINE_SCHEME} "
-        "is a reconstruction of its family (core/baseline36.py) and its natural counts differ "
-        "from the published ones: docs/evaluation.md says where and why.",
+        "is a reconstruction of its family (core/anonymous_agreement.py) and its natural counts "
+        "differ from the published ones: docs/evaluation.md says where and why.",
     )
     ratio_rows = []
     ours = schemes.get(paper.THIS)

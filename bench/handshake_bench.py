@@ -1,12 +1,17 @@
-"""``mec5g bench handshake``: full handshakes over real gRPC against a bare echo chain.
+"""``mec5g bench handshake``: full handshakes over real gRPC, for each live scheme
+(``--scheme``: the paper's ``braeken2021`` and the public-key baseline ``baseline36``), against a
+bare echo chain.
 
-Both topologies are three OS processes on localhost: this process as the client emulating
-devices, a MEC process and a TTP process. The scheme's MEC and TTP are the real servers (durable
-SQLite records, group commit, K leased credentials); the echo chain's are ``bench.echo``. After a
-short warm-up of each, the client loads them in alternating slices at the same concurrency for
-``duration`` seconds each, and the report gives both, their ratio, and the CPU time every process
-spent per operation. ``run_curve`` does so at several concurrencies with the same processes
-(``mec5g bench concurrency``); ``start_scheme`` also serves ``bench growth``, over its own store.
+Every topology is three OS processes on localhost: this process as the client emulating devices,
+a MEC process and a TTP process. A scheme's MEC and TTP are the real servers, each scheme with
+its own SQLite store: for ``braeken2021`` durable records, group commit and K leased credentials;
+for ``baseline36`` the anonymous key agreement with device ECQV identities and the MEC node's
+(``--scheme baseline36``). The echo chain's are ``bench.echo``. After a short warm-up of each,
+the client loads them in turn, in slices, at the same concurrency for ``duration`` seconds each,
+and the report gives each, its ratio to the echo chain, the schemes' ratio to each other, and the
+CPU time every process spent per operation. ``run_curve`` does so at several concurrencies with
+the same processes (``mec5g bench concurrency``); ``start_scheme`` also serves ``bench growth``,
+over its own store.
 
 The client keeps each device's state in memory (it emulates devices; durability on the device
 side is the UE process's business and is not what is compared here).
@@ -24,23 +29,36 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import grpc
 
-from mec5g.core import device_role
+from mec5g.core import anonymous_agreement, device_role
+from mec5g.core.anonymous_agreement import Identity, Purpose
 from mec5g.core.credentials import HolderState, RecordRule
 from mec5g.core.errors import SchemeError
 from mec5g.core.messages import M1_BYTES
 from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE
+from mec5g.mec.server import SERVICE_NAMES as MEC_SERVICES
+from mec5g.runtime.device_identities import DeviceIdentities
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.runtime.scheme import Scheme
 from mec5g.runtime.status import wire_version
+from mec5g.testbed import MEC_NODE, enrol_mec_node, mec_wallet
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.server import SERVICE_NAME as TTP_SERVICE
-from mec5g.v1 import mec_key_agreement_pb2, mec_key_agreement_pb2_grpc
+from mec5g.ttp.server import SERVICE_NAMES as TTP_SERVICES
+from mec5g.v1 import (
+    anonymous_key_agreement_pb2,
+    anonymous_key_agreement_pb2_grpc,
+    mec_key_agreement_pb2,
+    mec_key_agreement_pb2_grpc,
+)
+
+LIVE_SCHEMES = tuple(scheme.value for scheme in Scheme)  # what --scheme may name here
 
 
 @dataclass(frozen=True)
@@ -61,22 +79,33 @@ class RunResult:
 
 @dataclass(frozen=True)
 class HandshakeReport:
+    """One concurrency: each scheme's figures and the echo chain's, measured in one run."""
+
     devices: int
     concurrency: int
     duration: float
     mec_credentials: int
-    handshake: RunResult
+    schemes: dict[str, RunResult]
     echo: RunResult
 
+    def ratio(self, scheme: str) -> float:
+        """The scheme's rate against the echo chain's."""
+        return self.schemes[scheme].per_second / self.echo.per_second
+
     @property
-    def ratio(self) -> float:
-        return self.handshake.per_second / self.echo.per_second
+    def baseline_ratio(self) -> float | None:
+        """baseline36's rate against braeken2021's, when both ran."""
+        if not {Scheme.BRAEKEN2021.value, Scheme.BASELINE36.value} <= set(self.schemes):
+            return None
+        baseline = self.schemes[Scheme.BASELINE36.value].per_second
+        return baseline / self.schemes[Scheme.BRAEKEN2021.value].per_second
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
-        data["handshake"]["per_second"] = self.handshake.per_second
+        for name, run in self.schemes.items():
+            data["schemes"][name].update(per_second=run.per_second, ratio=self.ratio(name))
         data["echo"]["per_second"] = self.echo.per_second
-        data["ratio"] = self.ratio
+        data["baseline36_to_braeken2021"] = self.baseline_ratio
         return data
 
 
@@ -213,6 +242,37 @@ class Topology:
         return result
 
 
+def _owned(devices: int, concurrency: int) -> list[Iterator[int]]:
+    """Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time."""
+    if devices < concurrency:
+        raise ValueError("need at least as many devices as concurrency (one attempt each)")
+    return [itertools.cycle(range(w, devices, concurrency)) for w in range(concurrency)]
+
+
+async def _start_servers(
+    processes: _Processes, store: Path, scheme: Scheme, mec_state: Path, mec_holds: list[str]
+) -> str:
+    """The TTP over ``store`` and the MEC (its state in ``mec_state``; ``mec_holds`` its
+    enrolment or identity), both running ``scheme``; returns the MEC's target."""
+    ttp_target, mec_target = free_targets(2)
+    flag = ["--scheme", scheme.value]
+    await processes.start(
+        "ttp",
+        ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0",
+         *flag],
+        ttp_target,
+        TTP_SERVICES[scheme],
+    )  # fmt: skip
+    await processes.start(
+        "mec",
+        ["mec", "serve", "--listen", mec_target, "--ttp", ttp_target, "--state", str(mec_state),
+         *mec_holds, "--metrics-port", "0", *flag],
+        mec_target,
+        MEC_SERVICES[scheme],
+    )  # fmt: skip
+    return mec_target
+
+
 async def start_scheme(
     stack: contextlib.AsyncExitStack,
     workdir: Path,
@@ -222,42 +282,16 @@ async def start_scheme(
 ) -> Topology:
     """The real TTP (over ``store``) and MEC (importing ``mec_enrolment``) as processes, and a
     client running handshakes for the devices of ``states`` (updated in place as they adopt)."""
-    ttp_target, mec_target = free_targets(2)
     processes = _Processes(workdir, "scheme")
     stack.callback(processes.stop)
-    await processes.start(
-        "ttp",
-        ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0"],
-        ttp_target,
-        TTP_SERVICE,
-    )
-    await processes.start(
-        "mec",
-        [
-            "mec",
-            "serve",
-            "--listen",
-            mec_target,
-            "--ttp",
-            ttp_target,
-            "--state",
-            str(workdir / "mec.db"),
-            "--import",
-            str(mec_enrolment),
-            "--metrics-port",
-            "0",
-        ],
-        mec_target,
-        MEC_SERVICE,
+    mec_target = await _start_servers(
+        processes, store, Scheme.BRAEKEN2021, workdir / "mec.db", ["--import", str(mec_enrolment)]
     )
     mec_channel = await stack.enter_async_context(channel(mec_target))
     stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)
 
     def client(concurrency: int) -> Operation:
-        if len(states) < concurrency:
-            raise ValueError("need at least as many devices as concurrency (one attempt each)")
-        # Worker w owns devices w, w + C, w + 2C, ...: one attempt per device at a time.
-        owned = [itertools.cycle(range(w, len(states), concurrency)) for w in range(concurrency)]
+        owned = _owned(len(states), concurrency)
 
         async def handshake(worker: int) -> bool:
             device = next(owned[worker])
@@ -275,6 +309,48 @@ async def start_scheme(
             except (grpc.aio.AioRpcError, SchemeError):
                 return False
             states[device] = state.adopt(attempt, result.successor)
+            return True
+
+        return handshake
+
+    return Topology(processes, client)
+
+
+async def start_baseline36(
+    stack: contextlib.AsyncExitStack,
+    workdir: Path,
+    store: Path,
+    wallet: Path,
+    identities: DeviceIdentities,
+) -> Topology:
+    """The real TTP and MEC under ``--scheme baseline36`` (the MEC answering as the node of
+    ``wallet``), and a client running [36] for the devices of ``identities``."""
+    processes = _Processes(workdir, "baseline36")
+    stack.callback(processes.stop)
+    mec_target = await _start_servers(
+        processes, store, Scheme.BASELINE36, workdir / "mec.db", ["--identity", str(wallet)]
+    )
+    mec_channel = await stack.enter_async_context(channel(mec_target))
+    stub = anonymous_key_agreement_pb2_grpc.MecAnonymousKeyAgreementServiceStub(mec_channel)
+    devices: list[Identity] = list(identities.identities.values())
+
+    def client(concurrency: int) -> Operation:
+        owned = _owned(len(devices), concurrency)
+
+        async def handshake(worker: int) -> bool:
+            state, m1 = anonymous_agreement.initiator_start(
+                devices[next(owned[worker])],
+                identities.ca_public,
+                MEC_NODE,
+                Purpose.DEVICE_SESSION,
+            )
+            try:
+                answer = await stub.AgreeAnonymously(
+                    anonymous_key_agreement_pb2.AgreeAnonymouslyRequest(m1=m1), timeout=10.0
+                )
+                anonymous_agreement.initiator_finish(state, answer.m4)
+            except (grpc.aio.AioRpcError, SchemeError):
+                return False
             return True
 
         return handshake
@@ -314,42 +390,69 @@ async def _start_echo(stack: contextlib.AsyncExitStack, workdir: Path) -> Topolo
     return Topology(processes, lambda concurrency: echo)
 
 
+async def _start(
+    stack: contextlib.AsyncExitStack,
+    workdir: Path,
+    scheme: Scheme,
+    devices: int,
+    mec_credentials: int,
+) -> Topology:
+    """One scheme's servers over a store of its own, with ``devices`` enrolled."""
+    directory = workdir / scheme.value
+    directory.mkdir()
+    store = directory / "ttp.db"
+    if scheme is Scheme.BRAEKEN2021:
+        enrol_devices(store, directory / "ue.json", devices)
+        enrol_mec(store, directory / "mec.json", "mec-bench", mec_credentials)
+        states = list(EnrolmentFile.read(directory / "ue.json").holder_states().values())
+        return await start_scheme(stack, directory, store, directory / "mec.json", states)
+    enrol_mec_node(directory, 1, RecordRule.COUNTER)  # [36] needs the node's identity only
+    enrol_devices(store, directory / "ue.json", devices, identities=True)
+    identities = DeviceIdentities.read(directory / "ue.json")
+    if identities is None:
+        raise AssertionError("enrolled with identities, read none")
+    return await start_baseline36(stack, directory, store, mec_wallet(directory), identities)
+
+
 async def run_curve(
     devices: int,
     concurrencies: Sequence[int],
     duration: float,
     *,
+    schemes: Sequence[str] = LIVE_SCHEMES,
     mec_credentials: int = 16,
     warmup: float = 1.0,
     slice_seconds: float = SLICE_SECONDS,
     on_slice: Callable[[], None] | None = None,
 ) -> list[HandshakeReport]:
-    """Both topologies at each concurrency in turn, with the same processes throughout.
+    """Every scheme's topology and the echo chain at each concurrency in turn, with the same
+    processes throughout.
 
-    The servers of both topologies run side by side (an idle one costs nothing) and the client
-    loads one at a time, switching every ``slice_seconds`` and alternating which goes first, so
-    that a shared machine's drifting speed weighs on both alike. ``on_slice`` is called after
-    every measured slice (progress).
+    The servers of every topology run side by side (an idle one costs nothing) and the client
+    loads one at a time, switching every ``slice_seconds`` and rotating which goes first, so that
+    a shared machine's drifting speed weighs on all alike. ``on_slice`` is called after every
+    measured slice (progress).
     """
     if devices < max(concurrencies):
         raise ValueError("--devices must be at least --concurrency (one attempt per device)")
+    chosen = [Scheme.from_label(name) for name in dict.fromkeys(schemes)]
     reports = []
     with tempfile.TemporaryDirectory(prefix="mec5g-bench-") as directory:
         workdir = Path(directory)
-        store = workdir / "ttp.db"
-        enrol_devices(store, workdir / "ue.json", devices)
-        enrol_mec(store, workdir / "mec.json", "mec-bench", mec_credentials)
-        states = list(EnrolmentFile.read(workdir / "ue.json").holder_states().values())
         async with contextlib.AsyncExitStack() as stack:
-            scheme = await start_scheme(stack, workdir, store, workdir / "mec.json", states)
+            topologies = {
+                scheme.value: await _start(stack, workdir, scheme, devices, mec_credentials)
+                for scheme in chosen
+            }
             echo = await _start_echo(stack, workdir)
+            order = [*topologies.values(), echo]
             slices = slices_per_level(duration, slice_seconds)
             for concurrency in concurrencies:
-                for topology in (scheme, echo):
+                for topology in order:
                     await topology.run_slice(concurrency, warmup, measured=False)
                 for number in range(slices):
-                    order = (scheme, echo) if number % 2 == 0 else (echo, scheme)
-                    for topology in order:
+                    turn = number % len(order)
+                    for topology in order[turn:] + order[:turn]:
                         await topology.run_slice(concurrency, duration / slices, measured=True)
                         if on_slice is not None:
                             on_slice()
@@ -359,7 +462,7 @@ async def run_curve(
                         concurrency,
                         duration,
                         mec_credentials,
-                        scheme.take_result(),
+                        {name: topology.take_result() for name, topology in topologies.items()},
                         echo.take_result(),
                     )
                 )
@@ -376,15 +479,17 @@ async def run(
     concurrency: int,
     duration: float,
     *,
+    schemes: Sequence[str] = LIVE_SCHEMES,
     mec_credentials: int = 16,
     warmup: float = 1.0,
     slice_seconds: float = SLICE_SECONDS,
 ) -> HandshakeReport:
-    """Both topologies at one concurrency, measured in alternating slices of the same run."""
+    """Every topology at one concurrency, measured in rotating slices of the same run."""
     (report,) = await run_curve(
         devices,
         [concurrency],
         duration,
+        schemes=schemes,
         mec_credentials=mec_credentials,
         warmup=warmup,
         slice_seconds=slice_seconds,

@@ -79,8 +79,9 @@ def _tables(schemes: dict[str, Any]) -> list[Table]:
                 row.append(f"{paper.TABLE_2[paper.BASELINE][message['name']]:,}")
             total.append(f"{paper.TABLE_2_TOTALS[paper.BASELINE]:,}")
             note = (
-                f"{paper.BASELINE} as reconstructed (core/baseline36.py): its natural sizes, not "
-                "padded to the paper's; docs/evaluation.md explains the difference."
+                f"{paper.BASELINE} as reconstructed (core/anonymous_agreement.py): its natural "
+                "sizes with 16-byte identities, not padded to the paper's; docs/evaluation.md "
+                "explains the difference."
             )
         else:
             note = "The whole handshake as it crosses the wire, TLS records included."

@@ -12,7 +12,9 @@ from collections.abc import Mapping
 
 BASELINE = "[36]"
 THIS = "braeken2021"
-BASELINE_SCHEME = "baseline36"  # the registered scheme that reconstructs [36] (core.baseline36)
+BASELINE_SCHEME = (
+    "baseline36"  # the registered scheme that reconstructs [36] (core.anonymous_agreement)
+)
 
 UNITS = ("Tm", "Ta", "Ts", "Th")  # Table 1's order
 

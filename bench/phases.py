@@ -45,7 +45,6 @@ from mec5g.bench.registration_bench import measure
 from mec5g.bench.results import PartResult, Table, microseconds
 from mec5g.core.credentials import RecordRule
 from mec5g.core.data_channel import Direction, Purpose, Receiver, Sender, derive
-from mec5g.core.messages import M1, M4
 from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import OUR_ADDITIONS, Ledger, Operation, Origin, counting
 from mec5g.core.operations import table_notation as notation
@@ -71,7 +70,6 @@ from mec5g.v1 import (
     monitoring_pb2_grpc,
     registration_pb2_grpc,
     ue_provisioning_pb2_grpc,
-    user_access_pb2_grpc,
 )
 
 PATIENT = "alice"
@@ -236,7 +234,7 @@ def one_round(after: Ledger, before: Ledger, rounds: int) -> Ledger:
 
 def record_computation(rounds: int) -> Phase:
     """Phase 4's steps per entity in the core, and the bytes of a record and its ack."""
-    keys = derive(random_bytes(16), M1.parse(random_bytes(64)), M4.parse(random_bytes(48)), 1)
+    keys = derive(random_bytes(16), random_bytes(64), random_bytes(48), 1)
     device, mec_in = Sender(keys, Direction.UPLINK), Receiver(keys, Direction.UPLINK)
     mec_out, device_in = Sender(keys, Direction.DOWNLINK), Receiver(keys, Direction.DOWNLINK)
     payload = Reading(SensorKind.SPO2, time.time(), (97.0,)).to_bytes()
@@ -291,7 +289,6 @@ class Ward:
     ue: ue_server.RunningUe
     wallet: Wallet
     analysis_id: str
-    access: user_access_pb2_grpc.UserAccessServiceStub
     results: mec_results_pb2_grpc.MecResultsServiceStub
     alerts: mec_alerts_pb2_grpc.MecAlertsServiceStub
     wire: WireBytes
@@ -368,7 +365,6 @@ async def ward(state_dir: Path) -> AsyncIterator[Ward]:
             ue,
             wallet,
             analysis_id,
-            user_access_pb2_grpc.UserAccessServiceStub(to_ttp),
             mec_results_pb2_grpc.MecResultsServiceStub(to_mec),
             mec_alerts_pb2_grpc.MecAlertsServiceStub(to_mec),
             wire,
@@ -398,9 +394,7 @@ async def user_requests(ward: Ward, rounds: int, progress: Progress) -> Phase:
     for _ in range(rounds):
         started = time.perf_counter()
         with counting() as ledger:
-            await user_app.read_results(
-                ward.access, ward.results, ward.wallet, ward.analysis_id, MEC_NODE
-            )
+            await user_app.read_results(ward.results, ward.wallet, ward.analysis_id, MEC_NODE)
         times.append(time.perf_counter() - started)
         app.update(ledger)
         progress.advance()
@@ -410,8 +404,8 @@ async def user_requests(ward: Ward, rounds: int, progress: Progress) -> Phase:
         "5: a user request for an analysis's results",
         [
             Entity.of("user app", "ask, verify and open", one_round(app, Ledger(), rounds)),
-            Entity.of("TTP", "authorise: the grant", ttp),
-            Entity.of("MEC", "check the grant, seal and sign the results", mec),
+            Entity.of("TTP", "open M2, check the access, vouch in M3", ttp),
+            Entity.of("MEC", "agree anonymously, seal and sign the results", mec),
         ],
         ward.wire.since(wire),
         Latency.of(times),
@@ -428,9 +422,7 @@ async def _next_alert(alerts: AsyncIterator[user_app.ReceivedAlert]) -> tuple[Le
 
 async def emergencies(ward: Ward, rounds: int, progress: Progress) -> Phase:
     """Phase 6: ``rounds`` emergencies, each from the crossing reading to the app's alert."""
-    alerts = user_app.watch_emergencies(
-        ward.access, ward.alerts, ward.wallet, ward.analysis_id, MEC_NODE
-    )
+    alerts = user_app.watch_emergencies(ward.alerts, ward.wallet, ward.analysis_id, MEC_NODE)
     try:
         await ward.send_spo2(NORMAL)  # the device attaches; the analysis starts out normal
         watch = ward.wire.snapshot()

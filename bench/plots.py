@@ -85,19 +85,25 @@ def messages(data: dict[str, Any], directory: Path) -> list[Path]:
 
 
 def concurrency(data: dict[str, Any], directory: Path) -> list[Path]:
-    """Rate and latency against concurrency, handshakes and the echo chain."""
+    """Rate and latency against concurrency, each scheme's handshakes and the echo chain."""
     plt = pyplot()
     figure, (rate_axis, latency_axis) = plt.subplots(1, 2, figsize=(11, 4))
     levels = data["levels"]
     concurrencies = [level["concurrency"] for level in levels]
-    for topology, label in (("handshake", "handshake"), ("echo", "echo chain")):
+    topologies = [(name, name) for name in data["schemes"]] + [("echo", "echo chain")]
+    for key, label in topologies:
+
+        def figures(level: dict[str, Any], key: str = key) -> dict[str, Any]:
+            found: dict[str, Any] = level["echo"] if key == "echo" else level["schemes"][key]
+            return found
+
         rate_axis.plot(
-            concurrencies, [level[topology]["per_second"] for level in levels], "o-", label=label
+            concurrencies, [figures(level)["per_second"] for level in levels], "o-", label=label
         )
         for quantile in ("p50", "p99"):
             latency_axis.plot(
                 concurrencies,
-                [level[topology][f"{quantile}_ms"] for level in levels],
+                [figures(level)[f"{quantile}_ms"] for level in levels],
                 "o-" if quantile == "p50" else "x--",
                 label=f"{label} {quantile}",
             )

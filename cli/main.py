@@ -103,6 +103,28 @@ def _tls(args: argparse.Namespace, prefix: str) -> TlsOptions:
         raise SystemExit(f"mec5g: --{prefix}tls-*: {error}") from None
 
 
+def _add_scheme(parser: argparse.ArgumentParser) -> None:
+    from mec5g.runtime.scheme import Scheme
+
+    _add(
+        parser,
+        "--scheme",
+        default=Scheme.BRAEKEN2021.value,
+        type=_scheme_label,
+        help="the devices' key agreement: braeken2021 (the paper's) or baseline36 (the public-key "
+        "baseline [36]); TTP, MEC and UE must agree",
+    )
+
+
+def _scheme_label(value: str) -> str:
+    from mec5g.runtime.scheme import Scheme
+
+    try:
+        return Scheme.from_label(value).value
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _rule(value: str) -> RecordRule:
     try:
         return RecordRule.from_label(value)
@@ -150,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=RatePolicy.parse,
         help="requests per second per device identity DIDi, RATE[:BURST]; 0 is off",
     )
+    _add_scheme(serve)
     _add_tls(serve, "", "server")
     _add_health_listen(serve)
     migrate = ttp_cmd.add_parser("migrate", help="create or upgrade the key store schema")
@@ -161,6 +184,21 @@ def build_parser() -> argparse.ArgumentParser:
     enrol_devices.add_argument("--first", type=int, default=1, help="number of the first device")
     enrol_devices.add_argument("--record-rule", type=_rule, default=RecordRule.COUNTER)
     enrol_devices.add_argument("--out", type=Path, required=True, help="enrolment file for the UE")
+    enrol_devices.add_argument(
+        "--identities",
+        action="store_true",
+        help="also issue each device an ECQV identity for --scheme baseline36, in the same file",
+    )
+    enrol_identities = ttp_cmd.add_parser(
+        "enrol-identities",
+        help="issue ECQV identities (--scheme baseline36) for devices a patient's analysis will "
+        "create, as an enrolment file for the UE",
+    )
+    _add_store(enrol_identities)
+    enrol_identities.add_argument(
+        "--device", action="append", required=True, help="device label, patient/device; repeatable"
+    )
+    enrol_identities.add_argument("--out", type=Path, required=True, help="file for the UE")
     enrol_mec = ttp_cmd.add_parser("enrol-mec", help="enrol K credentials for one MEC node")
     _add_store(enrol_mec)
     enrol_mec.add_argument("--node", required=True, help="MEC node identity, e.g. mec-1")
@@ -325,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="points in any single NEWS2 parameter from which an analysis is an emergency",
     )
+    _add_scheme(serve)
     _add(
         serve,
         "--platform",
@@ -441,6 +480,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="data-record sends (with their attaches) under way toward the MEC at once",
     )
     _add(serve, "--seed", default=None, type=int, help="seed of the sensor models")
+    _add_scheme(serve)
+    _add(
+        serve,
+        "--mec-node",
+        default=None,
+        help="the MEC node's identity, e.g. mec-1: with --scheme baseline36, M1 names it",
+    )
     _add(
         serve,
         "--platform",
@@ -597,6 +643,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
     key_file = getattr(args, "master_key_file", None)
     master_key = MasterKey.from_file(key_file) if key_file is not None else None
     if args.action == "serve":
+        from mec5g.runtime.scheme import Scheme
         from mec5g.ttp.server import TtpConfig, serve
 
         config = TtpConfig(
@@ -609,6 +656,7 @@ def _ttp_action(args: argparse.Namespace) -> int:
             health_listen=args.health_listen,
             device_rule=args.record_rule,
             master_key=master_key,
+            scheme=Scheme(args.scheme),
         )
         asyncio.run(serve(config))
     elif args.action == "migrate":
@@ -628,10 +676,17 @@ def _ttp_action(args: argparse.Namespace) -> int:
             rule=args.record_rule,
             first=args.first,
             master_key=master_key,
+            identities=args.identities,
         )
         print(
-            f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}; "
-            f"enrolment file {args.out}"
+            f"enrolled {len(issued.credentials)} devices of analysis {args.analysis!r}"
+            f"{' with ECQV identities' if args.identities else ''}; enrolment file {args.out}"
+        )
+    elif args.action == "enrol-identities":
+        identities = enrolment.enrol_identities(store, args.out, args.device, master_key=master_key)
+        print(
+            f"issued {len(identities.identities)} device ECQV identities; enrolment file "
+            f"{args.out} (mec5g ue serve --import)"
         )
     elif args.action == "enrolment-code":
         from mec5g.core.profiles import Role
@@ -728,6 +783,7 @@ def _mec(args: argparse.Namespace) -> int:
     from mec5g.mec.analysis import AnalysisLimits
     from mec5g.mec.server import MecConfig, serve
     from mec5g.mec.sessions import SessionLimits
+    from mec5g.runtime.scheme import Scheme
 
     asyncio.run(
         serve(
@@ -754,6 +810,7 @@ def _mec(args: argparse.Namespace) -> int:
                 ),
                 identity=args.identity,
                 emergency=EmergencyThreshold(args.emergency_aggregate, args.emergency_single),
+                scheme=Scheme(args.scheme),
                 platform=args.platform,
                 platform_tls=_tls(args, "platform-"),
                 advertise=args.advertise,
@@ -768,6 +825,7 @@ def _mec(args: argparse.Namespace) -> int:
 def _ue(args: argparse.Namespace) -> int:
     if args.action == "reprovision":
         return _holder_reprovision(args, "device")
+    from mec5g.runtime.scheme import Scheme
     from mec5g.ue.fleet import RetryPolicy
     from mec5g.ue.schedule import RampUp
     from mec5g.ue.server import UeConfig, serve
@@ -801,6 +859,8 @@ def _ue(args: argparse.Namespace) -> int:
                 health_listen=args.health_listen,
                 seed=args.seed,
                 stream=stream,
+                scheme=Scheme(args.scheme),
+                mec_node=args.mec_node,
                 platform=args.platform,
                 platform_tls=_tls(args, "platform-"),
                 mec_host=args.mec_host,

@@ -72,8 +72,11 @@ def _verify(args: Any) -> int:
     return 0
 
 
-def _common(parser: argparse.ArgumentParser, *, wallet_must_exist: bool = True) -> None:
-    parser.add_argument("--ttp", default="localhost:50051", help="TTP target host:port")
+def _common(
+    parser: argparse.ArgumentParser, *, wallet_must_exist: bool = True, ttp: bool = True
+) -> None:
+    if ttp:  # results and watches go to the MEC only, which asks the TTP
+        parser.add_argument("--ttp", default="localhost:50051", help="TTP target host:port")
     parser.add_argument(
         "--wallet",
         type=Path,
@@ -103,8 +106,7 @@ def _add_user(roles: Any) -> None:
     register.set_defaults(handler=_guarded(_register))
     sign = actions.add_parser(
         "sign",
-        help="print the signed JSON request of a MonitoringService or UserAccessService method, "
-        "for grpcurl -d @",
+        help="print the signed JSON request of a MonitoringService method, for grpcurl -d @",
     )
     sign.add_argument("--wallet", type=Path, required=True)
     sign.add_argument("--method", choices=sorted(_body_types()), required=True)
@@ -123,9 +125,10 @@ def _add_user(roles: Any) -> None:
     open_sealed.set_defaults(handler=_guarded(_open))
     results = actions.add_parser(
         "results",
-        help="read an analysis's results at a MEC node with a TTP grant (phase 5); prints JSON",
+        help="read an analysis's results at a MEC node, the TTP vouching for the request "
+        "(phase 5); prints JSON",
     )
-    _common(results)
+    _common(results, ttp=False)
     results.add_argument("--mec", default="localhost:50052", help="MEC target host:port")
     results.add_argument("--node", required=True, help="the MEC node's identity, e.g. mec-1")
     results.add_argument("--analysis", required=True, help="the analysis identifier IDa")
@@ -134,7 +137,7 @@ def _add_user(roles: Any) -> None:
         "emergencies",
         help="watch an analysis at a MEC node for emergencies (phase 6); one JSON line each",
     )
-    _common(emergencies)
+    _common(emergencies, ttp=False)
     emergencies.add_argument("--mec", default="localhost:50052", help="MEC target host:port")
     emergencies.add_argument("--node", required=True, help="the MEC node's identity")
     emergencies.add_argument("--analysis", required=True, help="the analysis identifier IDa")
@@ -273,14 +276,13 @@ def _results(args: argparse.Namespace) -> int:
 
     from mec5g.runtime.grpc_server import channel
     from mec5g.ue import user_app
-    from mec5g.v1 import mec_results_pb2_grpc, user_access_pb2_grpc
+    from mec5g.v1 import mec_results_pb2_grpc
 
     wallet = _wallet(args.wallet)
 
     async def work() -> int:
-        async with channel(args.ttp) as ttp, channel(args.mec) as mec:
+        async with channel(args.mec) as mec:
             report = await user_app.read_results(
-                user_access_pb2_grpc.UserAccessServiceStub(ttp),
                 mec_results_pb2_grpc.MecResultsServiceStub(mec),
                 wallet,
                 args.analysis,
@@ -297,15 +299,14 @@ def _emergencies(args: argparse.Namespace) -> int:
 
     from mec5g.runtime.grpc_server import channel
     from mec5g.ue import user_app
-    from mec5g.v1 import mec_alerts_pb2_grpc, user_access_pb2_grpc
+    from mec5g.v1 import mec_alerts_pb2_grpc
 
     wallet = _wallet(args.wallet)
 
     async def work() -> int:
         received = 0
-        async with channel(args.ttp) as ttp, channel(args.mec) as mec:
+        async with channel(args.mec) as mec:
             alerts = user_app.watch_emergencies(
-                user_access_pb2_grpc.UserAccessServiceStub(ttp),
                 mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
                 wallet,
                 args.analysis,

@@ -1,13 +1,16 @@
 """``mec5g up``: the whole testbed on one machine, as separate OS processes on localhost.
 
 It enrols K MEC credentials at a fresh SQLite key store (the embedded default), starts the TTP,
-the MEC and an empty UE, and then runs the paper's story: the operator issues enrolment codes, a
+the MEC and an empty UE, all running the devices' key agreement of ``--scheme`` (the paper's
+scheme, or the public-key baseline [36], whose device ECQV identities it enrols first), and then
+runs the paper's story: the operator issues enrolment codes, a
 patient and a doctor register (phase 1, ECQV), the patient creates an analysis for N devices
 readable by the doctor and provisions the devices through the UE (phase 2), and the UE runs key
 agreement (phase 3); each device then streams readings (phase 4: it attaches, streams, and renews
 its session by key agreement after N records or T seconds), optionally with a continuous
 handshake load on top, and the MEC scores the analysis (NEWS2); once the MEC holds data, the
-doctor reads the patient's results through a TTP grant (phase 5); the doctor also watches the
+doctor reads the patient's results at the MEC, the TTP vouching for the request in the anonymous
+key agreement (phase 5); the doctor also watches the
 analysis, and after ``--sepsis-after`` seconds the patient develops a sepsis whose emergency
 reaches the doctor (phase 6). With ``--mecs N`` (N >= 2) a MEC platform (MEC 011/021) and N MEC
 nodes run, the UE discovers its MEC through the platform, and after ``--handover-after`` seconds
@@ -48,10 +51,11 @@ from mec5g.mobility import move_patient
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.metrics import KEY_AGREEMENT
+from mec5g.runtime.scheme import Scheme
 from mec5g.runtime.scrape import scrape
 from mec5g.runtime.wallet import Wallet
 from mec5g.ttp import server as ttp_server
-from mec5g.ttp.enrolment import enrol_device_analyses, enrol_mec
+from mec5g.ttp.enrolment import enrol_device_analyses, enrol_identities, enrol_mec
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.registry import Registry
 from mec5g.ue import server as ue_server
@@ -68,7 +72,6 @@ from mec5g.v1 import (
     ue_control_pb2,
     ue_control_pb2_grpc,
     ue_provisioning_pb2_grpc,
-    user_access_pb2_grpc,
     vitals_pb2,
 )
 
@@ -83,12 +86,18 @@ DOCTOR = "bob"
 # The MEC ends a session this much later than the device renews it, so that a record sent just
 # before the device's limit is still accepted.
 SESSION_GRACE_SECONDS = 30.0
-ROLE_SERVICES = {
-    "ttp": ttp_server.SERVICE_NAME,
-    "mec": mec_server.SERVICE_NAME,
-    "ue": ue_server.SERVICE_NAME,
-    "platform": platform_server.SERVICE_NAME,
-}
+# The identities of the story's devices under [36], for the UE to import.
+IDENTITIES_FILE = "ue-identities.json"
+
+
+def role_services(scheme: Scheme) -> dict[str, str]:
+    """The service each kind of role serves once it is up, for the scheme it runs."""
+    return {
+        "ttp": ttp_server.SERVICE_NAMES[scheme],
+        "mec": mec_server.SERVICE_NAMES[scheme],
+        "ue": ue_server.SERVICE_NAME,
+        "platform": platform_server.SERVICE_NAME,
+    }
 
 
 def mec_node(number: int) -> str:
@@ -106,6 +115,13 @@ def add_up_parser(roles: Any) -> None:
     up.add_argument("--devices", type=int, default=20, help="emulated devices in the UE")
     up.add_argument("--mec-credentials", type=int, default=16, help="K credentials of the MEC")
     up.add_argument("--record-rule", type=RecordRule.from_label, default=RecordRule.COUNTER)
+    up.add_argument(
+        "--scheme",
+        type=Scheme.from_label,
+        default=Scheme.BRAEKEN2021,
+        help="the devices' key agreement: braeken2021 (the paper's, default) or baseline36 (the "
+        "public-key baseline [36])",
+    )
     up.add_argument(
         "--duration",
         type=float,
@@ -271,6 +287,17 @@ def enrol_testbed(
         holders.close()
 
 
+def enrol_story_identities(state_dir: Path, devices: int) -> Path:
+    """[36]'s ECQV identities for the story's devices (their labels are the patient's device
+    names, which the patient's analysis will create), unless enrolled already: as a factory
+    would give each device its identity before it joins a patient. Returns the UE's file."""
+    out = state_dir / IDENTITIES_FILE
+    if not out.exists():
+        labels = [f"{PATIENT}/{name}" for name in device_names(devices)]
+        enrol_identities(state_dir / "ttp.db", out, labels)
+    return out
+
+
 def device_names(count: int) -> list[str]:
     """The story's devices, numbered, named after the sensor the UE emulates for each (the UE
     gives one patient's devices the kinds of ``KIND_ORDER`` in name order)."""
@@ -333,6 +360,10 @@ def role_commands(
     python = [sys.executable, "-m", "mec5g"]
     mecs = getattr(args, "mecs", 1)
     platform = ["--platform", endpoints.grpc["platform"]] if mecs > 1 else []
+    scheme = ["--scheme", args.scheme.value]
+    identities = []
+    if args.scheme is Scheme.BASELINE36:
+        identities = ["--mec-node", MEC_NODE, "--import", str(state_dir / IDENTITIES_FILE)]
     commands = {
         "ttp": [
             *python,
@@ -346,6 +377,7 @@ def role_commands(
             args.record_rule.label,
             "--metrics-port",
             str(endpoints.metrics["ttp"]),
+            *scheme,
         ],
     }
     if platform:
@@ -382,6 +414,7 @@ def role_commands(
             "--session-max-seconds",
             str(args.session_seconds + SESSION_GRACE_SECONDS),
             *platform,
+            *scheme,
         ]
     commands["ue"] = [
         *python,
@@ -411,6 +444,8 @@ def role_commands(
         # The story's analysis is one patient's: every device in one sensor group.
         "--devices-per-patient",
         str(args.devices),
+        *scheme,
+        *identities,
     ]
     return commands
 
@@ -446,6 +481,7 @@ class Testbed:
         self.state_dir = state_dir
         self.endpoints = endpoints
         self.commands = role_commands(state_dir, endpoints, args)
+        self.services = role_services(args.scheme)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     async def start(self) -> None:
@@ -463,7 +499,7 @@ class Testbed:
             try:
                 await wait_serving(
                     self.endpoints.grpc[role],
-                    ROLE_SERVICES[role.split("-")[0]],
+                    self.services[role.split("-")[0]],  # mec-2: a MEC
                     timeout=20.0,
                 )
             except TimeoutError:
@@ -553,8 +589,8 @@ def _level(level: vitals_pb2.AlertLevel) -> str:
 
 async def doctor_reads(state_dir: Path, endpoints: Endpoints, number: int = 1) -> str | None:
     """Phase 5 in the story: the doctor reads the first analysis it may read at MEC node
-    ``number``, through a TTP grant; the NEWS2 headline, or None while the node holds no data
-    for it yet."""
+    ``number``, the TTP vouching for the request; the NEWS2 headline, or None while the node
+    holds no data for it yet."""
     doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
     node = mec_node(number)
     async with (
@@ -566,7 +602,6 @@ async def doctor_reads(state_dir: Path, endpoints: Endpoints, number: int = 1) -
             return None
         try:
             report = await user_app.read_results(
-                user_access_pb2_grpc.UserAccessServiceStub(ttp),
                 mec_results_pb2_grpc.MecResultsServiceStub(mec),
                 doctor,
                 found[0],
@@ -592,7 +627,6 @@ async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
         if found is None:
             return
         alerts = user_app.watch_emergencies(
-            user_access_pb2_grpc.UserAccessServiceStub(ttp),
             mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
             doctor,
             found[0],
@@ -634,9 +668,17 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     if args.mecs < 1:
         print("mec5g up: --mecs must be 1 or more", file=sys.stderr)
         return 2
+    if args.mecs > 1 and args.scheme is Scheme.BASELINE36:
+        print(
+            "mec5g up: a handover needs the paper's scheme (--mecs 1 with baseline36)",
+            file=sys.stderr,
+        )
+        return 2
     endpoints = Endpoints.with_offset(args.port_offset, args.mecs)
     for number in range(1, args.mecs + 1):
         enrol_mec_node(state_dir, args.mec_credentials, args.record_rule, mec_node(number))
+    if args.scheme is Scheme.BASELINE36:
+        enrol_story_identities(state_dir, args.devices)
     story = not (state_dir / f"{PATIENT}.wallet.json").exists()
     testbed = Testbed(state_dir, endpoints, args)
     stop = asyncio.Event()
@@ -646,7 +688,10 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
     try:
         await testbed.start()
         started = time.monotonic()  # --duration counts from when every process serves
-        print(f"mec5g testbed up (record rule {args.record_rule.label}); state in {state_dir}")
+        print(
+            f"mec5g testbed up (scheme {args.scheme.value}, record rule "
+            f"{args.record_rule.label}); state in {state_dir}"
+        )
         for role in testbed.commands:
             print(
                 f"  {role.upper():8} gRPC {endpoints.grpc[role]:18} "

@@ -23,7 +23,8 @@ Modules, one concept each:
 - ``ecqv_vectors`` certificate files (``mec5g ecqv verify``) and their known answers.
 - ``user_crypto``  signed user requests and answers sealed to a user's key: phase 2.
 - ``profiles``     roles, attributes and access policies, and who may read what.
-- ``baseline36``   the paper's public-key baseline [36], reconstructed, for the evaluation.
+- ``anonymous_agreement``  the TTP-assisted anonymous key agreement on ECQV identities: the
+                   paper's public-key baseline [36], reconstructed, and phases 5 and 6.
 
 Phase 4 (data and analysis, our design):
 
@@ -31,8 +32,8 @@ Phase 4 (data and analysis, our design):
 - ``readings``     the payloads: sensor readings and patient check-ins.
 - ``news2``        the National Early Warning Score 2 (RCP 2017).
 
-Phases 5 and 6 (user requests and emergencies, ours in the style of [36]):
+Phases 5 and 6 (user requests and emergencies, ours, on the anonymous key agreement):
 
-- ``user_access``  TTP grants, MEC-signed reports sealed to the requester.
+- ``user_access``  what the TTP vouches to the MEC; reports under the session key, MEC-signed.
 - ``emergency``    when an analysis raises an emergency, once per level and episode.
 """

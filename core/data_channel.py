@@ -35,7 +35,6 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from mec5g.core.errors import AuthenticationFailed, MalformedInput
-from mec5g.core.messages import M1, M4
 from mec5g.core.operations import Operation, Origin, record
 from mec5g.core.primitives import hkdf_expand, hkdf_extract
 
@@ -89,9 +88,10 @@ class SessionKeys:
         return "SessionKeys(<secret>)"
 
 
-def session_secret(session_key: bytes, m1: M1, m4: M4) -> bytes:
-    """HKDF's extract step: the pseudorandom key every output of the session expands from."""
-    return hkdf_extract(session_key, salt=m1.to_bytes() + m4.to_bytes(), origin=Origin.DATA_KEYS)
+def session_secret(session_key: bytes, m1: bytes, m4: bytes) -> bytes:
+    """HKDF's extract step: the pseudorandom key every output of the session expands from. M1
+    and M4 are the agreement's (the paper's, or [36]'s under ``--scheme baseline36``)."""
+    return hkdf_extract(session_key, salt=m1 + m4, origin=Origin.DATA_KEYS)
 
 
 def _expand(secret: bytes, version: int, label: bytes, length: int) -> bytes:
@@ -117,7 +117,7 @@ def traffic_keys(secret: bytes, version: int) -> dict[Purpose, bytes]:
     }
 
 
-def derive(session_key: bytes, m1: M1, m4: M4, version: int) -> SessionKeys:
+def derive(session_key: bytes, m1: bytes, m4: bytes, version: int) -> SessionKeys:
     """Both ends' session id and traffic keys from SK, salted with M1 ‖ M4."""
     secret = session_secret(session_key, m1, m4)
     return SessionKeys(session_id(secret, version), traffic_keys(secret, version))

@@ -19,6 +19,10 @@ setting of the analysis, not an attribute of the patient's identity, and nothing
 Sealing it, rather than sending it in the clear, keeps it off the backhaul and stops a backhaul
 attacker from switching a patient's scale. A missing or invalid settings ciphertext fails the
 handshake at the MEC like a bad handle.
+
+Under the public-key baseline [36] (``--scheme baseline36``) the same two facts reach the MEC
+inside the TTP's M3 instead, as what the TTP vouches for the device (``vouch_analysis``): the
+pseudonym and the settings byte, sealed with [36]'s own approval.
 """
 
 from __future__ import annotations
@@ -160,7 +164,28 @@ def open_settings(
     plaintext = open_beside_m3(
         SETTINGS, sealed, c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3
     )
-    if plaintext is None or plaintext[0] not in SpO2Scale._value2member_map_:
-        # A value out of range could only come from the TTP, which never seals one.
+    if plaintext is None:
         raise AuthenticationFailed("bad_analysis_settings")
+    return _settings(plaintext)
+
+
+def _settings(plaintext: bytes) -> AnalysisSettings:
+    if len(plaintext) != SETTINGS_PLAINTEXT_BYTES or (
+        plaintext[0] not in SpO2Scale._value2member_map_
+    ):
+        raise AuthenticationFailed("bad_analysis_settings")  # only the TTP could have sealed it
     return AnalysisSettings(SpO2Scale(plaintext[0]))
+
+
+def vouch_analysis(pseudonym: bytes, settings: AnalysisSettings) -> bytes:
+    """What the TTP vouches to the MEC for a device under [36]: its analysis's pseudonym and
+    settings, ``pseudonym (32) ‖ SpO2 scale (1)``."""
+    if len(pseudonym) != PSEUDONYM_BYTES:
+        raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
+    return pseudonym + bytes([settings.spo2_scale])
+
+
+def vouched_analysis(vouched: bytes) -> tuple[bytes, AnalysisSettings]:
+    """The MEC's side of ``vouch_analysis``; AuthenticationFailed for any other layout (only
+    the TTP could have sealed it)."""
+    return vouched[:PSEUDONYM_BYTES], _settings(vouched[PSEUDONYM_BYTES:])

@@ -225,6 +225,31 @@ def open_ticket(
 # -- 3. the transfer between the two nodes ---------------------------------------------------------
 
 
+class SpentTickets:
+    """Ticket nonces a source node accepted, each kept until its ticket expires: a ticket is
+    used once. Its size is bounded by the transfer rate times ``MAX_TICKET_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._expiry: dict[bytes, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def spend(self, ticket: Ticket, now: float) -> None:
+        """Mark ``ticket`` used; AuthenticationFailed if it was used before."""
+        for nonce in [nonce for nonce, expiry in self._expiry.items() if expiry <= now]:
+            del self._expiry[nonce]
+        if ticket.nonce in self._expiry:
+            raise AuthenticationFailed("replayed_ticket")
+        self._expiry[ticket.nonce] = ticket.expires_at
+
+
+def ephemeral_key() -> ecqv.KeyPair:
+    """The target's one-time key pair for one transfer: X travels, x opens the answer."""
+    private = ecqv.random_scalar()
+    return ecqv.KeyPair(private, ecqv.public_key(private))
+
+
 def _with_ticket(ticket: bytes, tail: bytes) -> bytes:
     return struct.pack(">H", len(ticket)) + ticket + tail
 

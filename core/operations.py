@@ -8,12 +8,12 @@ with no ledger active, recording costs one context-variable lookup and nothing e
 The same block's wall time is its computation time: the roles' computations do no I/O.
 
 Origins: ``paper`` for what the compared scheme itself does (the paper's H1 and H2; for the
-public-key baseline [36], ``core.baseline36``, all of its operations); every other origin names
-one of our additions (the counter nonce's AES block, the handle's HKDF key and AEAD, the
-pseudonym's HMAC; in phase 4 the analysis settings' key and AEAD, the data sessions' keys and
-records; a handover's indication, ticket and context), each under its own label, so that the
-paper's figures stay comparable and each addition's cost shows apart. ``ours`` is for
-additions without a name of their own.
+public-key baseline [36], ``core.anonymous_agreement``, all of its operations, also when phases
+5 and 6 run it); every other origin names one of our additions (the counter nonce's AES block,
+the handle's HKDF key and AEAD, the pseudonym's HMAC; in phase 4 the analysis settings' key and
+AEAD, the data sessions' keys and records; a handover's indication, ticket and context), each
+under its own label, so that the paper's figures stay comparable and each addition's cost shows
+apart. ``ours`` is for additions without a name of their own.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ key", and the TTP sends (DIDi, DKi) "securely" back. The paper fixes no mechanis
 
 Operations counted under origin ``ours`` by default (the paper counts no cost for phases 1 and
 2): signing 1 Tm + 1 Th, verifying 2 Tm + 1 Ta + 1 Th, sealing 2 Tm + 1 Ts + HKDF, opening 1 Tm +
-1 Ts + HKDF, an ECDH agreement 1 Tm, a keyed AEAD 1 Ts. The public-key baseline [36]
-(``core.baseline36``) is built from the same functions and counts them as its own (``paper``).
+1 Ts + HKDF, an ECDH agreement 1 Tm, a keyed AEAD 1 Ts. The anonymous key agreement
+(``core.anonymous_agreement``, [36] reconstructed) is built from the same functions and counts
+them as its own (``paper``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ SIGNATURE_BYTES = 2 * SCALAR_BYTES
 TAG_BYTES = 16
 _SIGNATURE_LABEL = b"mec5g/user-request/v1"
 _SEAL_LABEL = b"mec5g/sealed/v1/"
-_ZERO_NONCE = bytes(12)
 
 
 def _private_key(pair: KeyPair) -> ec.EllipticCurvePrivateKey:
@@ -108,22 +108,37 @@ def agree(private: int, peer: bytes, *, field: str, origin: Origin = Origin.OURS
         raise AuthenticationFailed(f"bad_{field}_point") from None
 
 
+def _nonce(sequence: int) -> bytes:
+    return bytes(4) + sequence.to_bytes(8, "big")
+
+
 def seal_with_key(
-    key: bytes, plaintext: bytes, *, associated_data: bytes, origin: Origin = Origin.OURS
+    key: bytes,
+    plaintext: bytes,
+    *,
+    associated_data: bytes,
+    sequence: int = 0,
+    origin: Origin = Origin.OURS,
 ) -> bytes:
-    """ChaCha20-Poly1305 under a 32-byte key used for this one message only (hence the zero
-    nonce): ``ciphertext ‖ tag (16)``, one Ts."""
+    """ChaCha20-Poly1305 under a 32-byte key: ``ciphertext ‖ tag (16)``, one Ts. The nonce is
+    ``0^32 ‖ sequence``: a key used for one message only keeps sequence 0; a key that protects
+    several gives each its own sequence number, never twice."""
     record(Operation.SYMMETRIC, origin)
-    return ChaCha20Poly1305(key).encrypt(_ZERO_NONCE, plaintext, associated_data)
+    return ChaCha20Poly1305(key).encrypt(_nonce(sequence), plaintext, associated_data)
 
 
 def open_with_key(
-    key: bytes, sealed: bytes, *, associated_data: bytes, origin: Origin = Origin.OURS
+    key: bytes,
+    sealed: bytes,
+    *,
+    associated_data: bytes,
+    sequence: int = 0,
+    origin: Origin = Origin.OURS,
 ) -> bytes:
     """Decrypt what ``seal_with_key`` made; AuthenticationFailed if anything was altered."""
     record(Operation.SYMMETRIC, origin)
     try:
-        return ChaCha20Poly1305(key).decrypt(_ZERO_NONCE, sealed, associated_data)
+        return ChaCha20Poly1305(key).decrypt(_nonce(sequence), sealed, associated_data)
     except InvalidTag:
         raise AuthenticationFailed("bad_sealed_tag") from None
 

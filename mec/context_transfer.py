@@ -36,14 +36,13 @@ from typing import cast
 
 import grpc
 
-from mec5g.core import handover, user_access
+from mec5g.core import handover
 from mec5g.core.emergency import Emergencies
 from mec5g.core.errors import AuthenticationFailed, InvalidField, MalformedField, MalformedInput
 from mec5g.core.news2 import AlertLevel, Consciousness, Parameter, Score, SpO2Scale
 from mec5g.core.operations import counting
 from mec5g.core.primitives import local_fingerprint
 from mec5g.core.readings import CheckIn, SensorKind
-from mec5g.core.user_access import SpentGrants
 from mec5g.mec.analysis import Analyses, Analysis, Evaluation, Sample
 from mec5g.mec.analysis_service import wire_level
 from mec5g.mec.sessions import SessionTable
@@ -217,7 +216,7 @@ class MecContextTransferService(mec_context_transfer_pb2_grpc.MecContextTransfer
         self._emergencies = emergencies
         self._metrics = metrics
         self._clock = clock
-        self._spent = SpentGrants()
+        self._spent = handover.SpentTickets()
 
     async def TransferContext(  # noqa: N802 - gRPC method name
         self,
@@ -274,10 +273,7 @@ class MecContextTransferService(mec_context_transfer_pb2_grpc.MecContextTransfer
             request.target_signature,
             now,
         )
-        try:
-            self._spent.spend(ticket, now)
-        except AuthenticationFailed:
-            raise AuthenticationFailed("replayed_ticket") from None
+        self._spent.spend(ticket, now)
         pseudonym = handover.open_pseudonym(identity.pair, ticket)
         ended = self._sessions.close_analysis(pseudonym)
         level = self._emergencies.take(pseudonym)
@@ -363,7 +359,7 @@ class ContextFetcher:
         if target is None:
             return "source_unknown"
         with counting() as ledger:
-            ephemeral = user_access.ephemeral_key()
+            ephemeral = handover.ephemeral_key()
             request = mec_context_transfer_pb2.TransferContextRequest(
                 ticket=ticket,
                 ticket_signature=signature,

@@ -2,8 +2,9 @@
 
 With a MEC platform (``--platform``), the node registers there as a MEC app instance of its MEC
 host (the name in its ECQV identity), offers its services for discovery, can receive patients
-moving from other nodes and hand its own over (``mec.context_transfer``), and ends when the
-platform terminates it (``mec.app_enablement``).
+moving from other nodes and hand its own over (``mec.context_transfer``; the paper's scheme
+only, whose key agreement carries the handover), and ends when the platform terminates it
+(``mec.app_enablement``).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from mec5g.core.emergency import Emergencies, EmergencyThreshold
 from mec5g.mec.alerts_service import MecAlertsService
 from mec5g.mec.analysis import Analyses, AnalysisLimits
 from mec5g.mec.analysis_service import AnalysisService
+from mec5g.mec.anonymous_responder import AnonymousResponder
+from mec5g.mec.anonymous_service import MecAnonymousKeyAgreementService
 from mec5g.mec.app_enablement import AppEnablement, OfferedService
 from mec5g.mec.context_transfer import SERVICE_NAME as CONTEXT_SERVICE_NAME
 from mec5g.mec.context_transfer import ContextFetcher, MecContextTransferService
 from mec5g.mec.credential_pool import CredentialPool
 from mec5g.mec.data_service import MecDataService
-from mec5g.mec.grants import GrantGate
 from mec5g.mec.results_service import MecResultsService
 from mec5g.mec.service import MecKeyAgreementService
 from mec5g.mec.sessions import SessionLimits, SessionTable
@@ -34,10 +36,13 @@ from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_fo
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.rate_limit import PER_SOURCE, RatePolicy, limits, peer_host
+from mec5g.runtime.scheme import Scheme
 from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import (
     analysis_pb2,
     analysis_pb2_grpc,
+    anonymous_key_agreement_pb2,
+    anonymous_key_agreement_pb2_grpc,
     emergency_pb2_grpc,
     mec_alerts_pb2,
     mec_alerts_pb2_grpc,
@@ -57,15 +62,27 @@ DATA_SERVICE_NAME = mec_data_pb2.DESCRIPTOR.services_by_name["MecDataService"].f
 ANALYSIS_SERVICE_NAME = analysis_pb2.DESCRIPTOR.services_by_name["AnalysisService"].full_name
 ALERTS_SERVICE_NAME = mec_alerts_pb2.DESCRIPTOR.services_by_name["MecAlertsService"].full_name
 RESULTS_SERVICE_NAME = mec_results_pb2.DESCRIPTOR.services_by_name["MecResultsService"].full_name
-# What the node offers at the MEC platform (MEC 011 service registration).
-OFFERED_SERVICES = [
-    OfferedService(SERVICE_NAME, "key-agreement", "Key agreement (phase 3)"),
-    OfferedService(DATA_SERVICE_NAME, "data-ingest", "Sealed data records (phase 4)"),
-    OfferedService(ANALYSIS_SERVICE_NAME, "analysis", "Analyses by pseudonym (phase 4)"),
-    OfferedService(RESULTS_SERVICE_NAME, "user-access", "Results for grant holders (phase 5)"),
-    OfferedService(ALERTS_SERVICE_NAME, "user-access", "Emergency watches (phase 6)"),
-    OfferedService(CONTEXT_SERVICE_NAME, "app-mobility", "User context transfer"),
-]
+ANONYMOUS_SERVICE_NAME = anonymous_key_agreement_pb2.DESCRIPTOR.services_by_name[
+    "MecAnonymousKeyAgreementService"
+].full_name
+# The service answering the devices' key agreement of each scheme: health checks wait for it.
+SERVICE_NAMES = {Scheme.BRAEKEN2021: SERVICE_NAME, Scheme.BASELINE36: ANONYMOUS_SERVICE_NAME}
+AGREE_METHODS = {
+    Scheme.BRAEKEN2021: f"/{SERVICE_NAME}/Agree",
+    Scheme.BASELINE36: f"/{ANONYMOUS_SERVICE_NAME}/AgreeAnonymously",
+}
+
+
+def offered_services(scheme: Scheme) -> list[OfferedService]:
+    """What the node offers at the MEC platform (MEC 011 service registration)."""
+    return [
+        OfferedService(SERVICE_NAMES[scheme], "key-agreement", "Key agreement (phase 3)"),
+        OfferedService(DATA_SERVICE_NAME, "data-ingest", "Sealed data records (phase 4)"),
+        OfferedService(ANALYSIS_SERVICE_NAME, "analysis", "Analyses by pseudonym (phase 4)"),
+        OfferedService(RESULTS_SERVICE_NAME, "user-access", "Results for users (phase 5)"),
+        OfferedService(ALERTS_SERVICE_NAME, "user-access", "Emergency watches (phase 6)"),
+        OfferedService(CONTEXT_SERVICE_NAME, "app-mobility", "User context transfer"),
+    ]
 
 
 @dataclass(frozen=True)
@@ -84,9 +101,12 @@ class MecConfig:
     health_listen: str | None = None
     sessions: SessionLimits = field(default_factory=SessionLimits)
     analysis: AnalysisLimits = field(default_factory=AnalysisLimits)
-    # The node's ECQV wallet; without it, user requests and watches (phases 5, 6) are refused.
+    # The node's ECQV wallet; without it, user requests and watches (phases 5, 6) are refused
+    # and the baseline [36] cannot run.
     identity: Path | None = None
     emergency: EmergencyThreshold = field(default_factory=EmergencyThreshold)
+    # The devices' key agreement: the paper's scheme, or [36] (anonymous key agreement).
+    scheme: Scheme = Scheme.BRAEKEN2021
     # The MEC platform (MEC 011/021), or None: no discovery, no handover to or from this node.
     platform: str | None = None
     platform_tls: TlsOptions = field(default_factory=TlsOptions)
@@ -99,10 +119,11 @@ class MecConfig:
 
 @dataclass
 class RunningMec:
-    """A started MEC: its credential store and pool, TTP channel, metrics and gRPC server."""
+    """A started MEC: its credential store and pool (none under [36], which needs no
+    credentials), TTP channel, metrics and gRPC server."""
 
     store: HolderStore
-    pool: CredentialPool
+    pool: CredentialPool | None
     ttp_channel: grpc.aio.Channel
     metrics: Metrics
     server: grpc.aio.Server
@@ -119,7 +140,8 @@ class RunningMec:
 
     async def close(self, grace: float | None = None) -> None:
         await self.server.stop(grace)
-        await self.pool.drain()
+        if self.pool is not None:
+            await self.pool.drain()
         await self.alerts.drain()
         await self.fetcher.close()
         if self.platform is not None:
@@ -129,11 +151,15 @@ class RunningMec:
 
 
 async def start(config: MecConfig) -> RunningMec:
+    if config.scheme is Scheme.BASELINE36 and config.identity is None:
+        raise ValueError("--scheme baseline36 needs the node's ECQV identity (--identity)")
+    if config.platform is not None and config.identity is None:
+        raise ValueError("a MEC node on a MEC platform needs its ECQV identity (--identity)")
     async with contextlib.AsyncExitStack() as cleanup:
         store = open_holder_store(config.state, config.import_file, "mec")
         cleanup.callback(store.close)
         metrics = Metrics("mec")
-        pool = CredentialPool(store, config.lease_wait, metrics)
+        metrics.running(config.scheme.value)
         # The TTP may be several replicas on one PostgreSQL store: spread M2s over them.
         ttp_channel = channel(config.ttp_target, config.ttp_tls, metrics, balanced=True)
         cleanup.push_async_callback(ttp_channel.close)
@@ -143,12 +169,15 @@ async def start(config: MecConfig) -> RunningMec:
         identity = Wallet.read(config.identity) if config.identity is not None else None
         if identity is not None and identity.role != "mec":
             raise ValueError(f"{config.identity} is a {identity.role}'s wallet, not a MEC node's")
-        if config.platform is not None and identity is None:
-            raise ValueError("a MEC node on a MEC platform needs its ECQV identity (--identity)")
-        gate = GrantGate(identity)
+        responder = AnonymousResponder(
+            identity,
+            anonymous_key_agreement_pb2_grpc.TtpAnonymousKeyAgreementServiceStub(ttp_channel),
+            metrics,
+            config.ttp_timeout,
+        )
         emergencies = Emergencies(config.emergency)
         alerts = MecAlertsService(
-            gate,
+            responder,
             emergencies,
             emergency_pb2_grpc.EmergencyServiceStub(ttp_channel),
             metrics,
@@ -163,20 +192,29 @@ async def start(config: MecConfig) -> RunningMec:
             tls=config.peer_tls,
         )
         cleanup.push_async_callback(fetcher.close)
-        service = MecKeyAgreementService(
-            pool,
-            ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
-            metrics,
-            sessions,
-            ttp_timeout=config.ttp_timeout,
-            fetcher=fetcher,
-        )
+        pool = None
+        if config.scheme is Scheme.BRAEKEN2021:
+            pool = CredentialPool(store, config.lease_wait, metrics)
+            key_agreement = partial(
+                mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server,
+                MecKeyAgreementService(
+                    pool,
+                    ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceStub(ttp_channel),
+                    metrics,
+                    sessions,
+                    ttp_timeout=config.ttp_timeout,
+                    fetcher=fetcher,
+                ),
+            )
+        else:
+            key_agreement = partial(
+                anonymous_key_agreement_pb2_grpc.add_MecAnonymousKeyAgreementServiceServicer_to_server,
+                MecAnonymousKeyAgreementService(responder, metrics, sessions),
+            )
         server, port = await start_server(
             config.listen,
             [
-                partial(
-                    mec_key_agreement_pb2_grpc.add_MecKeyAgreementServiceServicer_to_server, service
-                ),
+                key_agreement,
                 partial(
                     mec_data_pb2_grpc.add_MecDataServiceServicer_to_server,
                     MecDataService(sessions, analyses, metrics, alerts.analysed),
@@ -187,7 +225,7 @@ async def start(config: MecConfig) -> RunningMec:
                 ),
                 partial(
                     mec_results_pb2_grpc.add_MecResultsServiceServicer_to_server,
-                    MecResultsService(analyses, gate, metrics),
+                    MecResultsService(analyses, responder, metrics),
                 ),
                 partial(mec_alerts_pb2_grpc.add_MecAlertsServiceServicer_to_server, alerts),
                 partial(
@@ -195,11 +233,11 @@ async def start(config: MecConfig) -> RunningMec:
                     MecContextTransferService(identity, analyses, sessions, emergencies, metrics),
                 ),
             ],
-            [offered.name for offered in OFFERED_SERVICES],
+            [offered.name for offered in offered_services(config.scheme)],
             config.tls,
             metrics,
             limits(
-                f"/{SERVICE_NAME}/Agree",
+                AGREE_METHODS[config.scheme],
                 [("per_source", config.rate_per_source, lambda _, context: peer_host(context))],
             ),
         )
@@ -211,7 +249,7 @@ async def start(config: MecConfig) -> RunningMec:
                 config.platform,
                 identity.identity,
                 config.advertise or f"127.0.0.1:{port}",
-                OFFERED_SERVICES,
+                offered_services(config.scheme),
                 tls=config.platform_tls,
                 metrics=metrics,
             )
@@ -235,16 +273,17 @@ async def start(config: MecConfig) -> RunningMec:
 async def serve(config: MecConfig) -> None:
     running = await start(config)
     LOG.info(
-        "MEC serving on port %d with %d credentials, TTP at %s",
+        "MEC serving %s on port %d with %d credentials, TTP at %s",
+        config.scheme.value,
         running.port,
-        running.pool.size,
+        running.pool.size if running.pool is not None else 0,
         config.ttp_target,
     )
     try:
         await wait_for_termination(
             running.server,
             health_listen=config.health_listen,
-            service_names=[SERVICE_NAME],
+            service_names=[SERVICE_NAMES[config.scheme]],
             stop=running.platform.terminated if running.platform is not None else None,
         )
     finally:

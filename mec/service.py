@@ -145,7 +145,9 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         )
         with counting() as ledger:
             # The session keeps the extracted secret, not SK, M1 or M4 (which names DIDi).
-            secret = data_channel.session_secret(result.session_key, m1, result.m4)
+            secret = data_channel.session_secret(
+                result.session_key, m1.to_bytes(), result.m4.to_bytes()
+            )
             session_id = data_channel.session_id(secret, version)
         self._metrics.count_operations(DATA, ledger)
         if ticket is not None and self._fetcher is not None:

@@ -193,9 +193,14 @@ class EnrolmentFile:
 
     def write(self, path: Path, text: str | None = None) -> None:
         """Write the file (mode 0600, synced): the document, or ``text`` that embeds it."""
+        self.write_text(path, text if text is not None else json.dumps(self.document(), indent=1))
+
+    @staticmethod
+    def write_text(path: Path, text: str) -> None:
+        """Write ``text`` as a file that holds keys: mode 0600, synced."""
         create_private_file(path)
         with path.open("w") as file:
-            file.write(text if text is not None else json.dumps(self.document(), indent=1) + "\n")
+            file.write(text if text.endswith("\n") else text + "\n")
             file.flush()
             os.fsync(file.fileno())
 

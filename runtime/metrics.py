@@ -152,6 +152,13 @@ class Metrics:
             buckets=DURATION_BUCKETS,
             registry=self.registry,
         )
+        self.scheme = Gauge(
+            "mec5g_scheme_info",
+            "The device key agreement this process runs (--scheme): 1 for its scheme. Phases 5 "
+            "and 6 run the anonymous key agreement whatever the scheme.",
+            ["role", "scheme"],
+            registry=self.registry,
+        )
         self.stale_counters = Counter(
             "mec5g_ttp_stale_counters",
             "Requests the TTP refused for a stale counter, per credential: a replay or a cloned "
@@ -169,6 +176,10 @@ class Metrics:
         if child is None:
             child = self._children[key] = family.labels(self.role, *labels)
         return child
+
+    def running(self, scheme: str) -> None:
+        """Say which device key agreement this process runs."""
+        self._child(self.scheme, scheme).set(1)
 
     def observe(self, phase: str, outcome: str, seconds: float) -> None:
         self._child(self.phase_duration, phase, outcome).observe(seconds)

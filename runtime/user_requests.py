@@ -8,23 +8,20 @@ wire. Kept here so that the TTP and the UE side never import each other.
 from __future__ import annotations
 
 from mec5g.core.profiles import AccessPolicy
-from mec5g.v1 import emergency_pb2, monitoring_pb2, user_access_pb2
+from mec5g.v1 import emergency_pb2, monitoring_pb2
 
 NONCE_BYTES = 16
 # The seal purpose of the TTP's emergency context for a watcher (phase 6).
 CONTEXT_PURPOSE = "emergency-context"
-# The services whose requests are signed by users; their method names are distinct.
-_SIGNED_SERVICES = (
-    monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"],
-    user_access_pb2.DESCRIPTOR.services_by_name["UserAccessService"],
-)
+# The service whose requests are signed by users (phase 5's requests are signed inside the
+# anonymous key agreement instead).
+_SIGNED_SERVICE = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"]
 
 
 def method_name(method: str) -> str:
     """The full gRPC method name a signature covers, e.g. /mec5g.v1.MonitoringService/AddDevices."""
-    for service in _SIGNED_SERVICES:
-        if method in service.methods_by_name:
-            return f"/{service.full_name}/{method}"
+    if method in _SIGNED_SERVICE.methods_by_name:
+        return f"/{_SIGNED_SERVICE.full_name}/{method}"
     raise KeyError(f"no signed request method {method!r}")
 
 

@@ -33,6 +33,7 @@ from mec5g.mec.server import MecConfig, RunningMec
 from mec5g.mec.sessions import SessionLimits
 from mec5g.runtime.grpc_server import TlsOptions
 from mec5g.runtime.holder_store import EnrolmentFile, HolderStore
+from mec5g.runtime.scheme import Scheme
 from mec5g.ttp import server as ttp_server
 from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
@@ -111,10 +112,11 @@ async def start_ttp(
     tls: TlsOptions | None = None,
     listen: str = "127.0.0.1:0",
     master_key: MasterKey | None = None,
+    scheme: Scheme = Scheme.BRAEKEN2021,
 ) -> RunningTtp:
     """The TTP exactly as ``mec5g ttp serve`` starts it, closed when ``stack`` unwinds."""
     running = await ttp_server.start(
-        TtpConfig(listen, ttp_db, tls=tls or TlsOptions(), master_key=master_key)
+        TtpConfig(listen, ttp_db, tls=tls or TlsOptions(), master_key=master_key, scheme=scheme)
     )
     stack.push_async_callback(running.close)
     return running
@@ -132,6 +134,7 @@ async def start_mec(
     listen: str = "127.0.0.1:0",
     sessions: SessionLimits | None = None,
     identity: Path | None = None,
+    scheme: Scheme = Scheme.BRAEKEN2021,
     platform: str | None = None,
 ) -> RunningMec:
     """The MEC exactly as ``mec5g mec serve`` starts it, closed when ``stack`` unwinds."""
@@ -145,6 +148,7 @@ async def start_mec(
         ttp_tls=ttp_tls or TlsOptions(),
         sessions=sessions or SessionLimits(),
         identity=identity,
+        scheme=scheme,
         platform=platform,
     )
     running = await mec_server.start(config)
@@ -184,11 +188,13 @@ async def start_ue(
     *,
     policy: RetryPolicy | None = None,
     stream: StreamPolicy | None = None,
+    scheme: Scheme = Scheme.BRAEKEN2021,
     platform: str | None = None,
     mec_host: str = "",
 ) -> Ue:
     """The UE as ``mec5g ue serve`` starts it (no continuous load, seeded jitter and sensors),
-    plus a stub; with ``platform``, its MEC is discovered on ``mec_host``."""
+    plus a stub; under [36] its devices agree with node ``MEC_NODE``; with ``platform``, its
+    MEC is discovered on ``mec_host``."""
     config = UeConfig(
         "127.0.0.1:0",
         mec_target,
@@ -197,6 +203,8 @@ async def start_ue(
         policy=policy or RetryPolicy(),
         seed=7,
         stream=stream or StreamPolicy(),
+        scheme=scheme,
+        mec_node=MEC_NODE if scheme is Scheme.BASELINE36 else None,
         platform=platform,
         mec_host=mec_host,
     )

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_baseline36 import BASELINE36_BITS, BASELINE36_COUNTED
+from test_anonymous_agreement import BASELINE36_BITS, BASELINE36_COUNTED
 
 from mec5g.bench import paper
 from mec5g.bench.hardware import PROFILES, ProfileError, load_profile, load_profiles
@@ -117,14 +117,17 @@ def test_messages_of_tls_are_its_flights(tmp_path: Path) -> None:
 
 def test_concurrency_measures_each_level_against_the_echo_chain(tmp_path: Path) -> None:
     document = _bench(
-        tmp_path, "concurrency", "--devices", "4", "--concurrency", "1,2", "--duration", "0.5"
-    )
+        tmp_path, "concurrency", "--devices", "4", "--concurrency", "1,2", "--duration", "0.5",
+        "--scheme", "braeken2021", "--scheme", "tls13",
+    )  # fmt: skip
+    assert document["schemes"] == ["braeken2021"], "tls13 has no servers to run live"
     assert [level["concurrency"] for level in document["levels"]] == [1, 2]
     for level in document["levels"]:
-        for topology in ("handshake", "echo"):
-            assert level[topology]["completed"] > 0
-            assert level[topology]["failed"] == 0
-        assert level["ratio"] > 0
+        for figures in (level["schemes"]["braeken2021"], level["echo"]):
+            assert figures["completed"] > 0
+            assert figures["failed"] == 0
+        assert level["schemes"]["braeken2021"]["ratio"] > 0
+        assert level["baseline36_to_braeken2021"] is None
 
 
 def test_growth_reports_rates_and_bytes_per_device(tmp_path: Path) -> None:
@@ -279,9 +282,12 @@ def test_phases_count_each_entitys_operations_bytes_and_latency(tmp_path: Path) 
     for name in ("5", "6"):
         entities = {entity["entity"]: entity for entity in phases[name]["entities"]}
         assert set(entities) == {"user app", "TTP", "MEC"}
-        assert all("Tm" in entity["ours"] for entity in entities.values()), name
+        assert all("Tm" in entity["paper"] + entity["ours"] for entity in entities.values()), name
         assert all(size > 0 for size in phases[name]["bytes"].values())
-    assert {"GrantAccess request", "GetResults response"} <= set(phases["5"]["bytes"])
+    assert {"GetResults request", "GetResults response"} <= set(phases["5"]["bytes"])
+    # Phase 5 is the reconstructed [36] agreement: the TTP vouches with its own operations.
+    ttp = next(entity for entity in phases["5"]["entities"] if entity["entity"] == "TTP")
+    assert ttp["paper"] == "8Tm + 4Ta + 4Ts + 8Th"
     assert phases["6"]["bytes"]["RaiseEmergency request (MEC to TTP)"] > 0
     assert phases["6"]["bytes"]["Watch response (the alert)"] > 0
     for phase in phases.values():

@@ -431,6 +431,27 @@ def test_mec5g_up_tells_the_paper_rule_to_every_record(tmp_path: Path) -> None:
         devices.close()
 
 
+def test_mec5g_up_runs_the_baseline36_story(tmp_path: Path) -> None:
+    """``--scheme baseline36``: the story's devices get ECQV identities and attach through the
+    anonymous key agreement, stream to the MEC, and the doctor reads the results (phase 5)."""
+    state = tmp_path / "up"
+    offset = _free_offset()
+    up = mec5g(
+        "up", "--duration", "6", "--devices", "3", "--scheme", "baseline36",
+        "--port-offset", str(offset), "--state-dir", str(state),
+        timeout=90,
+    )  # fmt: skip
+    logs = {path.name: path.read_text()[-2000:] for path in state.glob("*.log")}
+    assert up.returncode == 0, (up.stdout, up.stderr, logs)
+    assert "scheme baseline36" in up.stdout
+    summary = next(line for line in up.stdout.splitlines() if line.startswith("summary:"))
+    assert int(summary.split()[1]) >= 3, summary
+    assert " 0 failed" in summary
+    assert int(summary.split("; ")[2].split()[0]) > 0, f"the devices streamed: {summary}"
+    assert "records agree: yes" in summary
+    assert stat.S_IMODE((state / "ue-identities.json").stat().st_mode) == 0o600
+
+
 def test_ttp_set_analysis_settings(tmp_path: Path) -> None:
     store = str(tmp_path / "ttp.db")
     done = mec5g("ttp", "set-analysis", "--store", store, "--analysis", "p-1", "--spo2-scale", "2")

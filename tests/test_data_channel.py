@@ -18,8 +18,8 @@ from mec5g.core.errors import AuthenticationFailed, MalformedInput
 from mec5g.core.messages import M1, M4
 from mec5g.core.operations import Operation, Origin, counting
 
-M1_SAMPLE = M1(bytes(16), bytes([1]) * 16, bytes([2]) * 32)
-M4_SAMPLE = M4(bytes([3]) * 16, bytes([4]) * 32)
+M1_SAMPLE = M1(bytes(16), bytes([1]) * 16, bytes([2]) * 32).to_bytes()
+M4_SAMPLE = M4(bytes([3]) * 16, bytes([4]) * 32).to_bytes()
 SK = bytes(range(16))
 
 
@@ -42,7 +42,7 @@ def test_keys_differ_per_purpose_and_session_and_never_equal_sk() -> None:
     assert all(SK not in value for value in values)
     other_version = data_channel.derive(SK, M1_SAMPLE, M4_SAMPLE, 2)
     assert other_version.session_id != keys.session_id
-    other_salt = data_channel.derive(SK, M1_SAMPLE, M4(bytes(16), bytes([4]) * 32), 1)
+    other_salt = data_channel.derive(SK, M1_SAMPLE, M4(bytes(16), bytes([4]) * 32).to_bytes(), 1)
     assert other_salt.keys[Purpose.READING] != keys.keys[Purpose.READING]
     assert "secret" in repr(keys)
 

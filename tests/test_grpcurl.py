@@ -280,18 +280,22 @@ async def test_check_in_then_the_analysis_through_grpcurl(stack: Stack) -> None:
 async def test_user_requests_and_emergencies_are_reachable_with_grpcurl(
     stack: Stack, tmp_path: Path
 ) -> None:
-    """Phases 5 and 6 listed by reflection; a signed GrantAccess from ``mec5g user sign`` reaches
-    the TTP (this stack's MEC node has no ECQV identity: NOT_FOUND), and the MEC's results and
-    alerts services answer that they need the node's identity."""
+    """Phases 5 and 6 and the anonymous key agreement are listed by reflection; a results
+    request's M1, made by a registered user's app, reaches the MEC with grpcurl (this stack's
+    MEC node has no ECQV identity: FAILED_PRECONDITION); the TTP's Vouch names what is
+    malformed."""
+    from mec5g.core.anonymous_agreement import Purpose
     from mec5g.core.profiles import PatientAttributes, Role
-    from mec5g.core.user_access import ephemeral_key
     from mec5g.runtime.grpc_server import channel
     from mec5g.ttp.registry import Registry
     from mec5g.ue import user_app
     from mec5g.v1 import registration_pb2_grpc
 
     for target, services in (
-        (stack.ttp.target, ["mec5g.v1.UserAccessService", "mec5g.v1.EmergencyService"]),
+        (
+            stack.ttp.target,
+            ["mec5g.v1.TtpAnonymousKeyAgreementService", "mec5g.v1.EmergencyService"],
+        ),
         (stack.mec.target, ["mec5g.v1.MecResultsService", "mec5g.v1.MecAlertsService"]),
     ):
         code, out, err = await grpcurl("-plaintext", target, "list")
@@ -306,32 +310,22 @@ async def test_user_requests_and_emergencies_are_reachable_with_grpcurl(
             code_text,
             PatientAttributes.checked([], ""),
         )
-    wallet_file = tmp_path / "hana.json"
-    wallet.write(wallet_file)
-    body = json.dumps(
-        {
-            "analysis_id": "a-none",
-            "mec_node": "mec-test",
-            "requester_key": base64.b64encode(ephemeral_key().public).decode(),
-            "purpose": "GRANT_PURPOSE_RESULTS",
-        }
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "mec5g", "user", "sign", "--wallet", str(wallet_file),
-        "--method", "GrantAccess", "--body", body,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    signed, signing_error = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 0, signing_error.decode()
+    _, m1 = user_app.start_request(wallet, Purpose.RESULTS, "a-none", "mec-test")
+    request = json.dumps({"m1": base64.b64encode(m1).decode()})
     code, out, err = await grpcurl(
-        "-plaintext", "-d", signed.decode(), stack.ttp.target,
-        "mec5g.v1.UserAccessService/GrantAccess",
-    )  # fmt: skip
-    assert code != 0
-    assert "NotFound" in err
-    assert "no MEC node 'mec-test' with an identity" in err
-    code, out, err = await grpcurl(
-        "-plaintext", "-d", "{}", stack.mec.target, "mec5g.v1.MecResultsService/GetResults"
+        "-plaintext", "-d", request, stack.mec.target, "mec5g.v1.MecResultsService/GetResults"
     )
     assert code != 0
     assert "FailedPrecondition" in err
+    assert "no ECQV identity" in err
+    vouch = "mec5g.v1.TtpAnonymousKeyAgreementService/Vouch"
+    for body, field in (
+        ({"m2": base64.b64encode(m1).decode()}, "purpose"),
+        ({"purpose": "ANONYMOUS_PURPOSE_RESULTS", "m2": "AAAA"}, "m2"),
+    ):
+        code, out, err = await grpcurl(
+            "-plaintext", "-d", json.dumps(body), stack.ttp.target, vouch
+        )
+        assert code != 0
+        assert "InvalidArgument" in err
+        assert field in err

@@ -32,7 +32,7 @@ from grpc_stack import (
     stored_values,
 )
 
-from mec5g.core import ecqv, handover, user_access
+from mec5g.core import ecqv, handover
 from mec5g.core.readings import SensorKind
 from mec5g.edge_platform import server as platform_server
 from mec5g.edge_platform.server import PlatformConfig, RunningPlatform
@@ -306,7 +306,7 @@ async def test_forged_replayed_and_stolen_tickets_are_refused(tmp_path: Path) ->
             ticket: bytes, signature: bytes, thief: Wallet | None = None
         ) -> mec_context_transfer_pb2.TransferContextRequest:
             asking = thief or target
-            key = user_access.ephemeral_key()
+            key = handover.ephemeral_key()
             return mec_context_transfer_pb2.TransferContextRequest(
                 ticket=ticket,
                 ticket_signature=signature,

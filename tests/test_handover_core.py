@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from mec5g.core import device_role, ecqv, handover, mec_role, user_access
+from mec5g.core import device_role, ecqv, handover, mec_role
 from mec5g.core.credentials import Attempt, RecordRule
 from mec5g.core.errors import AuthenticationFailed, InvalidField, MalformedInput
 from mec5g.core.memory_records import InMemoryRecords
@@ -118,7 +118,7 @@ def test_the_source_checks_the_ticket_and_the_target_and_seals_to_the_target_onl
     ticket, signature = handover.issue_ticket(
         ca, source_pair.public, bytes(32), "mec-1", "mec-2", now + 60
     )
-    key = user_access.ephemeral_key()
+    key = handover.ephemeral_key()
     asked = handover.sign_request(target_pair, "mec-2", ticket, key.public)
     checked = handover.check_request(
         ca.public, "mec-1", ticket, signature, key.public, target_cert, asked, now
@@ -133,7 +133,7 @@ def test_the_source_checks_the_ticket_and_the_target_and_seals_to_the_target_onl
             handover.check_request(
                 ca.public, node, ticket, signature, key.public, cert, request_signature, at
             )
-    other_key = user_access.ephemeral_key()
+    other_key = handover.ephemeral_key()
     with pytest.raises(AuthenticationFailed):  # the signature binds the one-time key
         handover.check_request(
             ca.public, "mec-1", ticket, signature, other_key.public, target_cert, asked, now

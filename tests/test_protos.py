@@ -73,6 +73,10 @@ def test_buf_lint_is_clean() -> None:
         ("ue_provisioning", "UeProvisioningService", ["Provision"]),
         ("mec_data", "MecDataService", ["Submit"]),
         ("analysis", "AnalysisService", ["ListScores", "GetAnalysis"]),
+        ("anonymous_key_agreement", "TtpAnonymousKeyAgreementService", ["Vouch"]),
+        ("anonymous_key_agreement", "MecAnonymousKeyAgreementService", ["AgreeAnonymously"]),
+        ("mec_results", "MecResultsService", ["GetResults"]),
+        ("mec_alerts", "MecAlertsService", ["Watch"]),
     ],
 )
 def test_stubs_expose_service(module: str, service: str, methods: list[str]) -> None:

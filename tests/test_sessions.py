@@ -9,11 +9,13 @@ from mec5g.core.handle import AnalysisSettings
 from mec5g.core.messages import M1, M4
 from mec5g.mec.sessions import SessionLimits, SessionState, SessionTable
 
-M1_SAMPLE = M1(bytes(16), bytes(16), bytes(32))
+M1_SAMPLE = M1(bytes(16), bytes(16), bytes(32)).to_bytes()
 
 
 def _keys(number: int) -> data_channel.SessionKeys:
-    return data_channel.derive(bytes([number]) * 16, M1_SAMPLE, M4(bytes(16), bytes(32)), 1)
+    return data_channel.derive(
+        bytes([number]) * 16, M1_SAMPLE, M4(bytes(16), bytes(32)).to_bytes(), 1
+    )
 
 
 def _open(table: SessionTable, number: int, pseudonym: bytes, settings: AnalysisSettings) -> None:

@@ -1,16 +1,18 @@
 """Phases 5 and 6 over real gRPC on localhost: a patient and the doctors its access policy names
-read an analysis's results at the MEC through TTP grants, and watch it for emergencies; everybody
-else is refused.
+read an analysis's results at the MEC through the anonymous key agreement, the TTP vouching for
+each request, and watch it for emergencies; everybody else is refused.
 
 Covers: the patient and an authorised doctor read the MEC's sealed, signed report; a doctor the
 policy does not name, one a device's own policy leaves out, and an unknown analysis get the same
-PERMISSION_DENIED; an unknown node NOT_FOUND; a replayed, tampered, forged, expired or misdirected
-grant UNAUTHENTICATED with one message; a MEC without its identity FAILED_PRECONDITION; the
-phase's metrics; and no user identity in what the MEC logs. Phase 6: a sepsis injected through
-the UE's control service reaches the watching doctor and patient as a verified alert with the
-TTP's context, once per level; a tampered alert is rejected; a doctor the policy does not name
-cannot watch; what the MEC keeps of its watches names nobody; the TTP involves only the node's
-watches of that pseudonym and refuses replayed, forged, stale and unknown nodes' emergencies.
+PERMISSION_DENIED; a replayed, tampered, stale or misdirected request, and one from a user of
+another TTP, UNAUTHENTICATED with one message; a request the TTP cannot read INVALID_ARGUMENT; a
+MEC without its identity FAILED_PRECONDITION; results and watch agreements never pass for each
+other; the phase's metrics and operation counts; and no user identity in what the MEC logs.
+Phase 6: a sepsis injected through the UE's control service reaches the watching doctor and
+patient as a verified alert with the TTP's context, once per level; a tampered alert is
+rejected; a doctor the policy does not name cannot watch; what the MEC keeps of its watches
+names nobody; the TTP involves only the node's watches of that pseudonym and refuses replayed,
+forged, stale and unknown nodes' emergencies.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import asyncio
 import contextlib
 import logging
 import secrets
-import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -37,21 +38,22 @@ from grpc_stack import (
     stored_values,
 )
 
-from mec5g.core import ecqv, user_crypto
+from mec5g.core import anonymous_agreement, ecqv, user_crypto
+from mec5g.core.anonymous_agreement import Identity, Purpose
 from mec5g.core.errors import AuthenticationFailed
 from mec5g.core.news2 import SpO2Scale
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.core.readings import Reading, SensorKind
-from mec5g.core.user_access import Grant, GrantPurpose, ephemeral_key, issue_grant, open_report
+from mec5g.core.user_access import open_report
 from mec5g.mec.server import RunningMec
 from mec5g.runtime.grpc_server import channel
 from mec5g.runtime.status import AUTHENTICATION_FAILED
 from mec5g.runtime.user_requests import CONTEXT_PURPOSE, emergency_method
 from mec5g.runtime.wallet import Wallet
-from mec5g.ttp import schema
 from mec5g.ttp.registry import Registry
 from mec5g.ue import user_app
 from mec5g.v1 import (
+    anonymous_key_agreement_pb2,
     emergency_pb2,
     emergency_pb2_grpc,
     mec_alerts_pb2,
@@ -62,8 +64,6 @@ from mec5g.v1 import (
     registration_pb2_grpc,
     ue_control_pb2,
     ue_provisioning_pb2_grpc,
-    user_access_pb2,
-    user_access_pb2_grpc,
     vitals_pb2,
 )
 
@@ -78,7 +78,6 @@ class Ward:
 
     mec: RunningMec
     ue: Ue
-    access: user_access_pb2_grpc.UserAccessServiceStub
     results: mec_results_pb2_grpc.MecResultsServiceStub
     users: dict[str, Wallet]
     analysis_id: str
@@ -87,33 +86,21 @@ class Ward:
     node: Wallet
     emergency: emergency_pb2_grpc.EmergencyServiceStub
 
-    async def grant(
-        self,
-        user: str,
-        analysis_id: str | None = None,
-        node: str = MEC_NODE,
-        purpose: GrantPurpose = GrantPurpose.RESULTS,
-    ) -> tuple[ecqv.KeyPair, user_access_pb2.GrantAccessResponse]:
-        key = ephemeral_key()
-        body = user_access_pb2.GrantAccessBody(
-            analysis_id=analysis_id or self.analysis_id,
-            mec_node=node,
-            requester_key=key.public,
-            purpose=int(purpose),  # type: ignore[arg-type]
-        )
-        request = user_access_pb2.GrantAccessRequest(
-            signed=user_app.signed(self.users[user], "GrantAccess", body)
-        )
-        return key, await self.access.GrantAccess(request)
+    @property
+    def pseudonym(self) -> bytes:
+        """The name under which the MEC knows the analysis."""
+        return Registry(self.ttp_db).pseudonym(self.analysis_id, MEC_NODE)
 
-    async def present(self, grant: bytes, signature: bytes) -> mec_results_pb2.GetResultsResponse:
-        request = mec_results_pb2.GetResultsRequest(grant=grant, grant_signature=signature)
+    async def ask(self, m1: bytes) -> mec_results_pb2.GetResultsResponse:
+        request = mec_results_pb2.GetResultsRequest(m1=m1)
         response: mec_results_pb2.GetResultsResponse = await self.results.GetResults(request)
         return response
 
-    async def read(self, user: str) -> vitals_pb2.AlertLevel:
+    async def read(
+        self, user: str, analysis_id: str | None = None, node: str = MEC_NODE
+    ) -> vitals_pb2.AlertLevel:
         report = await user_app.read_results(
-            self.access, self.results, self.users[user], self.analysis_id, MEC_NODE
+            self.results, self.users[user], analysis_id or self.analysis_id, node
         )
         return report.news2.level
 
@@ -159,7 +146,6 @@ async def ward(tmp_path: Path) -> AsyncIterator[Ward]:
         yield Ward(
             mec,
             ue,
-            user_access_pb2_grpc.UserAccessServiceStub(ttp_channel),
             mec_results_pb2_grpc.MecResultsServiceStub(mec_channel),
             users,
             analysis_id,
@@ -180,27 +166,31 @@ def _sample(mec: RunningMec, outcome: str) -> float:
     return mec.metrics.registry.get_sample_value("mec5g_phase_results_total", labels) or 0.0
 
 
+def _operations(mec: RunningMec, operation: str, origin: str) -> float:
+    labels = {"role": "mec", "phase": "user_request", "operation": operation, "origin": origin}
+    return mec.metrics.registry.get_sample_value("mec5g_operations_total", labels) or 0.0
+
+
 async def test_the_patient_and_the_named_doctor_read_the_results(
     ward: Ward, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    _, granted = await ward.grant("alice")
-    pseudonym = Grant.decode(granted.grant).pseudonym
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await ward.present(granted.grant, granted.signature)
+        await ward.read("alice")
     assert _code(raised) == grpc.StatusCode.NOT_FOUND, "no data at the MEC yet"
 
-    ward.mec.analyses.record(pseudonym, SpO2Scale.SCALE_1, Reading(SensorKind.SPO2, 0, (91.0,)))
+    ward.mec.analyses.record(
+        ward.pseudonym, SpO2Scale.SCALE_1, Reading(SensorKind.SPO2, 0, (91.0,))
+    )
     assert await ward.read("alice") == vitals_pb2.ALERT_LEVEL_URGENT_WARD
     assert await ward.read("bob") == vitals_pb2.ALERT_LEVEL_URGENT_WARD
     assert _sample(ward.mec, "accepted") == 2
     assert _sample(ward.mec, "not_found") == 1
-    operations = ward.mec.metrics.registry.get_sample_value(
-        "mec5g_operations_total",
-        {"role": "mec", "phase": "user_request", "operation": "Tm", "origin": "ours"},
-    )
-    # Verifying the grant (2 Tm), sealing (2) and signing (1) twice; the unknown one verified only.
-    assert operations == 2 * 5 + 2
+    # The responder's part of three agreements ([36]'s, origin paper: Y, σ_R, the seal of k_R
+    # (2), y·X), and signing the two reports (ours).
+    assert _operations(ward.mec, "Tm", "paper") == 3 * 5
+    assert _operations(ward.mec, "Tm", "ours") == 2
+    assert _operations(ward.mec, "Ts", "ours") == 2
     mec_logs = [record.getMessage() for record in caplog.records if record.name == "mec5g.mec"]
     assert not [line for line in mec_logs for user in ward.users if user in line]
 
@@ -214,81 +204,65 @@ async def test_users_not_authorised_are_refused_alike(
     ward: Ward, user: str, other_analysis: bool
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await ward.grant(user, "no-such-analysis" if other_analysis else None)
+        await ward.read(user, "no-such-analysis" if other_analysis else None)
     assert _code(raised) == grpc.StatusCode.PERMISSION_DENIED
     assert raised.value.details() == "not authorised for that analysis"
+    assert _sample(ward.mec, "permission_denied") == 1
 
 
-async def test_an_unknown_node_is_not_found_and_a_bad_key_is_named(ward: Ward) -> None:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await ward.grant("alice", node="mec-elsewhere")
-    assert _code(raised) == grpc.StatusCode.NOT_FOUND
-    for purpose, key, field in ((1, b"\x02" * 5, "requester_key"), (0, key_of(), "purpose")):
-        body = user_access_pb2.GrantAccessBody(
-            analysis_id=ward.analysis_id,
-            mec_node=MEC_NODE,
-            requester_key=key,
-            purpose=purpose,  # type: ignore[arg-type]
-        )
-        request = user_access_pb2.GrantAccessRequest(
-            signed=user_app.signed(ward.users["alice"], "GrantAccess", body)
-        )
-        with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await ward.access.GrantAccess(request)
-        assert _code(raised) == grpc.StatusCode.INVALID_ARGUMENT
-        assert field in str(raised.value.details())
+def _request(wallet: Wallet, analysis_id: str, issued_at_ms: int | None = None) -> bytes:
+    body = anonymous_key_agreement_pb2.AnonymousRequestBody(analysis_id=analysis_id)
+    body.header.nonce = secrets.token_bytes(16)
+    body.header.issued_at_unix_ms = issued_at_ms or int(time.time() * 1000)
+    return body.SerializeToString()
 
 
-def key_of() -> bytes:
-    return ephemeral_key().public
+def _m1(wallet: Wallet, request: bytes, node: str = MEC_NODE, ca: bytes | None = None) -> bytes:
+    identity = Identity(ecqv.Certificate.parse(wallet.certificate), wallet.pair)
+    _, m1 = anonymous_agreement.initiator_start(
+        identity, ca or wallet.ca_public, node, Purpose.RESULTS, request
+    )
+    return m1
 
 
-def _ca(ttp_db: Path) -> ecqv.KeyPair:
-    connection = sqlite3.connect(ttp_db)
-    try:
-        (raw,) = connection.execute(
-            "SELECT value FROM ttp_secrets WHERE name = ?", (schema.CA_SECRET,)
-        ).fetchone()
-    finally:
-        connection.close()
-    private = int.from_bytes(raw, "big")
-    return ecqv.KeyPair(private, ecqv.public_key(private))
-
-
-async def test_replayed_tampered_forged_expired_and_misdirected_grants_fail_alike(
+async def test_replayed_tampered_stale_forged_and_misdirected_requests_fail_alike(
     ward: Ward,
 ) -> None:
-    _, granted = await ward.grant("alice")
-    pseudonym = Grant.decode(granted.grant).pseudonym
-    ward.mec.analyses.record(pseudonym, SpO2Scale.SCALE_1, Reading(SensorKind.SPO2, 0, (97.0,)))
-    await ward.present(granted.grant, granted.signature)
-    tampered = bytearray(granted.grant)
-    tampered[40] ^= 1
-    ca = _ca(ward.ttp_db)
-    stranger = ephemeral_key()
-    key = ephemeral_key().public
-    now = time.time()
-
-    def signed_by(authority: ecqv.KeyPair, node: str, expires: float) -> tuple[bytes, bytes]:
-        return issue_grant(authority, GrantPurpose.RESULTS, pseudonym, key, node, expires)
-
+    ward.mec.analyses.record(
+        ward.pseudonym, SpO2Scale.SCALE_1, Reading(SensorKind.SPO2, 0, (97.0,))
+    )
+    alice = ward.users["alice"]
+    genuine = _m1(alice, _request(alice, ward.analysis_id))
+    answer = await ward.ask(genuine)
+    assert len(answer.m4) == anonymous_agreement.M4_BYTES
+    tampered = bytearray(genuine)
+    tampered[100] ^= 1
+    stale = _request(alice, ward.analysis_id, int(time.time() * 1000) - 600_000)
+    private = ecqv.random_scalar()
+    stranger = anonymous_agreement.issue_identity(private, "alice")  # another TTP's "alice"
+    foreign = Wallet("alice", "patient", stranger.pair, stranger.certificate.encoded,
+                     ecqv.public_key(private))  # fmt: skip
     attempts = {
-        "replayed": (granted.grant, granted.signature),
-        "tampered": (bytes(tampered), granted.signature),
-        "forged": signed_by(stranger, MEC_NODE, now + 60),
-        "expired": signed_by(ca, MEC_NODE, now - 1),
-        "another node's": signed_by(ca, "mec-2", now + 60),
+        "replayed": genuine,
+        "tampered": bytes(tampered),
+        "stale": _m1(alice, stale),
+        "for another node": _m1(alice, _request(alice, ward.analysis_id), node="mec-2"),
+        "another TTP's user": _m1(foreign, _request(foreign, ward.analysis_id), ca=alice.ca_public),
     }
-    for what, (grant, signature) in attempts.items():
+    for what, m1 in attempts.items():
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await ward.present(grant, signature)
+            await ward.ask(m1)
         assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED, what
         assert raised.value.details() == AUTHENTICATION_FAILED, what
+    assert _sample(ward.mec, "refused_by_ttp") == len(attempts)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await ward.present(granted.grant, b"short")
+        await ward.ask(b"short")
     assert _code(raised) == grpc.StatusCode.INVALID_ARGUMENT
-    for reason in ("replayed_grant", "bad_signature", "expired_grant", "grant_for_another_node"):
-        assert _sample(ward.mec, reason) >= 1, reason
+    assert "m1" in str(raised.value.details())
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.ask(_m1(alice, b"\xff not a request"))
+    assert _code(raised) == grpc.StatusCode.INVALID_ARGUMENT
+    assert "request" in str(raised.value.details())
 
 
 async def test_a_mec_without_its_identity_answers_no_user_request(tmp_path: Path) -> None:
@@ -314,26 +288,35 @@ async def _until(condition: Callable[[], bool]) -> None:
     raise AssertionError("the condition never held")
 
 
+async def _watch(
+    ward: Ward, user: str, purpose: Purpose = Purpose.WATCH
+) -> tuple[anonymous_agreement.Session, grpc.aio.UnaryStreamCall, mec_alerts_pb2.WatchResponse]:
+    """A watch opened by hand, to see the messages as they travel: the session, the stream
+    and its first message."""
+    wallet = ward.users[user]
+    state, m1 = user_app.start_request(wallet, purpose, ward.analysis_id, MEC_NODE)
+    stream = ward.alerts.Watch(mec_alerts_pb2.WatchRequest(m1=m1))
+    opened = await asyncio.wait_for(anext(aiter(stream)), BOUND)
+    return anonymous_agreement.initiator_finish(state, opened.m4), stream, opened
+
+
 async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
     ward: Ward, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    # bob's watch by hand, to see the messages as they travel; alice's through her app.
-    key, granted = await ward.grant("bob", purpose=GrantPurpose.WATCH)
-    bob = ward.alerts.Watch(
-        mec_alerts_pb2.WatchRequest(grant=granted.grant, grant_signature=granted.signature)
-    )
-    opened = await asyncio.wait_for(anext(aiter(bob)), BOUND)
-    assert not opened.sealed_alert, "the first message says the watch is open"
+    # bob's watch by hand; alice's through her app.
+    session, bob, opened = await _watch(ward, "bob")
+    assert not opened.sealed_alert, "the first message finishes the agreement"
     assert opened.mec_certificate
-    alice = user_app.watch_emergencies(
-        ward.access, ward.alerts, ward.users["alice"], ward.analysis_id, MEC_NODE
-    )
+    alice = user_app.watch_emergencies(ward.alerts, ward.users["alice"], ward.analysis_id, MEC_NODE)
     alice_alert = asyncio.ensure_future(anext(alice))
     await _until(lambda: ward.mec.alerts.watching() == 2)
     for doctor in ("carol", "dave"):
+        _, m1 = user_app.start_request(
+            ward.users[doctor], Purpose.WATCH, ward.analysis_id, MEC_NODE
+        )
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await ward.grant(doctor, purpose=GrantPurpose.WATCH)
+            await anext(aiter(ward.alerts.Watch(mec_alerts_pb2.WatchRequest(m1=m1))))
         assert _code(raised) == grpc.StatusCode.PERMISSION_DENIED
 
     streamer = ward.ue.running.streamer
@@ -347,53 +330,55 @@ async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
             assert await streamer.read_and_send(name)
 
     message = await asyncio.wait_for(anext(aiter(bob)), BOUND)
+    assert message.sequence == 1
+    ca_public = ward.users["bob"].ca_public
     alert = mec_alerts_pb2.Emergency()
     alert.ParseFromString(
         open_report(
-            key,
-            ward.users["bob"].ca_public,
-            granted.grant,
+            session,
+            ca_public,
             message.mec_certificate,
+            message.sequence,
             message.sealed_alert,
             message.signature,
         )
     )
     assert alert.level == vitals_pb2.ALERT_LEVEL_EMERGENCY
     assert alert.aggregate >= 7
-    assert alert.pseudonym == Grant.decode(granted.grant).pseudonym.hex()
+    assert alert.pseudonym == ward.pseudonym.hex()
     tampered = bytearray(message.sealed_alert)
-    tampered[40] ^= 1
+    tampered[10] ^= 1
     with pytest.raises(AuthenticationFailed):
         open_report(
-            key,
-            ward.users["bob"].ca_public,
-            granted.grant,
+            session,
+            ca_public,
             message.mec_certificate,
+            message.sequence,
             bytes(tampered),
             message.signature,
         )
-    # What the MEC keeps for phases 5 and 6 (open watches, spent grants, the emergency raised,
-    # and the analyses and sessions) names no user, no analysis and no patient attribute.
+    # What the MEC keeps for phases 5 and 6 (open watches and their sessions, the emergency
+    # raised, and the analyses and sessions) names no user, no analysis and no patient
+    # attribute.
     alerts = ward.mec.alerts
     stored = [
         value.encode() if isinstance(value, str) else value
         for value in stored_values(
             [
                 [
-                    (pseudonym, nonce, watch.grant)  # the queues hold nothing yet
+                    (pseudonym, watch_id, watch.session)  # the queues hold nothing yet
                     for pseudonym, watches in alerts._watches.items()
-                    for nonce, watch in watches.items()
+                    for watch_id, watch in watches.items()
                 ],
                 alerts._emergencies,
-                alerts._gate,
                 list(ward.mec.analyses),
                 ward.mec.sessions.sessions(),
             ]
         )
     ]
-    assert len(stored) > 10, "the walk found the watches, grants and analyses"
-    secrets = [user.encode() for user in ward.users] + [ward.analysis_id.encode(), b"penicillin"]
-    assert not [secret for secret in secrets for value in stored if secret in value]
+    assert len(stored) > 10, "the walk found the watches, sessions and analyses"
+    names = [user.encode() for user in ward.users] + [ward.analysis_id.encode(), b"penicillin"]
+    assert not [name for name in names for value in stored if name in value]
     received = await asyncio.wait_for(alice_alert, BOUND)
     assert received.emergency.level == vitals_pb2.ALERT_LEVEL_EMERGENCY
     assert received.context.patient_id == "alice"
@@ -411,35 +396,31 @@ async def test_a_sepsis_reaches_the_watching_doctor_and_patient_once(
     assert not [line for line in mec_logs for user in ward.users if user in line]
 
 
-async def test_watch_grants_are_refused_like_results_grants(ward: Ward) -> None:
-    _, results = await ward.grant("bob")
-    _, watch = await ward.grant("bob", purpose=GrantPurpose.WATCH)
-    for grant, signature in (
-        (results.grant, results.signature),  # a results grant opens no watch
-        (watch.grant, b"\x00" * 64),
-    ):
-        stream = ward.alerts.Watch(
-            mec_alerts_pb2.WatchRequest(grant=grant, grant_signature=signature)
-        )
-        with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await anext(aiter(stream))
-        assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED
-        assert raised.value.details() == AUTHENTICATION_FAILED
+async def test_results_and_watch_agreements_do_not_pass_for_each_other(ward: Ward) -> None:
+    bob = ward.users["bob"]
+    _, results = user_app.start_request(bob, Purpose.RESULTS, ward.analysis_id, MEC_NODE)
+    stream = ward.alerts.Watch(mec_alerts_pb2.WatchRequest(m1=results))
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await ward.present(watch.grant, watch.signature)  # nor a watch grant results
+        await anext(aiter(stream))
+    assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED
+    assert raised.value.details() == AUTHENTICATION_FAILED
+    _, watch = user_app.start_request(bob, Purpose.WATCH, ward.analysis_id, MEC_NODE)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await ward.ask(watch)
     assert _code(raised) == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_the_ttp_involves_only_watches_of_the_node_and_pseudonym_and_refuses_forgeries(
     ward: Ward,
 ) -> None:
-    key, watch = await ward.grant("bob", purpose=GrantPurpose.WATCH)
-    watched = Grant.decode(watch.grant)
+    session, stream, _ = await _watch(ward, "bob")
+    await _until(lambda: ward.mec.alerts.watching() == 1)
+    [watch_id] = ward.mec.alerts._watches[ward.pseudonym]
     now_ms = int(time.time() * 1000)
 
     def raised(
         *,
-        pseudonym: bytes = watched.pseudonym,
+        pseudonym: bytes = ward.pseudonym,
         signer: ecqv.KeyPair | None = None,
         node: str = MEC_NODE,
         at: int = now_ms,
@@ -451,7 +432,7 @@ async def test_the_ttp_involves_only_watches_of_the_node_and_pseudonym_and_refus
             pseudonym=pseudonym,
             level=vitals_pb2.ALERT_LEVEL_EMERGENCY,
             aggregate=9,
-            watch_grants=[watched.nonce, bytes(16)],
+            watch_ids=[watch_id, bytes(16)],
         ).SerializeToString()
         pair = signer or ward.node.pair
         signature = user_crypto.sign(pair, emergency_method(), node, body)
@@ -459,14 +440,14 @@ async def test_the_ttp_involves_only_watches_of_the_node_and_pseudonym_and_refus
 
     genuine = raised()
     answer = await ward.emergency.RaiseEmergency(genuine)
-    assert [involved.watch_grant for involved in answer.involved] == [watched.nonce]
+    assert [involved.watch_id for involved in answer.involved] == [watch_id]
     context = emergency_pb2.EmergencyContext()
     context.ParseFromString(
         user_crypto.open_sealed(
-            key,
+            ward.users["bob"].pair,
             answer.involved[0].sealed_context,
             purpose=CONTEXT_PURPOSE,
-            associated_data=watched.nonce,
+            associated_data=session.initiator_point,
         )
     )
     assert (context.patient_id, context.analysis_id) == ("alice", ward.analysis_id)
@@ -487,3 +468,4 @@ async def test_the_ttp_involves_only_watches_of_the_node_and_pseudonym_and_refus
         await ward.emergency.RaiseEmergency(raised(nonce=b"short"))
     assert _code(refused) == grpc.StatusCode.INVALID_ARGUMENT
     assert "body.nonce" in str(refused.value.details())
+    stream.cancel()

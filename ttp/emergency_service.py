@@ -1,10 +1,11 @@
 """``mec5g.v1.EmergencyService``: the TTP's part of phase 6 (paper section 4.1, step 6).
 
 A MEC node raises an emergency for an analysis pseudonym, signed with its ECQV key; the registry
-maps it back to the analysis through the node's watch grants and keeps the watchers whose users
-the access policy still allows. For each, the TTP seals a context to the watcher's one-time key:
-the analysis, the patient and the patient's allergies and blood group, which the MEC forwards
-without being able to read. Statuses as ``MonitoringService``'s; nothing personal is logged.
+maps it back to the analysis through the watches the TTP vouched for at the node and keeps the
+watchers whose users the access policy still allows. For each, the TTP seals a context to the
+watcher's own ECQV key, bound to the watch's ephemeral X: the analysis, the patient and the
+patient's allergies and blood group, which the MEC forwards without being able to read.
+Statuses as ``MonitoringService``'s; nothing personal is logged.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ def seal_context(involved: registry.Involved) -> bytes:
         blood_group=involved.patient.blood_group,
     )
     return user_crypto.seal(
-        involved.requester_key,
+        involved.watcher_key,
         context.SerializeToString(),
         purpose=CONTEXT_PURPOSE,
-        associated_data=involved.watch_grant,
+        associated_data=involved.requester_key,
     )
 
 
@@ -76,12 +77,12 @@ class EmergencyService(emergency_pb2_grpc.EmergencyServiceServicer):
                 body.nonce,
                 body.raised_at_unix_ms / 1000,
                 body.pseudonym,
-                list(body.watch_grants),
+                list(body.watch_ids),
             )
             return emergency_pb2.RaiseEmergencyResponse(
                 involved=[
                     emergency_pb2.InvolvedWatcher(
-                        watch_grant=watcher.watch_grant, sealed_context=seal_context(watcher)
+                        watch_id=watcher.watch_id, sealed_context=seal_context(watcher)
                     )
                     for watcher in involved
                 ]

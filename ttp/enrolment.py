@@ -8,6 +8,11 @@ This is the stand-in for phases 1 and 2 until the patient-driven flow exists: th
 creates N device records under one analysis (``default`` unless named) and K credentials for one
 MEC node, and writes each holder's credentials to an enrolment file (mode 0600) that the UE or MEC
 process imports at start-up (``--import``). Enrolment and re-provisioning set the counter to 0.
+
+For the public-key baseline [36] the devices also need ECQV identities (``mec5g.ttp.identities``):
+``enrol_devices(..., identities=True)`` issues them with the records, in the same transaction
+and file; ``enrol_identities`` issues them alone, for devices whose records a patient's analysis
+will create (phase 2).
 """
 
 from __future__ import annotations
@@ -22,7 +27,10 @@ from typing import Any
 from mec5g.core import ecqv
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
+from mec5g.runtime.device_identities import SECTION, DeviceIdentities
+from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.runtime.holder_store import EnrolmentFile
+from mec5g.ttp import identities as device_identities
 from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.keystore import EnrolmentRefused, KeyStore, insert_record
 from mec5g.ttp.registry import Registry
@@ -49,10 +57,67 @@ def enrol_devices(
     first: int = 1,
     prefix: str = "dev",
     master_key: MasterKey | None = None,
+    identities: bool = False,
 ) -> EnrolmentFile:
-    """Enrol ``count`` devices of one analysis and write their enrolment file."""
+    """Enrol ``count`` devices of one analysis and write their enrolment file; with
+    ``identities``, each device also gets its ECQV identity for [36], in the file's
+    ``"identities"`` section."""
     labels = device_names(count, first, prefix)
-    return _issue(store_path, out, RecordKind.DEVICE, labels, analysis, rule, master_key=master_key)
+    if not identities:
+        return _issue(
+            store_path, out, RecordKind.DEVICE, labels, analysis, rule, master_key=master_key
+        )
+    registry = Registry(sqlite_path(store_path, "device ECQV identities"), master_key=master_key)
+    issued, also = device_identities.issue(registry, labels)
+
+    def render(enrolment: EnrolmentFile) -> str:
+        return json.dumps({**enrolment.document(), SECTION: issued.document()}, indent=1) + "\n"
+
+    return _issue(
+        store_path,
+        out,
+        RecordKind.DEVICE,
+        labels,
+        analysis,
+        rule,
+        render=render,
+        also=also,
+        master_key=master_key,
+    )
+
+
+def enrol_identities(
+    store_path: StoreLocation,
+    out: Path,
+    labels: list[str],
+    *,
+    master_key: MasterKey | None = None,
+) -> DeviceIdentities:
+    """ECQV identities for [36] alone, for devices whose records phase 2 will create (a
+    patient's analysis): an enrolment file for the UE without credentials, written and synced
+    before the identities are committed, as ``_issue`` does."""
+    if out.exists():
+        raise EnrolmentRefused(f"{out} exists and may hold keys not imported yet; remove it first")
+    path = sqlite_path(store_path, "device ECQV identities")
+    issued, store = device_identities.issue(Registry(path, master_key=master_key), labels)
+    pending_file = out.with_name(out.name + ".partial")
+    document = EnrolmentFile(RecordKind.DEVICE.value, RecordRule.COUNTER, "", {}).document()
+    EnrolmentFile.write_text(
+        pending_file, json.dumps({**document, SECTION: issued.document()}, indent=1) + "\n"
+    )
+    try:
+        connection = connect(path)
+        try:
+            with immediate_transaction(connection):
+                store(connection)
+        finally:
+            connection.close()
+    except BaseException:
+        pending_file.unlink()
+        raise
+    pending_file.replace(out)
+    _sync_directory(out.parent)
+    return issued
 
 
 def enrol_device_analyses(

@@ -1,5 +1,5 @@
-"""``mec5g.v1.RegistrationService``, ``MonitoringService`` and ``UserAccessService``: phases 1,
-2 and the TTP's part of phase 5 (grants, ``core.user_access``) over gRPC.
+"""``mec5g.v1.RegistrationService`` and ``MonitoringService``: phases 1 and 2 over gRPC (the
+TTP's part of phases 5 and 6 is ``ttp.anonymous_service``, on the same registry).
 
 Thin adapters around ``mec5g.ttp.registry``: they parse and check fields (INVALID_ARGUMENT names
 the field), verify the signature of user requests, run the registry's operation in a worker
@@ -28,9 +28,8 @@ from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import counting
 from mec5g.core.primitives import local_fingerprint
 from mec5g.core.profiles import DoctorAttributes, PatientAttributes, Role
-from mec5g.core.user_access import GrantPurpose
 from mec5g.runtime.group_commit import StoreUnavailable
-from mec5g.runtime.metrics import USER_REQUEST, Metrics
+from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.status import AUTHENTICATION_FAILED, wire_version
 from mec5g.runtime.user_requests import (
     NONCE_BYTES,
@@ -46,14 +45,11 @@ from mec5g.v1 import (
     monitoring_pb2_grpc,
     registration_pb2,
     registration_pb2_grpc,
-    user_access_pb2,
-    user_access_pb2_grpc,
 )
 
 LOG = logging.getLogger("mec5g.ttp")
 REGISTRATION = "registration"  # phase 1, the phase label of its metrics
 INITIALISATION = "initialisation"  # phase 2: creating analyses and their life cycle
-GRANT_SECONDS = 60.0  # a grant is used at once; a minute covers the round trip and clock skew
 T = TypeVar("T")
 
 _STATUS = {
@@ -366,40 +362,6 @@ class MonitoringService(monitoring_pb2_grpc.MonitoringServiceServicer):
             return monitoring_pb2.SetAnalysisSettingsResponse(spo2_scale=int(scale))
 
         return await self._calls.run(context, INITIALISATION, set_settings)
-
-
-class UserAccessService(user_access_pb2_grpc.UserAccessServiceServicer):
-    """Phase 5: grants for authorised users to read an analysis's results at one MEC node."""
-
-    def __init__(
-        self, registry_: registry.Registry, metrics: Metrics, lifetime: float = GRANT_SECONDS
-    ) -> None:
-        self._registry = registry_
-        self._calls = RegistryCalls(registry_, metrics)
-        self._lifetime = lifetime
-
-    async def GrantAccess(  # noqa: N802 - gRPC method name
-        self, request: user_access_pb2.GrantAccessRequest, context: grpc.aio.ServicerContext
-    ) -> user_access_pb2.GrantAccessResponse:
-        def grant() -> user_access_pb2.GrantAccessResponse:
-            signed, body = _authenticate(
-                self._registry, "GrantAccess", request.signed, user_access_pb2.GrantAccessBody
-            )
-            if body.purpose not in GrantPurpose._value2member_map_:
-                raise InvalidField("purpose", "GRANT_PURPOSE_RESULTS or GRANT_PURPOSE_WATCH")
-            raw, signature = self._registry.grant_access(
-                signed,
-                GrantPurpose(body.purpose),
-                body.analysis_id,
-                body.mec_node,
-                body.requester_key,
-                self._lifetime,
-            )
-            return user_access_pb2.GrantAccessResponse(grant=raw, signature=signature)
-
-        response = await self._calls.run(context, USER_REQUEST, grant)
-        LOG.info("granted user %s a grant", local_fingerprint(request.signed.user_id.encode()))
-        return response
 
 
 def _devices(specs: Sequence[monitoring_pb2.DeviceSpec]) -> list[registry.DeviceRequest]:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from mec5g.core import ecqv, user_crypto
+from mec5g.core.anonymous_agreement import Purpose
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.errors import AuthenticationFailed, InvalidField
 from mec5g.core.handle import AnalysisSettings, Pseudonyms
@@ -46,14 +47,14 @@ from mec5g.core.profiles import (
     may_read,
 )
 from mec5g.core.records import RecordKind
-from mec5g.core.user_access import Grant, GrantPurpose, issue_grant
+from mec5g.core.user_access import WATCH_ID_BYTES
 from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
 from mec5g.ttp.at_rest import MasterKey, Sealer, adopt, read_secret
 from mec5g.ttp.keystore import EnrolmentRefused, RowCodec, delete_record, insert_record
 
 REQUEST_WINDOW_SECONDS = 300.0
-WATCH_RETENTION = 86400.0  # a watch longer than a day needs a new grant to be found
+WATCH_RETENTION = 86400.0  # a watch open longer than a day must be opened again to be found
 # MEC nodes' emergency nonces share the user requests' table; ':' is in no user identity.
 MEC_NONCE_PREFIX = "mec:"
 CODE_BYTES = 18
@@ -112,10 +113,12 @@ class SignedRequest:
 
 @dataclass(frozen=True)
 class Involved:
-    """A watcher involved in an emergency: its grant, one-time key, and whose analysis."""
+    """A watcher involved in an emergency: its watch, the watch's ephemeral X, the watcher's own
+    key, and whose analysis."""
 
-    watch_grant: bytes
+    watch_id: bytes
     requester_key: bytes
+    watcher_key: bytes
     analysis_id: str
     patient_id: str
     patient: PatientAttributes
@@ -200,6 +203,24 @@ class Registry:
         self._ca_private = int.from_bytes(secret, "big")
         self.ca_public = ecqv.public_key(self._ca_private)
         self._pseudonyms = Pseudonyms(pseudonym_key)
+
+    @property
+    def authority(self) -> ecqv.KeyPair:
+        """The CA's key pair: it issues certificates and opens what the parties of an anonymous
+        key agreement seal to the TTP (phases 5 and 6, the baseline [36])."""
+        return ecqv.KeyPair(self._ca_private, self.ca_public)
+
+    def pseudonym(self, analysis_id: str, node: str) -> bytes:
+        """The name under which MEC node ``node`` knows analysis ``analysis_id``."""
+        return self._pseudonyms(analysis_id, node)
+
+    def node_key(self, node: str) -> bytes | None:
+        """The public key of MEC node ``node``'s ECQV identity, or None without one."""
+        with _reading(self.path) as connection:
+            row = connection.execute(
+                "SELECT public_key FROM mec_nodes WHERE node = ?", (node,)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
 
     # -- operator -----------------------------------------------------------------------------
 
@@ -353,6 +374,21 @@ class Registry:
         except AuthenticationFailed as failure:
             raise _unauthenticated(failure.reason) from None
         if user is None:
+            raise _unauthenticated("unknown_user")
+        if abs(self._now() - issued_at) > REQUEST_WINDOW_SECONDS:
+            raise _unauthenticated("stale_request")
+        return SignedRequest(user, nonce, issued_at)
+
+    def fresh_request(
+        self, user_id: str, public_key: bytes, nonce: bytes, issued_at: float
+    ) -> SignedRequest:
+        """A user request whose signature the caller verified already (inside an anonymous key
+        agreement, under ``public_key`` from the user's certificate): the user must be
+        registered with that key and the time fresh; the nonce is consumed later, in the
+        operation's own transaction."""
+        user = self.user(user_id)
+        registered = user.public_key if user is not None else _DUMMY_PUBLIC
+        if not hmac.compare_digest(registered, public_key) or user is None:
             raise _unauthenticated("unknown_user")
         if abs(self._now() - issued_at) > REQUEST_WINDOW_SECONDS:
             raise _unauthenticated("stale_request")
@@ -576,58 +612,51 @@ class Registry:
                     )
         return summaries
 
-    # -- phase 5: user requests -----------------------------------------------------------------
+    # -- phases 5 and 6: what the TTP vouches for user requests ---------------------------------
 
-    def grant_access(
+    def authorise(
         self,
         request: SignedRequest,
-        purpose: GrantPurpose,
+        purpose: Purpose,
         analysis_id: str,
         node: str,
         requester_key: bytes,
-        lifetime: float,
     ) -> tuple[bytes, bytes]:
-        """A grant (and its CA signature) for the requester to read ``analysis_id``'s results
-        or watch it for emergencies at MEC ``node``, which sees it under its pseudonym only.
-        A watch grant is remembered, so that the node's emergencies find their watchers.
+        """What the TTP vouches to MEC node ``node`` (authenticated by the caller) for the
+        requester to read ``analysis_id``'s results or watch it for emergencies: the pseudonym the
+        node knows the analysis under and, for a watch, the watch's id. A watch is remembered
+        with the requester's ephemeral X, so that the node's emergencies find their watchers.
 
         An analysis that does not exist and one the user may not read are refused alike
         (PERMISSION_DENIED), so that a refusal says nothing about other patients.
         """
-        check_name(node, "mec_node")
+        if purpose not in (Purpose.RESULTS, Purpose.WATCH):
+            raise InvalidField("purpose", "results or watch")
         now = self._now()
         with self._begin(request, patient=False) as connection:
-            if not connection.execute("SELECT 1 FROM mec_nodes WHERE node = ?", (node,)).fetchone():
-                raise Refused(Refusal.NOT_FOUND, f"no MEC node {node!r} with an identity")
             if _reader_of(connection, request.user, analysis_id) is None:
                 raise Refused(Refusal.PERMISSION_DENIED, "not authorised for that analysis")
             pseudonym = self._pseudonyms(analysis_id, node)
-            grant, signature = issue_grant(
-                ecqv.KeyPair(self._ca_private, self.ca_public),
-                purpose,
-                pseudonym,
-                requester_key,
-                node,
-                now + lifetime,
+            if purpose is not Purpose.WATCH:
+                return pseudonym, b""
+            watch_id = secrets.token_bytes(WATCH_ID_BYTES)
+            connection.execute(
+                "DELETE FROM watch_grants WHERE issued_at < ?", (now - WATCH_RETENTION,)
             )
-            if purpose is GrantPurpose.WATCH:
-                connection.execute(
-                    "DELETE FROM watch_grants WHERE issued_at < ?", (now - WATCH_RETENTION,)
-                )
-                connection.execute(
-                    "INSERT INTO watch_grants (nonce, user_id, analysis_id, node, pseudonym, "
-                    "requester_key, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        Grant.decode(grant).nonce,
-                        request.user.user_id,
-                        analysis_id,
-                        node,
-                        pseudonym,
-                        requester_key,
-                        now,
-                    ),
-                )
-        return grant, signature
+            connection.execute(
+                "INSERT INTO watch_grants (nonce, user_id, analysis_id, node, pseudonym, "
+                "requester_key, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    watch_id,
+                    request.user.user_id,
+                    analysis_id,
+                    node,
+                    pseudonym,
+                    requester_key,
+                    now,
+                ),
+            )
+        return pseudonym, watch_id
 
     def set_analysis_settings(
         self, request: SignedRequest, analysis_id: str, settings: AnalysisSettings
@@ -658,39 +687,43 @@ class Registry:
         nonce: bytes,
         raised_at: float,
         pseudonym: bytes,
-        watch_grants: Sequence[bytes],
+        watch_ids: Sequence[bytes],
     ) -> list[Involved]:
         """Check a MEC node's signed emergency, then map its pseudonym back to the analysis
-        through the node's watch grants: every watcher whose user may still read the analysis
-        is involved. Grants of another node or pseudonym are ignored, never reported."""
-        with _reading(self.path) as connection:
-            row = connection.execute(
-                "SELECT public_key FROM mec_nodes WHERE node = ?", (node,)
-            ).fetchone()
+        through the node's watches: every watcher whose user may still read the analysis is
+        involved. Watches of another node or pseudonym are ignored, never reported."""
+        node_key = self.node_key(node)
         try:
-            user_crypto.verify(row[0] if row else _DUMMY_PUBLIC, method, node, body, signature)
+            user_crypto.verify(node_key or _DUMMY_PUBLIC, method, node, body, signature)
         except AuthenticationFailed as failure:
             raise _unauthenticated(failure.reason) from None
-        if row is None:
+        if node_key is None:
             raise _unauthenticated("unknown_node")
         if abs(self._now() - raised_at) > REQUEST_WINDOW_SECONDS:
             raise _unauthenticated("stale_request")
         involved = []
         with _transaction(self.path) as connection:
             self._consume(connection, f"{MEC_NONCE_PREFIX}{node}", nonce)
-            for grant in dict.fromkeys(watch_grants):
+            for watch_id in dict.fromkeys(watch_ids):
                 found = connection.execute(
                     "SELECT user_id, analysis_id, requester_key FROM watch_grants "
                     "WHERE nonce = ? AND node = ? AND pseudonym = ?",
-                    (grant, node, pseudonym),
+                    (watch_id, node, pseudonym),
                 ).fetchone()
                 if found is None:
                     continue
                 user = self._user(connection, found[0])
                 patient = _reader_of(connection, user, found[1]) if user else None
-                if patient is not None:
+                if user is not None and patient is not None:
                     involved.append(
-                        Involved(grant, found[2], found[1], patient, _patient(connection, patient))
+                        Involved(
+                            watch_id,
+                            found[2],
+                            user.public_key,
+                            found[1],
+                            patient,
+                            _patient(connection, patient),
+                        )
                     )
         return involved
 

@@ -10,7 +10,8 @@ at one version. A database written by a newer mec5g is refused rather than guess
    signed user requests (replay refusal), and the MEC nodes' ECQV identities;
 3. the analyses' settings (phase 4);
 4. the watch grants issued (phase 6);
-5. DK columns sealed under a master key (encryption at rest).
+5. DK columns sealed under a master key (encryption at rest);
+8. devices' ECQV identities for the public-key baseline [36] (``--scheme baseline36``).
 """
 
 from __future__ import annotations
@@ -167,12 +168,26 @@ def _version_5(connection: sqlite3.Connection) -> None:
     connection.execute("ALTER TABLE credential_records_4 RENAME TO credential_records")
 
 
+def _version_6(connection: sqlite3.Connection) -> None:
+    """The baseline [36]: a device's ECQV certificate and public key by its label (``mec5g.ttp.
+    identities``); its private key never reaches the TTP's database."""
+    connection.execute(
+        """CREATE TABLE device_identities (
+            label TEXT PRIMARY KEY,
+            certificate BLOB NOT NULL,
+            public_key BLOB NOT NULL CHECK (length(public_key) = 33),
+            enrolled_at REAL NOT NULL
+        )"""
+    )
+
+
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _version_1,
     _version_2,
     _version_3,
     _version_4,
     _version_5,
+    _version_6,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

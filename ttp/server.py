@@ -1,9 +1,11 @@
 """``mec5g ttp serve``: the TTP process, and ``start`` for whoever embeds it (tests, tools).
 
-It serves key agreement (phase 3), registration (phase 1) and monitoring initialisation with
-the analyses' life cycle (phase 2), all on one port and one database. On a PostgreSQL store
-(``--store-url``, shared by several replicas) it serves key agreement only: the registration
-centre still needs SQLite.
+It serves the devices' key agreement of its ``--scheme`` (phase 3: the paper's scheme, or the
+public-key baseline [36] through the anonymous key agreement), registration (phase 1),
+monitoring initialisation with the analyses' life cycle (phase 2), users' requests (phases 5
+and 6, the anonymous key agreement) and emergencies, all on one port and one database. On a
+PostgreSQL store (``--store-url``, shared by several replicas) it serves the paper's key
+agreement only: the registration centre, and with it [36]'s device identities, need SQLite.
 """
 
 from __future__ import annotations
@@ -21,19 +23,19 @@ from mec5g.core.primitives import IDENTITY_BYTES
 from mec5g.runtime.grpc_server import TlsOptions, start_server, wait_for_termination
 from mec5g.runtime.metrics import KEY_AGREEMENT, Metrics
 from mec5g.runtime.rate_limit import PER_DEVICE, PER_MEC, RatePolicy, limits, peer_identity
+from mec5g.runtime.scheme import Scheme
+from mec5g.ttp.anonymous_service import TtpAnonymousKeyAgreementService
 from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.emergency_service import EmergencyService
 from mec5g.ttp.postgres_store import is_url
-from mec5g.ttp.registration_service import (
-    MonitoringService,
-    RegistrationService,
-    UserAccessService,
-)
+from mec5g.ttp.registration_service import MonitoringService, RegistrationService
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.service import TtpKeyAgreementService
 from mec5g.ttp.stores import RecordStore, StoreLocation, open_key_store
 from mec5g.ttp.transfer_tickets import TransferTickets
 from mec5g.v1 import (
+    anonymous_key_agreement_pb2,
+    anonymous_key_agreement_pb2_grpc,
     emergency_pb2,
     emergency_pb2_grpc,
     monitoring_pb2,
@@ -42,8 +44,6 @@ from mec5g.v1 import (
     registration_pb2_grpc,
     ttp_key_agreement_pb2,
     ttp_key_agreement_pb2_grpc,
-    user_access_pb2,
-    user_access_pb2_grpc,
 )
 
 LOG = logging.getLogger("mec5g.ttp")
@@ -53,9 +53,11 @@ REGISTRATION_SERVICE_NAME = registration_pb2.DESCRIPTOR.services_by_name[
 ].full_name
 MONITORING_SERVICE_NAME = monitoring_pb2.DESCRIPTOR.services_by_name["MonitoringService"].full_name
 EMERGENCY_SERVICE_NAME = emergency_pb2.DESCRIPTOR.services_by_name["EmergencyService"].full_name
-USER_ACCESS_SERVICE_NAME = user_access_pb2.DESCRIPTOR.services_by_name[
-    "UserAccessService"
+ANONYMOUS_SERVICE_NAME = anonymous_key_agreement_pb2.DESCRIPTOR.services_by_name[
+    "TtpAnonymousKeyAgreementService"
 ].full_name
+# The service answering the devices' key agreement of each scheme: health checks wait for it.
+SERVICE_NAMES = {Scheme.BRAEKEN2021: SERVICE_NAME, Scheme.BASELINE36: ANONYMOUS_SERVICE_NAME}
 
 
 @dataclass(frozen=True)
@@ -72,9 +74,12 @@ class TtpConfig:
     health_listen: str | None = None
     # Seals the DKs at rest (``mec5g.ttp.at_rest``); None keeps them in the clear.
     master_key: MasterKey | None = None
+    # The devices' key agreement: the paper's scheme, or [36] (anonymous key agreement).
+    scheme: Scheme = Scheme.BRAEKEN2021
 
 
 VERIFY_METHOD = f"/{SERVICE_NAME}/Verify"
+VOUCH_METHOD = f"/{ANONYMOUS_SERVICE_NAME}/Vouch"
 
 
 def _device_identity(request: ttp_key_agreement_pb2.VerifyRequest, _: object) -> bytes | None:
@@ -101,25 +106,31 @@ class RunningTtp:
 
 
 async def start(config: TtpConfig) -> RunningTtp:
+    if config.scheme is Scheme.BASELINE36 and is_url(config.store):
+        raise ValueError("--scheme baseline36 needs the SQLite store: device identities live there")
     metrics = Metrics("ttp")
+    metrics.running(config.scheme.value)
     store = open_key_store(
         config.store, partial(metrics.count_operations, KEY_AGREEMENT), config.master_key
     )
     metrics.serve(config.metrics_port)
+    registrations = []
+    service_names = []
     try:
-        # Handover tickets need the registry's MEC node identities and CA key: SQLite only.
-        tickets = (
-            None
-            if is_url(config.store)
-            else TransferTickets(Path(config.store), metrics, config.master_key)
-        )
-        service = TtpKeyAgreementService(store, metrics, tickets)
-        registrations = [
-            partial(
-                ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server, service
+        if config.scheme is Scheme.BRAEKEN2021:
+            # Handover tickets need the registry's MEC node identities and CA key: SQLite only.
+            tickets = (
+                None
+                if is_url(config.store)
+                else TransferTickets(Path(config.store), metrics, config.master_key)
             )
-        ]
-        service_names = [SERVICE_NAME]
+            registrations.append(
+                partial(
+                    ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server,
+                    TtpKeyAgreementService(store, metrics, tickets),
+                )
+            )
+            service_names.append(SERVICE_NAME)
         if not is_url(config.store):
             registry = Registry(
                 Path(config.store), device_rule=config.device_rule, master_key=config.master_key
@@ -134,8 +145,8 @@ async def start(config: TtpConfig) -> RunningTtp:
                     MonitoringService(registry, metrics),
                 ),
                 partial(
-                    user_access_pb2_grpc.add_UserAccessServiceServicer_to_server,
-                    UserAccessService(registry, metrics),
+                    anonymous_key_agreement_pb2_grpc.add_TtpAnonymousKeyAgreementServiceServicer_to_server,
+                    TtpAnonymousKeyAgreementService(registry, metrics, config.scheme),
                 ),
                 partial(
                     emergency_pb2_grpc.add_EmergencyServiceServicer_to_server,
@@ -145,9 +156,10 @@ async def start(config: TtpConfig) -> RunningTtp:
             service_names += [
                 REGISTRATION_SERVICE_NAME,
                 MONITORING_SERVICE_NAME,
-                USER_ACCESS_SERVICE_NAME,
+                ANONYMOUS_SERVICE_NAME,
                 EMERGENCY_SERVICE_NAME,
             ]
+        per_mec = ("per_mec", config.rate_per_mec, lambda _, context: peer_identity(context))
         server, port = await start_server(
             config.listen,
             registrations,
@@ -156,11 +168,9 @@ async def start(config: TtpConfig) -> RunningTtp:
             metrics,
             limits(
                 VERIFY_METHOD,
-                [
-                    ("per_mec", config.rate_per_mec, lambda _, context: peer_identity(context)),
-                    ("per_device", config.rate_per_device, _device_identity),
-                ],
-            ),
+                [per_mec, ("per_device", config.rate_per_device, _device_identity)],
+            )
+            + limits(VOUCH_METHOD, [per_mec]),
         )
     except BaseException:
         await store.aclose()
@@ -171,14 +181,17 @@ async def start(config: TtpConfig) -> RunningTtp:
 async def serve(config: TtpConfig) -> None:
     running = await start(config)
     LOG.info(
-        "TTP serving on port %d, key store %s, metrics :%d",
+        "TTP serving %s on port %d, key store %s, metrics :%d",
+        config.scheme.value,
         running.port,
         "PostgreSQL (key agreement only)" if is_url(config.store) else config.store,
         config.metrics_port,
     )
     try:
         await wait_for_termination(
-            running.server, health_listen=config.health_listen, service_names=[SERVICE_NAME]
+            running.server,
+            health_listen=config.health_listen,
+            service_names=[SERVICE_NAMES[config.scheme]],
         )
     finally:
         await running.close()

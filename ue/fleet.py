@@ -10,6 +10,11 @@ A successful attach also starts the device's phase-4 data session: the traffic k
 id derived from SK, M1 and M4 (``core.data_channel``), replacing any earlier session. Each device
 attaches through its serving MEC (``ue.serving``); a device arriving from another MEC node adds
 the handover indication for the TTP (``core.handover``), so that its analysis moves with it.
+
+Under the public-key baseline [36] (``--scheme baseline36``, ``Baseline36``) an attach runs the
+anonymous key agreement instead (``core.anonymous_agreement``) with the device's ECQV identity:
+nothing of the device's state changes, so an attempt needs no durable write, and retries and
+backoff are the same. Only devices that hold an identity take part.
 """
 
 from __future__ import annotations
@@ -25,18 +30,23 @@ from dataclasses import dataclass
 
 import grpc
 
-from mec5g.core import data_channel, device_role, handover
+from mec5g.core import anonymous_agreement, data_channel, device_role, handover
+from mec5g.core.anonymous_agreement import Identity, Purpose
 from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
-from mec5g.core.messages import M4
 from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
 from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
 from mec5g.runtime.holder_store import HolderConflict, HolderStore
 from mec5g.runtime.metrics import DATA, HANDOVER, KEY_AGREEMENT, Metrics
+from mec5g.runtime.scheme import BASELINE36_DATA_VERSION
 from mec5g.runtime.status import wire_version
 from mec5g.ue.serving import MecLink, MecLinks
-from mec5g.v1 import mec_key_agreement_pb2
+from mec5g.v1 import (
+    anonymous_key_agreement_pb2,
+    anonymous_key_agreement_pb2_grpc,
+    mec_key_agreement_pb2,
+)
 
 LOG = logging.getLogger("mec5g.ue")
 
@@ -87,12 +97,12 @@ class AttachReport:
 
 @dataclass(slots=True)
 class DataSession:
-    """A device's phase-4 session: its end of the data channel, since when, whether the MEC
-    acknowledged a record of it yet, and the MEC that agreed it (and alone holds its keys)."""
+    """A device's phase-4 session: its end of the data channel, since when, and whether the MEC
+    acknowledged a record of it yet."""
 
     end: data_channel.DeviceEnd
     started: float
-    mec: MecLink
+    mec: MecLink  # the MEC that agreed it, and alone holds its keys
     confirmed: bool = False
 
 
@@ -137,6 +147,16 @@ class DeviceLocks:
                 del self._held[name]
 
 
+@dataclass(frozen=True)
+class Baseline36:
+    """What the devices need to run the baseline [36]: their ECQV identities (each with the CA
+    key it was issued under), the MEC node they agree with, and its service."""
+
+    identities: Mapping[str, tuple[Identity, bytes]]
+    node: str
+    mec: anonymous_key_agreement_pb2_grpc.MecAnonymousKeyAgreementServiceStub
+
+
 class DeviceFleet:
     """N emulated devices, each attaching through its serving MEC."""
 
@@ -148,19 +168,32 @@ class DeviceFleet:
         policy: RetryPolicy,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        baseline36: Baseline36 | None = None,
     ) -> None:
         self._store = store
         self.clock = clock  # times data sessions; tests move it instead of waiting
         self.links = links
+        self._baseline36 = baseline36
         self._metrics = metrics
         self._policy = policy
         self._rng = rng or random.Random()
-        self._devices = {name: DeviceView(name, state) for name, state in store.load().items()}
+        self._devices = {
+            name: DeviceView(name, state)
+            for name, state in store.load().items()
+            if self._takes_part(name)
+        }
         self._locks = DeviceLocks()
         self._turn = self._round_robin()
         self.succeeded = 0
         self.failed = 0
         self.active_sessions = 0
+
+    def _takes_part(self, name: str) -> bool:
+        """Under [36], a device without an ECQV identity cannot attach: it is left out."""
+        if self._baseline36 is None or name in self._baseline36.identities:
+            return True
+        LOG.warning("device %s has no ECQV identity for baseline36: left out", name)
+        return False
 
     def _round_robin(self) -> Iterator[str]:
         while True:
@@ -192,12 +225,14 @@ class DeviceFleet:
                 await held.enter_async_context(self._locks.hold(name))
             await asyncio.to_thread(self._store.import_holders, states, replace=True)
             for name, state in states.items():
-                self._devices[name] = DeviceView(name, state)
+                if self._takes_part(name):
+                    self._devices[name] = DeviceView(name, state)
         return len(states) - len(replaced), len(replaced)
 
     async def attach(self, name: str | None = None, *, handover_from: str = "") -> AttachReport:
         """Run key agreement for ``name`` (the next in turn if None) until success or the limit;
-        ``handover_from`` names the MEC host the device arrives from, if any.
+        ``handover_from`` names the MEC host the device arrives from, if any (the paper's
+        scheme only: [36]'s messages carry no indication).
 
         Raises NoDevices when asked for the next device of a UE that holds none yet."""
         if name is None and not self._devices:
@@ -213,7 +248,12 @@ class DeviceFleet:
                     await asyncio.sleep(self._policy.delay(attempts, self._rng))
                 attempts += 1
                 try:
-                    outcome, session_key = await self._attempt(name, handover_from)
+                    if self._baseline36 is None:
+                        outcome, session_key = await self._attempt(name, handover_from)
+                    else:
+                        outcome, session_key = await self._attempt_baseline36(
+                            name, self._baseline36
+                        )
                 except (StoreUnavailable, HolderConflict) as error:
                     # The device's own state could not be written: nothing was sent, or the
                     # answer is not adopted; the stored state is the one to go on from.
@@ -285,16 +325,57 @@ class DeviceFleet:
         )
         if not stored:
             return Outcome.BAD_ANSWER, b""
+        self._open_session(
+            view, result.session_key, session.m1.to_bytes(), response.m4, before.rule, mec
+        )
+        return Outcome.SUCCESS, result.session_key
+
+    async def _attempt_baseline36(self, name: str, baseline: Baseline36) -> tuple[Outcome, bytes]:
+        """One attempt of [36]: M1 with the device's identity, M4 checked, the data session."""
+        identity, ca_public = baseline.identities[name]
         with counting() as ledger:
-            keys = data_channel.derive(
-                result.session_key, session.m1, M4.parse(response.m4), before.rule
+            state, m1 = anonymous_agreement.initiator_start(
+                identity, ca_public, baseline.node, Purpose.DEVICE_SESSION
             )
+        self._metrics.count_operations(KEY_AGREEMENT, ledger)
+        request = anonymous_key_agreement_pb2.AgreeAnonymouslyRequest(m1=m1)
+        self._metrics.sent("M1", len(m1), request.ByteSize())
+        try:
+            response = await baseline.mec.AgreeAnonymously(
+                request, timeout=self._policy.rpc_timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            return _OUTCOME_OF_STATUS.get(error.code(), Outcome.UNAVAILABLE), b""
+        try:
+            with counting() as ledger:
+                session = anonymous_agreement.initiator_finish(state, response.m4)
+        except (AuthenticationFailed, MalformedField):
+            return Outcome.BAD_ANSWER, b""
+        finally:
+            self._metrics.count_operations(KEY_AGREEMENT, ledger)
+        view = self._devices[name]
+        self._open_session(
+            view, session.key, m1, response.m4, BASELINE36_DATA_VERSION, self.links.serving(name)
+        )
+        return Outcome.SUCCESS, session.key
+
+    def _open_session(
+        self,
+        view: DeviceView,
+        session_key: bytes,
+        m1: bytes,
+        m4: bytes,
+        version: int,
+        mec: MecLink,
+    ) -> None:
+        """The device's data session under the agreed key, replacing any earlier one."""
+        with counting() as ledger:
+            keys = data_channel.derive(session_key, m1, m4, version)
         self._metrics.count_operations(DATA, ledger)
         if view.session is None:
             self.active_sessions += 1
         view.session = DataSession(data_channel.DeviceEnd(keys), self.clock(), mec)
         self._metrics.sessions("active", self.active_sessions)
-        return Outcome.SUCCESS, result.session_key
 
     async def move(self, names: list[str], link: MecLink) -> None:
         """Serve ``names`` through ``link`` from now on: each device's attach in flight ends

@@ -18,16 +18,19 @@ from pathlib import Path
 
 import grpc
 
+from mec5g.runtime.device_identities import DeviceIdentities, IdentityStore
 from mec5g.runtime.grpc_server import TlsOptions, channel, start_server, wait_for_termination
 from mec5g.runtime.holder_store import HolderStore, open_holder_store
 from mec5g.runtime.metrics import Metrics
+from mec5g.runtime.scheme import Scheme
 from mec5g.ue.control_service import UeControlService
-from mec5g.ue.fleet import DeviceFleet, RetryPolicy, drive_continuously
+from mec5g.ue.fleet import Baseline36, DeviceFleet, RetryPolicy, drive_continuously
 from mec5g.ue.handover import MobilityAgent
 from mec5g.ue.provisioning_service import UeProvisioningService
 from mec5g.ue.serving import MecLink, MecLinks, NotDiscovered
 from mec5g.ue.streaming import Streamer, StreamPolicy
 from mec5g.v1 import (
+    anonymous_key_agreement_pb2_grpc,
     mec_service_mgmt_pb2_grpc,
     ue_control_pb2,
     ue_control_pb2_grpc,
@@ -57,6 +60,9 @@ class UeConfig:
     seed: int | None = None
     health_listen: str | None = None
     stream: StreamPolicy = field(default_factory=StreamPolicy)
+    # The devices' key agreement; [36] also needs the MEC node's identity, which M1 names.
+    scheme: Scheme = Scheme.BRAEKEN2021
+    mec_node: str | None = None
     # The MEC platform: the devices' MEC is discovered on ``mec_host`` (any host when empty)
     # instead of ``mec_target``, and patients follow mobility events.
     platform: str | None = None
@@ -121,11 +127,25 @@ async def _discovered(
         await asyncio.sleep(0.2)
 
 
+def _identities(config: UeConfig) -> IdentityStore:
+    """The devices' ECQV identities in the UE's state, with the enrolment file's new ones."""
+    identities = IdentityStore(config.state)
+    held = DeviceIdentities.read(config.import_file) if config.import_file else None
+    if held is not None:
+        added = identities.import_identities(held)
+        LOG.info("imported %d new device identities from %s", added, config.import_file)
+    return identities
+
+
 async def start(config: UeConfig) -> RunningUe:
+    if config.scheme is Scheme.BASELINE36 and not config.mec_node:
+        raise ValueError("--scheme baseline36 needs the MEC node's identity (--mec-node)")
     async with contextlib.AsyncExitStack() as cleanup:
         store = open_holder_store(config.state, config.import_file, "device")
         cleanup.callback(store.close)
+        identities = _identities(config)
         metrics = Metrics("ue")
+        metrics.running(config.scheme.value)
         metrics.serve(config.metrics_port)
         links = MecLinks(config.mec_tls, metrics)
         cleanup.push_async_callback(links.close)
@@ -138,7 +158,18 @@ async def start(config: UeConfig) -> RunningUe:
             )
         else:
             links.default = links.link(config.mec_target)
-        fleet = DeviceFleet(store, links, metrics, config.policy, random.Random(config.seed))
+        baseline36 = None
+        if config.scheme is Scheme.BASELINE36 and config.mec_node:
+            baseline36 = Baseline36(
+                identities.load(),
+                config.mec_node,
+                anonymous_key_agreement_pb2_grpc.MecAnonymousKeyAgreementServiceStub(
+                    links.channel(links.default.target)
+                ),
+            )
+        fleet = DeviceFleet(
+            store, links, metrics, config.policy, random.Random(config.seed), baseline36=baseline36
+        )
         seed = config.seed if config.seed is not None else random.SystemRandom().getrandbits(32)
         streamer = Streamer(fleet, metrics, config.stream, seed)
         agent = (
@@ -192,9 +223,10 @@ async def start(config: UeConfig) -> RunningUe:
 async def serve(config: UeConfig) -> None:
     running = await start(config)
     LOG.info(
-        "UE serving control on port %d with %d devices, MEC at %s",
+        "UE serving control on port %d with %d devices running %s, MEC at %s",
         running.port,
         len(running.fleet.names),
+        config.scheme.value,
         running.links.default.target if running.links.default else "?",
     )
     try:

@@ -3,10 +3,12 @@ commands and ``mec5g up`` use it.
 
 The app keeps the user's ECQV key pair in a wallet file (``mec5g.runtime.wallet``) that never
 leaves the user's machine: registration creates k, sends only R = kG and reconstructs d from the
-TTP's answer. Every later request is a signed body (``MonitoringService``); device credentials
-come back sealed to the user's key, are opened here and installed into the UE's devices with
-``UeProvisioningService/Provision``, or written to an enrolment file for ``mec5g ue serve
---import``.
+TTP's answer. Every later request to the TTP is a signed body (``MonitoringService``); device
+credentials come back sealed to the user's key, are opened here and installed into the UE's
+devices with ``UeProvisioningService/Provision``, or written to an enrolment file for ``mec5g ue
+serve --import``. Results and watches (phases 5 and 6) go to the MEC node as the initiator of the
+anonymous key agreement (``core.anonymous_agreement``), the request sealed to the TTP inside M1;
+the MEC's reports come under the session key, signed by the node (``core.user_access``).
 
 The TTP's CA key can be pinned (``ca_public``); without a pin, the key in the registration
 answer is trusted on first use and pinned in the wallet from then on.
@@ -19,12 +21,12 @@ from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mec5g.core import ecqv, user_access, user_crypto
+from mec5g.core import anonymous_agreement, ecqv, user_access, user_crypto
+from mec5g.core.anonymous_agreement import Identity, InitiatorState, Purpose
 from mec5g.core.credentials import Credential, HolderState, RecordRule
 from mec5g.core.errors import AuthenticationFailed
 from mec5g.core.primitives import random_bytes
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
-from mec5g.core.user_access import GrantPurpose
 from mec5g.runtime.status import wire_version
 from mec5g.runtime.user_requests import (
     CONTEXT_PURPOSE,
@@ -36,6 +38,7 @@ from mec5g.runtime.user_requests import (
 from mec5g.runtime.wallet import Wallet
 from mec5g.v1 import (
     analysis_pb2,
+    anonymous_key_agreement_pb2,
     emergency_pb2,
     mec_alerts_pb2,
     mec_alerts_pb2_grpc,
@@ -47,8 +50,6 @@ from mec5g.v1 import (
     registration_pb2_grpc,
     ue_provisioning_pb2,
     ue_provisioning_pb2_grpc,
-    user_access_pb2,
-    user_access_pb2_grpc,
 )
 
 
@@ -88,7 +89,7 @@ async def register(
     return Wallet(user_id, role.label, pair, response.certificate, authority)
 
 
-# The body message each signed method (MonitoringService, UserAccessService) signs.
+# The body message each signed method of MonitoringService signs.
 BODY_TYPES: dict[str, Any] = {
     "CreateAnalysis": monitoring_pb2.CreateAnalysisBody,
     "AddDevices": monitoring_pb2.AddDevicesBody,
@@ -98,14 +99,12 @@ BODY_TYPES: dict[str, Any] = {
     "CloseAnalysis": monitoring_pb2.AnalysisBody,
     "ListAnalyses": monitoring_pb2.ListAnalysesBody,
     "SetAnalysisSettings": monitoring_pb2.AnalysisSettingsBody,
-    "GrantAccess": user_access_pb2.GrantAccessBody,
 }
 
 
 def signed_request(wallet: Wallet, method: str, body: Any) -> Any:
     """The request message of ``method`` carrying ``body`` signed by the wallet's user."""
-    module = user_access_pb2 if method == "GrantAccess" else monitoring_pb2
-    request_type = getattr(module, f"{method}Request")
+    request_type = getattr(monitoring_pb2, f"{method}Request")
     return request_type(signed=signed(wallet, method, body))
 
 
@@ -116,11 +115,17 @@ async def call(
     return await getattr(stub, method)(signed_request(wallet, method, body))
 
 
-def signed(wallet: Wallet, method: str, body: Any) -> monitoring_pb2.SignedBody:
-    """Fill ``body``'s header with a fresh nonce and the time, serialize it and sign it."""
+def _fresh(body: Any) -> bytes:
+    """``body`` with its header filled with a fresh nonce and the time, serialized."""
     body.header.nonce = random_bytes(NONCE_BYTES)
     body.header.issued_at_unix_ms = int(time.time() * 1000)
-    raw = body.SerializeToString()
+    raw: bytes = body.SerializeToString()
+    return raw
+
+
+def signed(wallet: Wallet, method: str, body: Any) -> monitoring_pb2.SignedBody:
+    """Fill ``body``'s header with a fresh nonce and the time, serialize it and sign it."""
+    raw = _fresh(body)
     return monitoring_pb2.SignedBody(
         user_id=wallet.identity,
         body=raw,
@@ -207,43 +212,35 @@ async def provision(
     return response
 
 
-async def _grant(
-    access: user_access_pb2_grpc.UserAccessServiceStub,
-    wallet: Wallet,
-    purpose: GrantPurpose,
-    analysis_id: str,
-    mec_node: str,
-) -> tuple[ecqv.KeyPair, user_access_pb2.GrantAccessResponse]:
-    """A grant from the TTP for a fresh one-time key, and that key."""
-    ephemeral = user_access.ephemeral_key()
-    body = user_access_pb2.GrantAccessBody(
-        analysis_id=analysis_id,
-        mec_node=mec_node,
-        requester_key=ephemeral.public,
-        purpose=int(purpose),  # type: ignore[arg-type]
+def start_request(
+    wallet: Wallet, purpose: Purpose, analysis_id: str, mec_node: str
+) -> tuple[InitiatorState, bytes]:
+    """M1 of a results or watch request for ``analysis_id`` at ``mec_node``: the request (a
+    fresh header and the analysis) travels sealed to the TTP, signed with the wallet's key."""
+    identity = Identity(ecqv.Certificate.parse(wallet.certificate), wallet.pair)
+    request = _fresh(anonymous_key_agreement_pb2.AnonymousRequestBody(analysis_id=analysis_id))
+    return anonymous_agreement.initiator_start(
+        identity, wallet.ca_public, mec_node, purpose, request
     )
-    granted = await access.GrantAccess(signed_request(wallet, "GrantAccess", body))
-    return ephemeral, granted
 
 
 async def read_results(
-    access: user_access_pb2_grpc.UserAccessServiceStub,
     results: mec_results_pb2_grpc.MecResultsServiceStub,
     wallet: Wallet,
     analysis_id: str,
     mec_node: str,
 ) -> analysis_pb2.GetAnalysisResponse:
-    """Phase 5: a grant from the TTP for a one-time key, then the MEC's sealed, signed report,
-    checked against the MEC node's certificate under the pinned CA key and opened."""
-    ephemeral, granted = await _grant(access, wallet, GrantPurpose.RESULTS, analysis_id, mec_node)
-    answer = await results.GetResults(
-        mec_results_pb2.GetResultsRequest(grant=granted.grant, grant_signature=granted.signature)
-    )
+    """Phase 5: the anonymous key agreement with the MEC node, the TTP vouching for the request;
+    then the node's report, checked against its certificate under the pinned CA key and opened
+    under the session key."""
+    state, m1 = start_request(wallet, Purpose.RESULTS, analysis_id, mec_node)
+    answer = await results.GetResults(mec_results_pb2.GetResultsRequest(m1=m1))
+    session = anonymous_agreement.initiator_finish(state, answer.m4)
     plaintext = user_access.open_report(
-        ephemeral,
+        session,
         wallet.ca_public,
-        granted.grant,
         answer.mec_certificate,
+        1,
         answer.sealed_report,
         answer.signature,
     )
@@ -261,42 +258,44 @@ class ReceivedAlert:
 
 
 async def watch_emergencies(
-    access: user_access_pb2_grpc.UserAccessServiceStub,
     alerts: mec_alerts_pb2_grpc.MecAlertsServiceStub,
     wallet: Wallet,
     analysis_id: str,
     mec_node: str,
 ) -> AsyncGenerator[ReceivedAlert, None]:
-    """Phase 6: a watch grant, then the MEC's stream; each alert is checked against the MEC
-    node's certificate (AuthenticationFailed for a tampered or foreign one) and opened, with the
-    TTP's sealed context. The first message only says the watch is open."""
-    ephemeral, granted = await _grant(access, wallet, GrantPurpose.WATCH, analysis_id, mec_node)
-    stream = alerts.Watch(
-        mec_alerts_pb2.WatchRequest(grant=granted.grant, grant_signature=granted.signature)
-    )
-    nonce = user_access.Grant.decode(granted.grant).nonce
+    """Phase 6: the anonymous key agreement on the MEC's stream (its first message finishes
+    it), then each alert checked against the MEC node's certificate (AuthenticationFailed for
+    a tampered, foreign or out-of-order one) and opened, with the TTP's sealed context."""
+    state, m1 = start_request(wallet, Purpose.WATCH, analysis_id, mec_node)
+    stream = alerts.Watch(mec_alerts_pb2.WatchRequest(m1=m1))
     try:
+        session = None
         async for message in stream:
-            if not message.sealed_alert:
+            if session is None:
+                session = anonymous_agreement.initiator_finish(state, message.m4)
+                received = 0
                 continue
+            if message.sequence != received + 1:
+                raise AuthenticationFailed("alert_out_of_order")
             emergency = mec_alerts_pb2.Emergency()
             emergency.ParseFromString(
                 user_access.open_report(
-                    ephemeral,
+                    session,
                     wallet.ca_public,
-                    granted.grant,
                     message.mec_certificate,
+                    message.sequence,
                     message.sealed_alert,
                     message.signature,
                 )
             )
+            received = message.sequence
             context = emergency_pb2.EmergencyContext()
             context.ParseFromString(
                 user_crypto.open_sealed(
-                    ephemeral,
+                    wallet.pair,
                     message.sealed_context,
                     purpose=CONTEXT_PURPOSE,
-                    associated_data=nonce,
+                    associated_data=session.initiator_point,
                 )
             )
             if context.analysis_id != analysis_id:

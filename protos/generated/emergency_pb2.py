@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mec5g.v1 import vitals_pb2 as mec5g_dot_v1_dot_vitals__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18mec5g/v1/emergency.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/vitals.proto\"\x9a\x01\n\rEmergencyBody\x12\r\n\x05nonce\x18\x01 \x01(\x0c\x12\x19\n\x11raised_at_unix_ms\x18\x02 \x01(\x03\x12\x11\n\tpseudonym\x18\x03 \x01(\x0c\x12#\n\x05level\x18\x04 \x01(\x0e\x32\x14.mec5g.v1.AlertLevel\x12\x11\n\taggregate\x18\x05 \x01(\r\x12\x14\n\x0cwatch_grants\x18\x06 \x03(\x0c\"F\n\x15RaiseEmergencyRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"E\n\x16RaiseEmergencyResponse\x12+\n\x08involved\x18\x01 \x03(\x0b\x32\x19.mec5g.v1.InvolvedWatcher\">\n\x0fInvolvedWatcher\x12\x13\n\x0bwatch_grant\x18\x01 \x01(\x0c\x12\x16\n\x0esealed_context\x18\x02 \x01(\x0c\"c\n\x10\x45mergencyContext\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x11\n\tallergies\x18\x03 \x03(\t\x12\x13\n\x0b\x62lood_group\x18\x04 \x01(\t2g\n\x10\x45mergencyService\x12S\n\x0eRaiseEmergency\x12\x1f.mec5g.v1.RaiseEmergencyRequest\x1a .mec5g.v1.RaiseEmergencyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18mec5g/v1/emergency.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/vitals.proto\"\x97\x01\n\rEmergencyBody\x12\r\n\x05nonce\x18\x01 \x01(\x0c\x12\x19\n\x11raised_at_unix_ms\x18\x02 \x01(\x03\x12\x11\n\tpseudonym\x18\x03 \x01(\x0c\x12#\n\x05level\x18\x04 \x01(\x0e\x32\x14.mec5g.v1.AlertLevel\x12\x11\n\taggregate\x18\x05 \x01(\r\x12\x11\n\twatch_ids\x18\x06 \x03(\x0c\"F\n\x15RaiseEmergencyRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"E\n\x16RaiseEmergencyResponse\x12+\n\x08involved\x18\x01 \x03(\x0b\x32\x19.mec5g.v1.InvolvedWatcher\";\n\x0fInvolvedWatcher\x12\x10\n\x08watch_id\x18\x01 \x01(\x0c\x12\x16\n\x0esealed_context\x18\x02 \x01(\x0c\"c\n\x10\x45mergencyContext\x12\x13\n\x0b\x61nalysis_id\x18\x01 \x01(\t\x12\x12\n\npatient_id\x18\x02 \x01(\t\x12\x11\n\tallergies\x18\x03 \x03(\t\x12\x13\n\x0b\x62lood_group\x18\x04 \x01(\t2g\n\x10\x45mergencyService\x12S\n\x0eRaiseEmergency\x12\x1f.mec5g.v1.RaiseEmergencyRequest\x1a .mec5g.v1.RaiseEmergencyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,15 +33,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.emergency_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EMERGENCYBODY']._serialized_start=62
-  _globals['_EMERGENCYBODY']._serialized_end=216
-  _globals['_RAISEEMERGENCYREQUEST']._serialized_start=218
-  _globals['_RAISEEMERGENCYREQUEST']._serialized_end=288
-  _globals['_RAISEEMERGENCYRESPONSE']._serialized_start=290
-  _globals['_RAISEEMERGENCYRESPONSE']._serialized_end=359
-  _globals['_INVOLVEDWATCHER']._serialized_start=361
-  _globals['_INVOLVEDWATCHER']._serialized_end=423
-  _globals['_EMERGENCYCONTEXT']._serialized_start=425
-  _globals['_EMERGENCYCONTEXT']._serialized_end=524
-  _globals['_EMERGENCYSERVICE']._serialized_start=526
-  _globals['_EMERGENCYSERVICE']._serialized_end=629
+  _globals['_EMERGENCYBODY']._serialized_end=213
+  _globals['_RAISEEMERGENCYREQUEST']._serialized_start=215
+  _globals['_RAISEEMERGENCYREQUEST']._serialized_end=285
+  _globals['_RAISEEMERGENCYRESPONSE']._serialized_start=287
+  _globals['_RAISEEMERGENCYRESPONSE']._serialized_end=356
+  _globals['_INVOLVEDWATCHER']._serialized_start=358
+  _globals['_INVOLVEDWATCHER']._serialized_end=417
+  _globals['_EMERGENCYCONTEXT']._serialized_start=419
+  _globals['_EMERGENCYCONTEXT']._serialized_end=518
+  _globals['_EMERGENCYSERVICE']._serialized_start=520
+  _globals['_EMERGENCYSERVICE']._serialized_end=623
 # @@protoc_insertion_point(module_scope)

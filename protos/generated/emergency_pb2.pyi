@@ -8,20 +8,20 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class EmergencyBody(_message.Message):
-    __slots__ = ("nonce", "raised_at_unix_ms", "pseudonym", "level", "aggregate", "watch_grants")
+    __slots__ = ("nonce", "raised_at_unix_ms", "pseudonym", "level", "aggregate", "watch_ids")
     NONCE_FIELD_NUMBER: _ClassVar[int]
     RAISED_AT_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
     PSEUDONYM_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     AGGREGATE_FIELD_NUMBER: _ClassVar[int]
-    WATCH_GRANTS_FIELD_NUMBER: _ClassVar[int]
+    WATCH_IDS_FIELD_NUMBER: _ClassVar[int]
     nonce: bytes
     raised_at_unix_ms: int
     pseudonym: bytes
     level: _vitals_pb2.AlertLevel
     aggregate: int
-    watch_grants: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, nonce: _Optional[bytes] = ..., raised_at_unix_ms: _Optional[int] = ..., pseudonym: _Optional[bytes] = ..., level: _Optional[_Union[_vitals_pb2.AlertLevel, str]] = ..., aggregate: _Optional[int] = ..., watch_grants: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    watch_ids: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, nonce: _Optional[bytes] = ..., raised_at_unix_ms: _Optional[int] = ..., pseudonym: _Optional[bytes] = ..., level: _Optional[_Union[_vitals_pb2.AlertLevel, str]] = ..., aggregate: _Optional[int] = ..., watch_ids: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class RaiseEmergencyRequest(_message.Message):
     __slots__ = ("node", "body", "signature")
@@ -40,12 +40,12 @@ class RaiseEmergencyResponse(_message.Message):
     def __init__(self, involved: _Optional[_Iterable[_Union[InvolvedWatcher, _Mapping]]] = ...) -> None: ...
 
 class InvolvedWatcher(_message.Message):
-    __slots__ = ("watch_grant", "sealed_context")
-    WATCH_GRANT_FIELD_NUMBER: _ClassVar[int]
+    __slots__ = ("watch_id", "sealed_context")
+    WATCH_ID_FIELD_NUMBER: _ClassVar[int]
     SEALED_CONTEXT_FIELD_NUMBER: _ClassVar[int]
-    watch_grant: bytes
+    watch_id: bytes
     sealed_context: bytes
-    def __init__(self, watch_grant: _Optional[bytes] = ..., sealed_context: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, watch_id: _Optional[bytes] = ..., sealed_context: _Optional[bytes] = ...) -> None: ...
 
 class EmergencyContext(_message.Message):
     __slots__ = ("analysis_id", "patient_id", "allergies", "blood_group")

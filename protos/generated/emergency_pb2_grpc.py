@@ -32,11 +32,11 @@ class EmergencyServiceStub:
     "mec5g/user-request/v1" 0x00 method 0x00 node 0x00 body
     with method "/mec5g.v1.EmergencyService/RaiseEmergency".
 
-    The TTP maps the pseudonym back to its analysis through the watch grants it
-    issued for this node, keeps the watchers whose users the access policy
-    still allows, and answers for each a context sealed to the watcher's
-    one-time key (who the patient is and what a clinician needs to know). The
-    MEC learns which of its watchers are involved, nothing about who they are.
+    The TTP maps the pseudonym back to its analysis through the watches it
+    vouched for at this node, keeps the watchers whose users the access policy
+    still allows, and answers for each a context sealed to the watcher's own
+    ECQV key (who the patient is and what a clinician needs to know). The MEC
+    learns which of its watches are involved, nothing about who watches.
 
     Failures:
     - INVALID_ARGUMENT names the malformed field and what it must be.
@@ -64,11 +64,11 @@ class EmergencyServiceServicer:
     "mec5g/user-request/v1" 0x00 method 0x00 node 0x00 body
     with method "/mec5g.v1.EmergencyService/RaiseEmergency".
 
-    The TTP maps the pseudonym back to its analysis through the watch grants it
-    issued for this node, keeps the watchers whose users the access policy
-    still allows, and answers for each a context sealed to the watcher's
-    one-time key (who the patient is and what a clinician needs to know). The
-    MEC learns which of its watchers are involved, nothing about who they are.
+    The TTP maps the pseudonym back to its analysis through the watches it
+    vouched for at this node, keeps the watchers whose users the access policy
+    still allows, and answers for each a context sealed to the watcher's own
+    ECQV key (who the patient is and what a clinician needs to know). The MEC
+    learns which of its watches are involved, nothing about who watches.
 
     Failures:
     - INVALID_ARGUMENT names the malformed field and what it must be.
@@ -106,11 +106,11 @@ class EmergencyService:
     "mec5g/user-request/v1" 0x00 method 0x00 node 0x00 body
     with method "/mec5g.v1.EmergencyService/RaiseEmergency".
 
-    The TTP maps the pseudonym back to its analysis through the watch grants it
-    issued for this node, keeps the watchers whose users the access policy
-    still allows, and answers for each a context sealed to the watcher's
-    one-time key (who the patient is and what a clinician needs to know). The
-    MEC learns which of its watchers are involved, nothing about who they are.
+    The TTP maps the pseudonym back to its analysis through the watches it
+    vouched for at this node, keeps the watchers whose users the access policy
+    still allows, and answers for each a context sealed to the watcher's own
+    ECQV key (who the patient is and what a clinician needs to know). The MEC
+    learns which of its watches are involved, nothing about who watches.
 
     Failures:
     - INVALID_ARGUMENT names the malformed field and what it must be.

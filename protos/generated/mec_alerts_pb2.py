@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mec5g.v1 import vitals_pb2 as mec5g_dot_v1_dot_vitals__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mec5g/v1/mec_alerts.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/vitals.proto\"6\n\x0cWatchRequest\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12\x17\n\x0fgrant_signature\x18\x02 \x01(\x0c\"i\n\rWatchResponse\x12\x14\n\x0csealed_alert\x18\x01 \x01(\x0c\x12\x17\n\x0fmec_certificate\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x16\n\x0esealed_context\x18\x04 \x01(\x0c\"\xd1\x01\n\tEmergency\x12\x11\n\tpseudonym\x18\x01 \x01(\t\x12#\n\x05level\x18\x02 \x01(\x0e\x32\x14.mec5g.v1.AlertLevel\x12\x11\n\taggregate\x18\x03 \x01(\r\x12/\n\x06points\x18\x04 \x03(\x0b\x32\x1f.mec5g.v1.Emergency.PointsEntry\x12\x19\n\x11raised_at_unix_ms\x18\x05 \x01(\x03\x1a-\n\x0bPointsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\x32N\n\x10MecAlertsService\x12:\n\x05Watch\x12\x16.mec5g.v1.WatchRequest\x1a\x17.mec5g.v1.WatchResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mec5g/v1/mec_alerts.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/vitals.proto\">\n\x0cWatchRequest\x12\n\n\x02m1\x18\x03 \x01(\x0cJ\x04\x08\x01\x10\x02J\x04\x08\x02\x10\x03R\x05grantR\x0fgrant_signature\"\x87\x01\n\rWatchResponse\x12\x14\n\x0csealed_alert\x18\x01 \x01(\x0c\x12\x17\n\x0fmec_certificate\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\x16\n\x0esealed_context\x18\x04 \x01(\x0c\x12\n\n\x02m4\x18\x05 \x01(\x0c\x12\x10\n\x08sequence\x18\x06 \x01(\x04\"\xd1\x01\n\tEmergency\x12\x11\n\tpseudonym\x18\x01 \x01(\t\x12#\n\x05level\x18\x02 \x01(\x0e\x32\x14.mec5g.v1.AlertLevel\x12\x11\n\taggregate\x18\x03 \x01(\r\x12/\n\x06points\x18\x04 \x03(\x0b\x32\x1f.mec5g.v1.Emergency.PointsEntry\x12\x19\n\x11raised_at_unix_ms\x18\x05 \x01(\x03\x1a-\n\x0bPointsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\r:\x02\x38\x01\x32N\n\x10MecAlertsService\x12:\n\x05Watch\x12\x16.mec5g.v1.WatchRequest\x1a\x17.mec5g.v1.WatchResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,13 +35,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMERGENCY_POINTSENTRY']._loaded_options = None
   _globals['_EMERGENCY_POINTSENTRY']._serialized_options = b'8\001'
   _globals['_WATCHREQUEST']._serialized_start=62
-  _globals['_WATCHREQUEST']._serialized_end=116
-  _globals['_WATCHRESPONSE']._serialized_start=118
-  _globals['_WATCHRESPONSE']._serialized_end=223
-  _globals['_EMERGENCY']._serialized_start=226
-  _globals['_EMERGENCY']._serialized_end=435
-  _globals['_EMERGENCY_POINTSENTRY']._serialized_start=390
-  _globals['_EMERGENCY_POINTSENTRY']._serialized_end=435
-  _globals['_MECALERTSSERVICE']._serialized_start=437
-  _globals['_MECALERTSSERVICE']._serialized_end=515
+  _globals['_WATCHREQUEST']._serialized_end=124
+  _globals['_WATCHRESPONSE']._serialized_start=127
+  _globals['_WATCHRESPONSE']._serialized_end=262
+  _globals['_EMERGENCY']._serialized_start=265
+  _globals['_EMERGENCY']._serialized_end=474
+  _globals['_EMERGENCY_POINTSENTRY']._serialized_start=429
+  _globals['_EMERGENCY_POINTSENTRY']._serialized_end=474
+  _globals['_MECALERTSSERVICE']._serialized_start=476
+  _globals['_MECALERTSSERVICE']._serialized_end=554
 # @@protoc_insertion_point(module_scope)

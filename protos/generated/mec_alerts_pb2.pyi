@@ -8,24 +8,26 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class WatchRequest(_message.Message):
-    __slots__ = ("grant", "grant_signature")
-    GRANT_FIELD_NUMBER: _ClassVar[int]
-    GRANT_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
-    grant: bytes
-    grant_signature: bytes
-    def __init__(self, grant: _Optional[bytes] = ..., grant_signature: _Optional[bytes] = ...) -> None: ...
+    __slots__ = ("m1",)
+    M1_FIELD_NUMBER: _ClassVar[int]
+    m1: bytes
+    def __init__(self, m1: _Optional[bytes] = ...) -> None: ...
 
 class WatchResponse(_message.Message):
-    __slots__ = ("sealed_alert", "mec_certificate", "signature", "sealed_context")
+    __slots__ = ("sealed_alert", "mec_certificate", "signature", "sealed_context", "m4", "sequence")
     SEALED_ALERT_FIELD_NUMBER: _ClassVar[int]
     MEC_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     SEALED_CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    M4_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     sealed_alert: bytes
     mec_certificate: bytes
     signature: bytes
     sealed_context: bytes
-    def __init__(self, sealed_alert: _Optional[bytes] = ..., mec_certificate: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., sealed_context: _Optional[bytes] = ...) -> None: ...
+    m4: bytes
+    sequence: int
+    def __init__(self, sealed_alert: _Optional[bytes] = ..., mec_certificate: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., sealed_context: _Optional[bytes] = ..., m4: _Optional[bytes] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class Emergency(_message.Message):
     __slots__ = ("pseudonym", "level", "aggregate", "points", "raised_at_unix_ms")

@@ -26,18 +26,17 @@ if _version_not_supported:
 
 
 class MecAlertsServiceStub:
-    """MecAlertsService streams emergencies to the holders of TTP watch grants
-    (UserAccessService, GRANT_PURPOSE_WATCH). When an analysis enters an
-    emergency the MEC raises it to the TTP (EmergencyService), which says which
-    watchers are involved; each of those receives the alert sealed to its
-    grant's one-time key and signed with the MEC's ECQV key, with the TTP's
-    sealed context beside it.
+    """MecAlertsService streams emergencies to authorised watchers. The user's app
+    starts the anonymous key agreement (purpose ANONYMOUS_PURPOSE_WATCH) with
+    its request sealed to the TTP inside M1; the TTP vouches the analysis
+    pseudonym and the watch's id. When an analysis enters an emergency the MEC
+    raises it to the TTP (EmergencyService), which says which watches are
+    involved; each of those receives the alert sealed under its session key
+    and signed with the MEC's ECQV key, with the TTP's sealed context beside
+    it.
 
-    Failures:
-    - INVALID_ARGUMENT names the malformed field and what it must be.
-    - UNAUTHENTICATED with one fixed message for a bad signature, a grant for
-    another node or purpose, an expired or replayed grant.
-    - FAILED_PRECONDITION when this MEC node has no ECQV identity loaded.
+    Failures: as MecResultsService's (NOT_FOUND aside: a watch may start before
+    the analysis has data).
     """
 
     def __init__(self, channel):
@@ -54,18 +53,17 @@ class MecAlertsServiceStub:
 
 
 class MecAlertsServiceServicer:
-    """MecAlertsService streams emergencies to the holders of TTP watch grants
-    (UserAccessService, GRANT_PURPOSE_WATCH). When an analysis enters an
-    emergency the MEC raises it to the TTP (EmergencyService), which says which
-    watchers are involved; each of those receives the alert sealed to its
-    grant's one-time key and signed with the MEC's ECQV key, with the TTP's
-    sealed context beside it.
+    """MecAlertsService streams emergencies to authorised watchers. The user's app
+    starts the anonymous key agreement (purpose ANONYMOUS_PURPOSE_WATCH) with
+    its request sealed to the TTP inside M1; the TTP vouches the analysis
+    pseudonym and the watch's id. When an analysis enters an emergency the MEC
+    raises it to the TTP (EmergencyService), which says which watches are
+    involved; each of those receives the alert sealed under its session key
+    and signed with the MEC's ECQV key, with the TTP's sealed context beside
+    it.
 
-    Failures:
-    - INVALID_ARGUMENT names the malformed field and what it must be.
-    - UNAUTHENTICATED with one fixed message for a bad signature, a grant for
-    another node or purpose, an expired or replayed grant.
-    - FAILED_PRECONDITION when this MEC node has no ECQV identity loaded.
+    Failures: as MecResultsService's (NOT_FOUND aside: a watch may start before
+    the analysis has data).
     """
 
     def Watch(self, request, context):
@@ -93,18 +91,17 @@ def add_MecAlertsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MecAlertsService:
-    """MecAlertsService streams emergencies to the holders of TTP watch grants
-    (UserAccessService, GRANT_PURPOSE_WATCH). When an analysis enters an
-    emergency the MEC raises it to the TTP (EmergencyService), which says which
-    watchers are involved; each of those receives the alert sealed to its
-    grant's one-time key and signed with the MEC's ECQV key, with the TTP's
-    sealed context beside it.
+    """MecAlertsService streams emergencies to authorised watchers. The user's app
+    starts the anonymous key agreement (purpose ANONYMOUS_PURPOSE_WATCH) with
+    its request sealed to the TTP inside M1; the TTP vouches the analysis
+    pseudonym and the watch's id. When an analysis enters an emergency the MEC
+    raises it to the TTP (EmergencyService), which says which watches are
+    involved; each of those receives the alert sealed under its session key
+    and signed with the MEC's ECQV key, with the TTP's sealed context beside
+    it.
 
-    Failures:
-    - INVALID_ARGUMENT names the malformed field and what it must be.
-    - UNAUTHENTICATED with one fixed message for a bad signature, a grant for
-    another node or purpose, an expired or replayed grant.
-    - FAILED_PRECONDITION when this MEC node has no ECQV identity loaded.
+    Failures: as MecResultsService's (NOT_FOUND aside: a watch may start before
+    the analysis has data).
     """
 
     @staticmethod

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amec5g/v1/mec_results.proto\x12\x08mec5g.v1\";\n\x11GetResultsRequest\x12\r\n\x05grant\x18\x01 \x01(\x0c\x12\x17\n\x0fgrant_signature\x18\x02 \x01(\x0c\"W\n\x12GetResultsResponse\x12\x15\n\rsealed_report\x18\x01 \x01(\x0c\x12\x17\n\x0fmec_certificate\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x32\\\n\x11MecResultsService\x12G\n\nGetResults\x12\x1b.mec5g.v1.GetResultsRequest\x1a\x1c.mec5g.v1.GetResultsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1amec5g/v1/mec_results.proto\x12\x08mec5g.v1\"C\n\x11GetResultsRequest\x12\n\n\x02m1\x18\x03 \x01(\x0cJ\x04\x08\x01\x10\x02J\x04\x08\x02\x10\x03R\x05grantR\x0fgrant_signature\"c\n\x12GetResultsResponse\x12\x15\n\rsealed_report\x18\x01 \x01(\x0c\x12\x17\n\x0fmec_certificate\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x12\n\n\x02m4\x18\x04 \x01(\x0c\x32\\\n\x11MecResultsService\x12G\n\nGetResults\x12\x1b.mec5g.v1.GetResultsRequest\x1a\x1c.mec5g.v1.GetResultsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,9 +32,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.mec_results_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETRESULTSREQUEST']._serialized_start=40
-  _globals['_GETRESULTSREQUEST']._serialized_end=99
-  _globals['_GETRESULTSRESPONSE']._serialized_start=101
-  _globals['_GETRESULTSRESPONSE']._serialized_end=188
-  _globals['_MECRESULTSSERVICE']._serialized_start=190
-  _globals['_MECRESULTSSERVICE']._serialized_end=282
+  _globals['_GETRESULTSREQUEST']._serialized_end=107
+  _globals['_GETRESULTSRESPONSE']._serialized_start=109
+  _globals['_GETRESULTSRESPONSE']._serialized_end=208
+  _globals['_MECRESULTSSERVICE']._serialized_start=210
+  _globals['_MECRESULTSSERVICE']._serialized_end=302
 # @@protoc_insertion_point(module_scope)

@@ -26,17 +26,22 @@ if _version_not_supported:
 
 
 class MecResultsServiceStub:
-    """MecResultsService answers grants from UserAccessService. The MEC checks the
-    TTP's signature, that the grant is for this node, unexpired and never used
-    before; it learns the analysis pseudonym and a one-time key, nothing about
-    who asks.
+    """MecResultsService answers users' results requests. The user's app starts
+    the anonymous key agreement (purpose ANONYMOUS_PURPOSE_RESULTS) with its
+    request sealed to the TTP inside M1; the MEC forwards it to
+    TtpAnonymousKeyAgreementService.Vouch, which checks the user and the access
+    policy and tells the MEC the analysis pseudonym only. The MEC learns
+    nothing about who asks.
 
     Failures:
     - INVALID_ARGUMENT names the malformed field and what it must be.
-    - UNAUTHENTICATED with one fixed message for a bad signature, a grant for
-    another node, an expired or replayed grant.
-    - NOT_FOUND when the MEC holds no analysis under the granted pseudonym.
+    - UNAUTHENTICATED with one fixed message for every authentication failure
+    (a forged or altered M1, an unknown user, a stale or replayed request).
+    - PERMISSION_DENIED when the user may not read the analysis, or there is
+    no such analysis (the two are not told apart).
+    - NOT_FOUND when the MEC holds no analysis under the vouched pseudonym.
     - FAILED_PRECONDITION when this MEC node has no ECQV identity loaded.
+    - UNAVAILABLE, within a bounded time, when the TTP cannot be reached.
     """
 
     def __init__(self, channel):
@@ -53,17 +58,22 @@ class MecResultsServiceStub:
 
 
 class MecResultsServiceServicer:
-    """MecResultsService answers grants from UserAccessService. The MEC checks the
-    TTP's signature, that the grant is for this node, unexpired and never used
-    before; it learns the analysis pseudonym and a one-time key, nothing about
-    who asks.
+    """MecResultsService answers users' results requests. The user's app starts
+    the anonymous key agreement (purpose ANONYMOUS_PURPOSE_RESULTS) with its
+    request sealed to the TTP inside M1; the MEC forwards it to
+    TtpAnonymousKeyAgreementService.Vouch, which checks the user and the access
+    policy and tells the MEC the analysis pseudonym only. The MEC learns
+    nothing about who asks.
 
     Failures:
     - INVALID_ARGUMENT names the malformed field and what it must be.
-    - UNAUTHENTICATED with one fixed message for a bad signature, a grant for
-    another node, an expired or replayed grant.
-    - NOT_FOUND when the MEC holds no analysis under the granted pseudonym.
+    - UNAUTHENTICATED with one fixed message for every authentication failure
+    (a forged or altered M1, an unknown user, a stale or replayed request).
+    - PERMISSION_DENIED when the user may not read the analysis, or there is
+    no such analysis (the two are not told apart).
+    - NOT_FOUND when the MEC holds no analysis under the vouched pseudonym.
     - FAILED_PRECONDITION when this MEC node has no ECQV identity loaded.
+    - UNAVAILABLE, within a bounded time, when the TTP cannot be reached.
     """
 
     def GetResults(self, request, context):
@@ -90,17 +100,22 @@ def add_MecResultsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MecResultsService:
-    """MecResultsService answers grants from UserAccessService. The MEC checks the
-    TTP's signature, that the grant is for this node, unexpired and never used
-    before; it learns the analysis pseudonym and a one-time key, nothing about
-    who asks.
+    """MecResultsService answers users' results requests. The user's app starts
+    the anonymous key agreement (purpose ANONYMOUS_PURPOSE_RESULTS) with its
+    request sealed to the TTP inside M1; the MEC forwards it to
+    TtpAnonymousKeyAgreementService.Vouch, which checks the user and the access
+    policy and tells the MEC the analysis pseudonym only. The MEC learns
+    nothing about who asks.
 
     Failures:
     - INVALID_ARGUMENT names the malformed field and what it must be.
-    - UNAUTHENTICATED with one fixed message for a bad signature, a grant for
-    another node, an expired or replayed grant.
-    - NOT_FOUND when the MEC holds no analysis under the granted pseudonym.
+    - UNAUTHENTICATED with one fixed message for every authentication failure
+    (a forged or altered M1, an unknown user, a stale or replayed request).
+    - PERMISSION_DENIED when the user may not read the analysis, or there is
+    no such analysis (the two are not told apart).
+    - NOT_FOUND when the MEC holds no analysis under the vouched pseudonym.
     - FAILED_PRECONDITION when this MEC node has no ECQV identity loaded.
+    - UNAVAILABLE, within a bounded time, when the TTP cannot be reached.
     """
 
     @staticmethod

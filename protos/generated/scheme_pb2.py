@@ -24,13 +24,13 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15mec5g/v1/scheme.proto\x12\x08mec5g.v1*y\n\rSchemeVersion\x12\x1e\n\x1aSCHEME_VERSION_UNSPECIFIED\x10\x00\x12$\n SCHEME_VERSION_PHASE3_COUNTER_V1\x10\x01\x12\"\n\x1eSCHEME_VERSION_PHASE3_PAPER_V1\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15mec5g/v1/scheme.proto\x12\x08mec5g.v1*\x9b\x01\n\rSchemeVersion\x12\x1e\n\x1aSCHEME_VERSION_UNSPECIFIED\x10\x00\x12$\n SCHEME_VERSION_PHASE3_COUNTER_V1\x10\x01\x12\"\n\x1eSCHEME_VERSION_PHASE3_PAPER_V1\x10\x02\x12 \n\x1cSCHEME_VERSION_BASELINE36_V1\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.scheme_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SCHEMEVERSION']._serialized_start=35
-  _globals['_SCHEMEVERSION']._serialized_end=156
+  _globals['_SCHEMEVERSION']._serialized_start=36
+  _globals['_SCHEMEVERSION']._serialized_end=191
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,8 @@ class SchemeVersion(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SCHEME_VERSION_UNSPECIFIED: _ClassVar[SchemeVersion]
     SCHEME_VERSION_PHASE3_COUNTER_V1: _ClassVar[SchemeVersion]
     SCHEME_VERSION_PHASE3_PAPER_V1: _ClassVar[SchemeVersion]
+    SCHEME_VERSION_BASELINE36_V1: _ClassVar[SchemeVersion]
 SCHEME_VERSION_UNSPECIFIED: SchemeVersion
 SCHEME_VERSION_PHASE3_COUNTER_V1: SchemeVersion
 SCHEME_VERSION_PHASE3_PAPER_V1: SchemeVersion
+SCHEME_VERSION_BASELINE36_V1: SchemeVersion
