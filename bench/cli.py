@@ -81,11 +81,14 @@ def add_bench_parser(roles: Any) -> None:
     swarm.set_defaults(handler=_swarm)
     store = kinds.add_parser(
         "store",
-        help="key-store answers/s and latency: SQLite, and PostgreSQL with 1, 2 and 3 replicas",
+        help="store answers/s and latency (SQLite; PostgreSQL with 1, 2 and 3 replicas) and "
+        "each operation's latency alone",
     )
-    store.add_argument("--store-url", help="an empty PostgreSQL database (else SQLite only)")
+    store.add_argument("--store-url", help="a PostgreSQL database to use (else SQLite only)")
     store.add_argument("--requests", type=int, default=2000, help="answers per configuration")
     store.add_argument("--in-flight", type=int, default=32, help="requests at once")
+    store.add_argument("--rounds", type=int, default=200, help="runs of each operation alone")
+    store.add_argument("--json", action="store_true")
     store.set_defaults(handler=_store)
     handover = kinds.add_parser(
         "handover",
@@ -101,6 +104,18 @@ def add_bench_parser(roles: Any) -> None:
     handover.add_argument("--state-dir", type=Path, help="keep the stores and logs here")
     handover.add_argument("--json", action="store_true")
     handover.set_defaults(handler=_handover)
+    replicas = kinds.add_parser(
+        "replicas",
+        help="key agreements/s through a real MEC with 1, 2 and 3 TTP processes on one "
+        "PostgreSQL, and one SQLite TTP",
+    )
+    replicas.add_argument("--store-url", required=True, help="a PostgreSQL database to use")
+    replicas.add_argument("--devices", type=int, default=1000, help="devices per setup")
+    replicas.add_argument("--concurrency", type=int, default=32, help="handshakes in flight")
+    replicas.add_argument("--duration", type=float, default=10.0, help="seconds per setup")
+    replicas.add_argument("--mec-credentials", type=int, default=16)
+    replicas.add_argument("--json", action="store_true")
+    replicas.set_defaults(handler=_replicas)
     registration = kinds.add_parser(
         "registration", help="phases 1 and 2 per entity: operation counts and microseconds"
     )
@@ -191,15 +206,42 @@ def _store(args: argparse.Namespace) -> int:
     from mec5g.bench import store_bench
 
     with tempfile.TemporaryDirectory(prefix="mec5g-store-") as scratch:
-        runs = asyncio.run(
-            store_bench.run(Path(scratch) / "ttp.db", args.store_url, args.requests, args.in_flight)
+        report = asyncio.run(
+            store_bench.run(
+                Path(scratch) / "ttp.db", args.store_url, args.requests, args.in_flight, args.rounds
+            )
         )
-    for run in runs:
-        print(run.render())
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=1))
+        return 0
+    print(report.render())
     print(
         "The replicas share this process and the machine's cores with the database server: "
-        "these figures are costs per operation, not a scaling measurement."
+        "these figures are costs per operation, not a scaling measurement (see `mec5g bench "
+        "replicas` for TTP processes); a 2-core machine cannot show scaling."
     )
+    return 0
+
+
+def _replicas(args: argparse.Namespace) -> int:
+    from mec5g.bench import replicas_bench
+    from mec5g.bench.handshake_bench import SLICE_SECONDS, slices_per_level
+    from mec5g.bench.progress import Progress, wanted
+
+    slices = slices_per_level(args.duration, SLICE_SECONDS) * len(replicas_bench.SETUPS)
+    progress = Progress("replicas", slices, enabled=wanted(args.json))
+    report = asyncio.run(
+        replicas_bench.run(
+            args.store_url,
+            devices=args.devices,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            mec_credentials=args.mec_credentials,
+            on_slice=progress.advance,
+        )
+    )
+    progress.close()
+    print(json.dumps(report.as_dict(), indent=1) if args.json else report.render())
     return 0
 
 

@@ -51,6 +51,7 @@ from mec5g.testbed import MEC_NODE, enrol_mec_node, mec_wallet
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
 from mec5g.ttp.server import SERVICE_NAME as TTP_SERVICE
 from mec5g.ttp.server import SERVICE_NAMES as TTP_SERVICES
+from mec5g.ttp.stores import StoreLocation, store_flags
 from mec5g.v1 import (
     anonymous_key_agreement_pb2,
     anonymous_key_agreement_pb2_grpc,
@@ -149,7 +150,8 @@ class _Processes:
         )
         log.close()
         self.running[name] = process
-        await wait_serving(target, service, timeout=20.0)
+        # Generous: processes starting at once on a busy 2-core machine take a while.
+        await wait_serving(target, service, timeout=60.0)
 
     def stop(self) -> None:
         for process in self.running.values():
@@ -250,22 +252,31 @@ def _owned(devices: int, concurrency: int) -> list[Iterator[int]]:
 
 
 async def _start_servers(
-    processes: _Processes, store: Path, scheme: Scheme, mec_state: Path, mec_holds: list[str]
+    processes: _Processes,
+    store: StoreLocation,
+    scheme: Scheme,
+    mec_state: Path,
+    mec_holds: list[str],
+    *,
+    replicas: int = 1,
 ) -> str:
-    """The TTP over ``store`` and the MEC (its state in ``mec_state``; ``mec_holds`` its
-    enrolment or identity), both running ``scheme``; returns the MEC's target."""
-    ttp_target, mec_target = free_targets(2)
+    """The TTP over ``store`` (a SQLite file, or a PostgreSQL URL shared by ``replicas`` TTP
+    processes, started at once) and the MEC (its state in ``mec_state``; ``mec_holds`` its
+    enrolment or identity; balancing over the replicas), all running ``scheme``; returns the
+    MEC's target."""
+    *ttp_targets, mec_target = free_targets(replicas + 1)
     flag = ["--scheme", scheme.value]
-    await processes.start(
-        "ttp",
-        ["ttp", "serve", "--listen", ttp_target, "--store", str(store), "--metrics-port", "0",
-         *flag],
-        ttp_target,
-        TTP_SERVICES[scheme],
-    )  # fmt: skip
+    serve = ["ttp", "serve", *store_flags(store), "--metrics-port", "0", *flag, "--listen"]
+    async with asyncio.TaskGroup() as replicas_starting:  # at once; one failing stops all
+        for number, target in enumerate(ttp_targets, start=1):
+            role = "ttp" if replicas == 1 else f"ttp-{number}"
+            replicas_starting.create_task(
+                processes.start(role, [*serve, target], target, TTP_SERVICES[scheme])
+            )
+    ttp = ttp_targets[0] if replicas == 1 else "ipv4:" + ",".join(ttp_targets)
     await processes.start(
         "mec",
-        ["mec", "serve", "--listen", mec_target, "--ttp", ttp_target, "--state", str(mec_state),
+        ["mec", "serve", "--listen", mec_target, "--ttp", ttp, "--state", str(mec_state),
          *mec_holds, "--metrics-port", "0", *flag],
         mec_target,
         MEC_SERVICES[scheme],
@@ -276,16 +287,26 @@ async def _start_servers(
 async def start_scheme(
     stack: contextlib.AsyncExitStack,
     workdir: Path,
-    store: Path,
+    store: StoreLocation,
     mec_enrolment: Path,
     states: list[HolderState],
+    *,
+    replicas: int = 1,
+    name: str = "scheme",
 ) -> Topology:
-    """The real TTP (over ``store``) and MEC (importing ``mec_enrolment``) as processes, and a
-    client running handshakes for the devices of ``states`` (updated in place as they adopt)."""
-    processes = _Processes(workdir, "scheme")
+    """The real TTP (over ``store``: a SQLite file, or a PostgreSQL URL shared by ``replicas``
+    TTP processes) and MEC (importing ``mec_enrolment``, balancing over the replicas) as
+    processes, and a client running handshakes for the devices of ``states`` (updated in place
+    as they adopt). ``name`` tells the logs and the MEC's state of several topologies apart."""
+    processes = _Processes(workdir, name)
     stack.callback(processes.stop)
     mec_target = await _start_servers(
-        processes, store, Scheme.BRAEKEN2021, workdir / "mec.db", ["--import", str(mec_enrolment)]
+        processes,
+        store,
+        Scheme.BRAEKEN2021,
+        workdir / f"{name}-mec.db",
+        ["--import", str(mec_enrolment)],
+        replicas=replicas,
     )
     mec_channel = await stack.enter_async_context(channel(mec_target))
     stub = mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub(mec_channel)

@@ -1,15 +1,16 @@
 """``mec5g k8s``: enrolment inside a Kubernetes cluster, run by the Helm chart's hook Jobs.
 
-Enrolment writes the TTP's records into its key store and hands each holder (a UE pod, the MEC)
-its credentials. In a cluster the hand-over goes through Secrets, written with the Kubernetes
-API from inside the pod (the pod's service account; no client library, only the REST calls
-needed): ``create-if-absent`` makes the objects enrolment needs (the TTP's volume claim, the
-empty Secrets) and ``enrol`` enrols each holder once and publishes its enrolment file.
+Enrolment writes the TTP's records into its store and hands each holder (a UE pod, the MEC) its
+credentials, and the MEC node its ECQV identity (a wallet), through Secrets written with the
+Kubernetes API from inside the pod (the pod's service account; no client library, only the
+REST calls needed): ``create-if-absent`` makes the objects enrolment needs (the TTP's volume
+claim, the empty Secrets) and ``enrol`` enrols each holder once and publishes its file.
 
-Crash safety follows ``mec5g.ttp.enrolment``: a file is written and synced before its records
-are committed, so it is kept under ``enrolment-pending/`` beside the store until it is in its
-Secret; a re-run publishes what is pending (finishing an enrolment that died between its commit
-and its rename) and enrols only holders that have no records yet.
+Either store works, a SQLite file (``--store``) or a PostgreSQL URL (``--store-url``): what
+enrolment must remember between creating records and publishing their keys is kept in the store
+itself (``mec5g.ttp.handover``), written in the records' own transaction. A re-run publishes
+whatever is still waiting and enrols only holders that have nothing on record yet, so a run
+killed anywhere is finished by the next and a re-run over a complete enrolment changes nothing.
 Keys never reach a log: only names and counts are printed.
 """
 
@@ -29,11 +30,14 @@ from typing import Any
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.records import RecordKind
-from mec5g.ttp import enrolment, keystore
+from mec5g.ttp import enrolment, handover
+from mec5g.ttp.at_rest import MasterKey
+from mec5g.ttp.registry import Registry
+from mec5g.ttp.stores import RecordStore, open_key_store
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-PENDING_DIR = "enrolment-pending"
 MEC_FILE = "mec.json"
+MEC_WALLET_FILE = "mec-wallet.json"
 
 # The kinds that enrolment creates, all in the core API group.
 _COLLECTIONS = {"Secret": "secrets", "PersistentVolumeClaim": "persistentvolumeclaims"}
@@ -127,7 +131,6 @@ class Holder:
     secret: str
     kind: RecordKind
     labels: list[str]
-    first: int = 1  # number of the first device
 
 
 def plan(args: argparse.Namespace) -> list[Holder]:
@@ -139,7 +142,6 @@ def plan(args: argparse.Namespace) -> list[Holder]:
             args.ue_secret,
             RecordKind.DEVICE,
             enrolment.device_names(per_pod, pod * per_pod + 1),
-            pod * per_pod + 1,
         )
         for pod in range(args.ue_pods)
     ]
@@ -154,51 +156,42 @@ def plan(args: argparse.Namespace) -> list[Holder]:
     return holders
 
 
-# The hook keeps its not-yet-published enrolment files beside the SQLite store; with the
-# PostgreSQL store the operator enrols with `mec5g ttp enrol-* --store-url` and publishes them.
-ENROL_HOOK_NEEDS_SQLITE = (
-    "mec5g k8s enrol: --store-url: the enrolment hook needs the SQLite store; with PostgreSQL, "
-    "enrol with `mec5g ttp enrol-devices/enrol-mec --store-url` and publish the files as Secrets"
-)
-
-
 def enrol(args: argparse.Namespace, api: Api) -> int:
-    """Enrol every holder that has no records yet and publish every file not yet published."""
-    store: Path = args.store
-    pending = store.parent / PENDING_DIR
-    pending.mkdir(mode=0o700, exist_ok=True)
-    opened = keystore.KeyStore(store)  # migrates a new or old store first
-    try:
-        enrolled = {stored.label for stored in opened.records()}
-    finally:
-        opened.close()
+    """Enrol every holder with nothing on record yet, give the MEC node its identity if it has
+    none, then publish every document still waiting in the store."""
+    location = args.store_url if args.store_url is not None else args.store
+    key_file: Path | None = args.master_key_file
+    master_key = MasterKey.from_file(key_file) if key_file is not None else None
     labels = json.loads(args.labels) if args.labels else {}
     for secret in {args.ue_secret, args.mec_secret}:
         metadata = {"name": secret, "labels": labels}
         api.create_if_absent({"apiVersion": "v1", "kind": "Secret", "metadata": metadata})
     published = {secret: api.secret_keys(secret) for secret in {args.ue_secret, args.mec_secret}}
-    lost = []
-    for holder in plan(args):
-        file = pending / holder.file
-        present = [label for label in holder.labels if label in enrolled]
-        if not present:
-            _issue(args, holder, file)
-            print(f"enrolled {len(holder.labels)} {holder.kind.value} records for {holder.file}")
-        elif len(present) != len(holder.labels):
-            lost.append(f"{holder.file} (only {len(present)} of its records exist)")
-            continue
-        else:
-            _finish_rename(file)
-        if file.exists():
-            api.add_to_secret(holder.secret, holder.file, file.read_bytes())
-            file.unlink()
-            _sync_directory(pending)
-            print(f"published {holder.file} in Secret {holder.secret}")
-        elif holder.file not in published[holder.secret]:
-            lost.append(holder.file)
+    holders = plan(args)
+    planned = {holder.file: holder.secret for holder in holders}
+    planned[MEC_WALLET_FILE] = args.mec_secret
+    store = open_key_store(location, master_key=master_key)  # migrates a new or old store first
+    try:
+        with Registry(location, master_key=master_key) as registry:
+            partial = _enrol_missing(args, store, registry, holders)
+        waiting = handover.waiting(store.database, store.codec.sealer)
+        for file, content in waiting.items():
+            # By name, so that a file an earlier run left for a holder since planned away
+            # (fewer UE pods) is published too.
+            secret = args.ue_secret if file.startswith("ue-") else args.mec_secret
+            api.add_to_secret(secret, file, content)
+            handover.handed_over(store.database, file)
+            print(f"published {file} in Secret {secret}")
+    finally:
+        store.close()
+    lost = [
+        f"{file} (only part of its records exist)" if file in partial else file
+        for file, secret in planned.items()
+        if file in partial or (file not in waiting and file not in published[secret])
+    ]
     if lost:
         print(
-            "records exist whose enrolment file is neither pending nor published: "
+            "records exist whose enrolment file is neither waiting nor published: "
             f"{', '.join(lost)}. Their keys are gone; re-provision those holders "
             "(mec5g ttp reprovision, see docs/deployment.md).",
             file=sys.stderr,
@@ -207,34 +200,26 @@ def enrol(args: argparse.Namespace, api: Api) -> int:
     return 0
 
 
-def _issue(args: argparse.Namespace, holder: Holder, file: Path) -> None:
+def _enrol_missing(
+    args: argparse.Namespace, store: RecordStore, registry: Registry, holders: list[Holder]
+) -> set[str]:
+    """Enrol the holders with nothing on record, each with its document in one transaction;
+    the files of holders with only part of their records (which no run can account for)."""
+    enrolled = {stored.label for stored in store.records()}
     rule: RecordRule = args.record_rule
-    if holder.kind is RecordKind.DEVICE:
-        count = len(holder.labels)
-        enrolment.enrol_devices(
-            args.store, file, count, analysis=args.analysis, rule=rule, first=holder.first
-        )
-    else:
-        enrolment.enrol_mec(args.store, file, args.mec_node, len(holder.labels), rule=rule)
-
-
-def _finish_rename(file: Path) -> None:
-    """Complete an enrolment that committed its records but died before moving its file into
-    place (``mec5g.ttp.enrolment`` writes ``<file>.partial`` first): those keys are the ones
-    the records hold. Without records, a ``.partial`` is never used: enrolment overwrites it."""
-    partial = file.with_name(file.name + ".partial")
-    if partial.exists() and not file.exists():
-        partial.replace(file)
-        _sync_directory(file.parent)
-
-
-def _sync_directory(directory: Path) -> None:
-    """Make the removal of a published file durable, so it is never published twice."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    partial = set()
+    for holder in holders:
+        present = [label for label in holder.labels if label in enrolled]
+        if present and len(present) != len(holder.labels):
+            partial.add(holder.file)
+        elif not present:
+            owner = args.analysis if holder.kind is RecordKind.DEVICE else args.mec_node
+            handover.enrol(store, holder.file, holder.kind, holder.labels, owner, rule)
+            print(f"enrolled {len(holder.labels)} {holder.kind.value} records for {holder.file}")
+    if not registry.has_mec_node(args.mec_node):
+        handover.enrol_mec_identity(store, registry, MEC_WALLET_FILE, args.mec_node)
+        print(f"issued MEC node {args.mec_node}'s identity for {MEC_WALLET_FILE}")
+    return partial
 
 
 def add_k8s_parser(roles: Any) -> None:
@@ -276,7 +261,4 @@ def _run(args: argparse.Namespace) -> int:
             name = manifest["metadata"]["name"]
             print(f"{manifest['kind']} {name} {'created' if created else 'exists already'}")
         return 0
-    if args.store_url is not None:
-        print(ENROL_HOOK_NEEDS_SQLITE, file=sys.stderr)
-        return 2
     return enrol(args, api)

@@ -78,8 +78,7 @@ def _add_store(parser: argparse.ArgumentParser) -> None:
         parser,
         "--store-url",
         default=None,
-        help="PostgreSQL key store URL instead of --store, shared by several TTP replicas "
-        "(key agreement only: registration needs --store)",
+        help="PostgreSQL store URL instead of --store, shared by several TTP replicas",
     )
     _add(
         parser,
@@ -636,7 +635,6 @@ def _shown(store: object) -> str:
 def _ttp_action(args: argparse.Namespace) -> int:
     from mec5g.ttp import enrolment
     from mec5g.ttp.at_rest import MasterKey
-    from mec5g.ttp.stores import sqlite_path
 
     # A PostgreSQL URL (--store-url) wins over the SQLite file (--store, always defaulted).
     store = args.store_url if getattr(args, "store_url", None) else args.store
@@ -692,19 +690,14 @@ def _ttp_action(args: argparse.Namespace) -> int:
         from mec5g.core.profiles import Role
         from mec5g.ttp.registry import Registry
 
-        code = Registry(
-            sqlite_path(store, "registration"), master_key=master_key
-        ).issue_enrolment_code(args.user, Role[args.role.upper()], args.ttl)
+        with Registry(store, master_key=master_key) as registry:
+            code = registry.issue_enrolment_code(args.user, Role[args.role.upper()], args.ttl)
         print(code)
     elif args.action == "certificates":
         from mec5g.ttp.registry import Registry
 
-        print(
-            json.dumps(
-                Registry(sqlite_path(store, "registration"), master_key=master_key).certificates(),
-                indent=1,
-            )
-        )
+        with Registry(store, master_key=master_key) as registry:
+            print(json.dumps(registry.certificates(), indent=1))
     elif args.action == "reprovision":
         issued = enrolment.reprovision(
             store, args.out, RecordKind(args.kind), args.label, master_key=master_key

@@ -191,9 +191,13 @@ class EnrolmentFile:
             ],
         }
 
+    def text(self) -> str:
+        """The file's content: its document as JSON."""
+        return json.dumps(self.document(), indent=1) + "\n"
+
     def write(self, path: Path, text: str | None = None) -> None:
         """Write the file (mode 0600, synced): the document, or ``text`` that embeds it."""
-        self.write_text(path, text if text is not None else json.dumps(self.document(), indent=1))
+        self.write_text(path, text if text is not None else self.text())
 
     @staticmethod
     def write_text(path: Path, text: str) -> None:

@@ -29,11 +29,8 @@ class Wallet:
     certificate: bytes
     ca_public: bytes
 
-    def write(self, path: Path) -> None:
-        """Write the wallet once (mode 0600); an existing wallet is never overwritten."""
-        if path.exists():
-            raise FileExistsError(f"{path} exists: a wallet is never overwritten")
-        create_private_file(path)
+    def text(self) -> str:
+        """The wallet file's content (it holds the private key)."""
         document = {
             "identity": self.identity,
             "role": self.role,
@@ -42,8 +39,15 @@ class Wallet:
             "certificate": self.certificate.hex(),
             "ca_public": self.ca_public.hex(),
         }
+        return json.dumps(document, indent=1) + "\n"
+
+    def write(self, path: Path) -> None:
+        """Write the wallet once (mode 0600); an existing wallet is never overwritten."""
+        if path.exists():
+            raise FileExistsError(f"{path} exists: a wallet is never overwritten")
+        create_private_file(path)
         with path.open("w") as file:
-            file.write(json.dumps(document, indent=1) + "\n")
+            file.write(self.text())
             file.flush()
             os.fsync(file.fileno())
 

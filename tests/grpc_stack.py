@@ -84,7 +84,7 @@ def enrol(
     return Enrolled(directory, ttp_db, ue_file, mec_file, device_file, mec)
 
 
-def enrol_mec_identity(directory: Path, ttp_db: Path, node: str, credentials: int) -> Path:
+def enrol_mec_identity(directory: Path, ttp_db: StoreLocation, node: str, credentials: int) -> Path:
     """Enrol node ``node`` with its ECQV identity, the operator's way; returns its wallet (the
     enrolment file is ``<node>.json`` in ``directory``)."""
     key, request = directory / f"{node}.key", directory / f"{node}.request"

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def _mec5g(*args: str, timeout: float) -> dict[str, object]:
     completed = subprocess.run(
@@ -99,6 +101,44 @@ def test_bench_registration_counts_each_entitys_operations() -> None:
     assert steps[("anyone", "Q = eP + Q_TTP")]["paper"] == "1Tm + 1Ta + 1Th"
     assert steps[("patient", "sign the request")]["ours"] == "1Tm + 1Th"
     assert all(step["microseconds"] > 0 for step in steps.values())
+
+
+def test_bench_store_measures_both_backends_and_each_operation(postgres_url: str) -> None:
+    report = _mec5g(
+        "bench", "store", "--store-url", postgres_url, "--requests", "20", "--in-flight", "4",
+        "--rounds", "2", timeout=180,
+    )  # fmt: skip
+    answers = report["answers"]
+    assert isinstance(answers, list)
+    assert [(run["backend"], run["replicas"]) for run in answers] == [
+        ("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3)
+    ]  # fmt: skip
+    assert all(run["answers_per_second"] > 0 for run in answers)
+    operations = report["operations"]
+    assert isinstance(operations, list)
+    assert len(operations) == 2 * 5
+    assert {operation["backend"] for operation in operations} == {"sqlite", "postgresql"}
+    assert all(operation["runs"] == 2 and operation["p50_ms"] > 0 for operation in operations)
+
+
+@pytest.mark.slow
+def test_bench_replicas_runs_ttp_processes_on_one_postgresql(postgres_url: str) -> None:
+    report = _mec5g(
+        "bench", "replicas", "--store-url", postgres_url, "--devices", "4", "--concurrency",
+        "2", "--duration", "1", "--mec-credentials", "2", timeout=300,
+    )  # fmt: skip
+    runs = report["runs"]
+    assert isinstance(runs, list)
+    assert [(run["backend"], run["replicas"]) for run in runs] == [
+        ("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3)
+    ]  # fmt: skip
+    for run in runs:
+        assert run["result"]["completed"] > 0
+        assert run["result"]["failed"] == 0
+        ttps = {role for role in run["result"]["cpu_ms_per_op"] if role.startswith("ttp")}
+        assert len(ttps) == run["replicas"], "one OS process per replica"
+    baseline = next(run for run in runs if (run["backend"], run["replicas"]) == ("postgresql", 1))
+    assert baseline["ratio_to_one_postgresql_replica"] == 1.0
 
 
 def test_bench_swarm_ramps_up_and_reports_memory_per_device(tmp_path: Path) -> None:

@@ -2,17 +2,13 @@
 
 Kubernetes' native gRPC probes cannot speak TLS, so a TTP under mutual TLS is probed on a second,
 plaintext port that carries ``grpc.health.v1`` and nothing else: it reports the main server's
-services while that server runs and goes away with it. Also: ``--store-url`` is refused until a
-PostgreSQL store exists, rather than silently falling back to SQLite.
+services while that server runs and goes away with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import grpc
 import pytest
@@ -57,20 +53,3 @@ async def test_health_listener_reports_the_main_server_and_nothing_else() -> Non
                 health_pb2.HealthCheckRequest(service=SERVICE), timeout=1
             )
         assert gone.value.code() == grpc.StatusCode.UNAVAILABLE
-
-
-def test_registration_refuses_a_store_url(tmp_path: Path) -> None:
-    """The registration centre has no PostgreSQL store yet: refused before any connection."""
-    for action in (["enrolment-code", "--user", "u", "--role", "patient"], ["certificates"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "mec5g", "ttp", *action],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            cwd=tmp_path,
-            env={"MEC5G_STORE_URL": "postgresql://db/mec5g", "PATH": "/usr/bin:/bin"},
-        )
-        assert done.returncode == 1, done.stderr
-        assert "needs the SQLite store (--store) for now" in done.stderr
-    assert list(tmp_path.iterdir()) == []

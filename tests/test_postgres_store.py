@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -23,13 +22,17 @@ from mec5g.core.handle import AnalysisSettings
 from mec5g.core.mec_role import MecSession
 from mec5g.core.messages import M2
 from mec5g.core.news2 import SpO2Scale
+from mec5g.core.profiles import Role
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted, Refused
 from mec5g.runtime.group_commit import StoreUnavailable
 from mec5g.ttp import postgres_store
+from mec5g.ttp.at_rest import MasterKey
 from mec5g.ttp.keystore import EnrolmentRefused
 from mec5g.ttp.postgres_store import PostgresKeyStore, durability_problem
-from mec5g.ttp.stores import RecordStore, open_key_store
+from mec5g.ttp.registry import Registry
+from mec5g.ttp.schema import CA_SECRET
+from mec5g.ttp.stores import RecordStore, StoreLocation, open_key_store
 
 VERSION = int(RecordRule.COUNTER)
 
@@ -53,14 +56,10 @@ def _m2(device: Credential, mec: Credential, device_ctr: int = 1, mec_ctr: int =
     return _session(device, mec, device_ctr, mec_ctr).m2
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[RecordStore]:
+@pytest.fixture
+async def store(store_location: StoreLocation) -> AsyncIterator[RecordStore]:
     """The same tests on both backends."""
-    if request.param == "sqlite":
-        location: Path | str = tmp_path / "ttp.db"
-    else:
-        location = request.getfixturevalue("postgres_url")
-    opened = open_key_store(location)
+    opened = open_key_store(store_location)
     try:
         yield opened
     finally:
@@ -242,3 +241,37 @@ async def test_a_server_crash_is_unavailable_and_loses_nothing_acknowledged(
         assert records[labels[4]].last_counter == 0, "nothing written while the server was down"
     finally:
         await store.aclose()
+
+
+def test_a_version_1_store_gains_the_registry_and_a_sealed_ca_key(postgres_url: str) -> None:
+    """A store migrated before the registry moved to PostgreSQL, with sealed records: migrating
+    adds the registry's tables and keeps the records; the first registry makes a CA key,
+    sealed under the store's master key."""
+    master = MasterKey(b"\x05" * 32)
+    store = PostgresKeyStore(postgres_url, master_key=master)
+    store.enrol(RecordKind.DEVICE, ["dev-0001"], "analysis", RecordRule.COUNTER)
+    before = store.records()
+    store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as connection:
+        for table in ("watch_grants", "mec_nodes", "request_nonces", "analysis_devices"):
+            connection.execute(f"DROP TABLE {table}")
+        for table in ("analyses", "enrolment_codes", "users"):
+            connection.execute(f"DROP TABLE {table}")
+        connection.execute("UPDATE schema_version SET version = 1")
+    assert postgres_store.migrate(postgres_url) == 1
+    with Registry(postgres_url, master_key=master) as registry:
+        assert registry.issue_enrolment_code("una", Role.PATIENT, 60)
+        ca_public = registry.ca_public
+    with psycopg.connect(postgres_url) as connection:
+        row = connection.execute(
+            "SELECT value FROM ttp_secrets WHERE name = %s", (CA_SECRET,)
+        ).fetchone()
+    assert row is not None
+    assert len(row[0]) > 32, "sealed, not the bare scalar"
+    with Registry(postgres_url, master_key=master) as again:
+        assert again.ca_public == ca_public
+    reopened = PostgresKeyStore(postgres_url, master_key=master)
+    try:
+        assert reopened.records() == before
+    finally:
+        reopened.close()

@@ -2,6 +2,7 @@
 with sealed credentials provisioned into a UE, key agreement with them, and the life cycle.
 
 Every refusal is checked for its status and for writing nothing (one transaction per operation).
+The TTP runs on each backend in turn: a SQLite file, then a PostgreSQL database.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_stack import MEC_NODE, start_mec, start_ttp, start_ue
+from store_backends import dump
 
 from mec5g.core import ecqv
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
@@ -27,6 +29,7 @@ from mec5g.runtime.wallet import Wallet
 from mec5g.ttp.enrolment import enrol_mec
 from mec5g.ttp.registry import Refused, Registry
 from mec5g.ttp.server import RunningTtp
+from mec5g.ttp.stores import StoreLocation, store_flags
 from mec5g.ue import user_app
 from mec5g.ue.fleet import Outcome
 from mec5g.v1 import (
@@ -66,14 +69,15 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(tmp_path: Path, store_location: StoreLocation) -> AsyncIterator[Stack]:
     async with contextlib.AsyncExitStack() as exits:
-        ttp = await start_ttp(exits, tmp_path / "ttp.db")
+        ttp = await start_ttp(exits, store_location)
         ttp_channel = channel(ttp.target)
         exits.push_async_callback(ttp_channel.close)
+        registry = exits.enter_context(Registry(store_location))
         yield Stack(
             tmp_path,
-            Registry(tmp_path / "ttp.db"),
+            registry,
             registration_pb2_grpc.RegistrationServiceStub(ttp_channel),
             monitoring_pb2_grpc.MonitoringServiceStub(ttp_channel),
             ttp.target,
@@ -83,10 +87,12 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
 
 def _rows(stack: Stack) -> dict[str, list[tuple[object, ...]]]:
     """Everything phases 1 and 2 write, to show that a refusal wrote nothing."""
-    connection = sqlite3.connect(stack.registry.path)
-    try:
+    with stack.registry.database.reading() as connection:
         return {
-            table: sorted(connection.execute(f"SELECT * FROM {table}").fetchall(), key=repr)  # noqa: S608
+            table: sorted(
+                (tuple(row) for row in connection.execute(f"SELECT * FROM {table}")),  # noqa: S608
+                key=repr,
+            )
             for table in (
                 "users",
                 "enrolment_codes",
@@ -96,8 +102,6 @@ def _rows(stack: Stack) -> dict[str, list[tuple[object, ...]]]:
                 "analysis_settings",
             )
         }
-    finally:
-        connection.close()
 
 
 async def _refused(call: object, code: grpc.StatusCode, stack: Stack, text: str = "") -> str:
@@ -122,8 +126,10 @@ async def test_registration_gives_the_user_alone_its_key(stack: Stack) -> None:
         ecqv.Certificate.parse(stored.certificate), wallet.ca_public
     ) == (wallet.pair.public)
     # The TTP holds no private scalar of the user anywhere in its database.
-    raw = stack.registry.path.read_bytes()
-    assert ecqv.scalar_bytes(wallet.pair.private) not in raw
+    raw = dump(stack.registry.location)
+    private = ecqv.scalar_bytes(wallet.pair.private)
+    assert private not in raw
+    assert private.hex().encode() not in raw.lower()
     wallet.write(stack.directory / "alice.json")
     assert Wallet.read(stack.directory / "alice.json") == wallet
 
@@ -152,9 +158,11 @@ async def test_enrolment_codes_are_single_use_bound_and_expiring(stack: Stack) -
     await register(code)
     await _refused(register(code), unauthenticated, stack, "authentication failed")
     # An expired code: the registry's clock moved past it.
-    late = Registry(stack.registry.path, clock=lambda: 4e9)
     old = stack.code("carol", Role.PATIENT, ttl=60)
-    with pytest.raises(Refused, match="expired_enrolment_code"):
+    with (
+        Registry(stack.registry.location, clock=lambda: 4e9) as late,
+        pytest.raises(Refused, match="expired_enrolment_code"),
+    ):
         late.register(old, "carol", Role.PATIENT, point, PatientAttributes())
 
 
@@ -204,7 +212,7 @@ async def test_monitoring_initialisation_provisions_devices_that_then_agree_keys
     )
     assert set(credentials) == {"paula/glucose", "paula/blood-pressure"}
     async with contextlib.AsyncExitStack() as exits:
-        enrol_mec(stack.registry.path, stack.directory / "mec.json", MEC_NODE, 2)
+        enrol_mec(stack.registry.location, stack.directory / "mec.json", MEC_NODE, 2)
         mec = await start_mec(
             exits, stack.directory / "mec.db", stack.directory / "mec.json", stack.ttp_target
         )
@@ -496,7 +504,7 @@ async def test_the_patient_app_from_the_command_line(stack: Stack) -> None:
     ttp = ("--ttp", stack.ttp_target)
     wallet = stack.directory / "yara.json"
     code, out, err = await _cli(
-        "ttp", "enrolment-code", "--store", str(stack.registry.path), "--user", "yara",
+        "ttp", "enrolment-code", *store_flags(stack.registry.location), "--user", "yara",
         "--role", "patient", "--ttl", "60",
     )  # fmt: skip
     assert code == 0, err
@@ -538,7 +546,7 @@ async def test_the_patient_app_from_the_command_line(stack: Stack) -> None:
     assert "FAILED_PRECONDITION" in err
     # Anyone checks every registered key against its certificate and the CA key.
     certificates = stack.directory / "certificates.json"
-    code, out, err = await _cli("ttp", "certificates", "--store", str(stack.registry.path))
+    code, out, err = await _cli("ttp", "certificates", *store_flags(stack.registry.location))
     assert code == 0, err
     certificates.write_text(out)
     assert [entry["identity"] for entry in json.loads(out)["certs"]] == ["yara"]
@@ -577,7 +585,7 @@ async def test_reprovisioning_forgets_the_old_credential_at_once(stack: Stack) -
         stack.monitoring, patient, ["glucose"], AccessPolicy()
     )
     async with contextlib.AsyncExitStack() as exits:
-        enrol_mec(stack.registry.path, stack.directory / "mec.json", MEC_NODE, 1)
+        enrol_mec(stack.registry.location, stack.directory / "mec.json", MEC_NODE, 1)
         mec = await start_mec(
             exits, stack.directory / "mec.db", stack.directory / "mec.json", stack.ttp_target
         )

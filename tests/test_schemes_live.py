@@ -36,6 +36,7 @@ from mec5g.ttp.enrolment import enrol_devices, enrol_identities
 from mec5g.ttp.keystore import EnrolmentRefused
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.server import RunningTtp
+from mec5g.ttp.stores import StoreLocation
 from mec5g.ue.fleet import Outcome
 from mec5g.v1 import (
     anonymous_key_agreement_pb2,
@@ -63,14 +64,17 @@ class Bed:
     ttp: RunningTtp
     mec: RunningMec
     ue: Ue
-    ttp_db: Path
+    ttp_db: StoreLocation
     enrolment: EnrolmentFile
 
 
 @contextlib.asynccontextmanager
-async def running(directory: Path, scheme: Scheme) -> AsyncIterator[Bed]:
-    """Three devices of one analysis (with ECQV identities), a MEC node with its identity."""
-    ttp_db = directory / "ttp.db"
+async def running(
+    directory: Path, scheme: Scheme, store: StoreLocation | None = None
+) -> AsyncIterator[Bed]:
+    """Three devices of one analysis (with ECQV identities), a MEC node with its identity; the
+    TTP's store a SQLite file unless ``store`` names another (a PostgreSQL URL)."""
+    ttp_db = store or directory / "ttp.db"
     ue_file = directory / "ue.json"
     enrolment = enrol_devices(ttp_db, ue_file, DEVICES, analysis=ANALYSIS, identities=True)
     wallet = enrol_mec_identity(directory, ttp_db, MEC_NODE, 2)
@@ -114,7 +118,8 @@ async def test_devices_attach_and_stream_under_each_scheme(tmp_path: Path, schem
         for name in bed.ue.fleet.names:
             assert await streamer.read_and_send(name)
         # The MEC analyses the three under the analysis's pseudonym, which the TTP vouched.
-        pseudonym = Registry(bed.ttp_db).pseudonym(ANALYSIS, MEC_NODE)
+        with Registry(bed.ttp_db) as registry:
+            pseudonym = registry.pseudonym(ANALYSIS, MEC_NODE)
         assert bed.mec.analyses.get(pseudonym) is not None
         assert [info.samples[0].value for info in bed.mec.metrics.scheme.collect()] == [1.0]
         assert bed.mec.metrics.registry.get_sample_value(
@@ -148,6 +153,18 @@ async def test_devices_attach_and_stream_under_each_scheme(tmp_path: Path, schem
 
 def _flip(message: bytes, index: int) -> bytes:
     return message[:index] + bytes([message[index] ^ 1]) + message[index + 1 :]
+
+
+async def test_baseline36_runs_on_the_postgresql_store(tmp_path: Path, postgres_url: str) -> None:
+    """[36]'s device identities live beside the records on either backend."""
+    async with running(tmp_path, Scheme.BASELINE36, postgres_url) as bed:
+        for name in bed.ue.fleet.names:
+            answer = await bed.ue.stub.Attach(ue_control_pb2.AttachRequest(device=name))
+            assert answer.outcome == Outcome.SUCCESS, name
+            assert await bed.ue.running.streamer.read_and_send(name)
+        with Registry(postgres_url) as registry:
+            pseudonym = registry.pseudonym(ANALYSIS, MEC_NODE)
+        assert bed.mec.analyses.get(pseudonym) is not None
 
 
 async def test_forged_baseline36_messages_are_refused(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ patient as a verified alert with the TTP's context, once per level; a tampered a
 rejected; a doctor the policy does not name cannot watch; what the MEC keeps of its watches
 names nobody; the TTP involves only the node's watches of that pseudonym and refuses replayed,
 forged, stale and unknown nodes' emergencies.
+The ward runs on each backend of the TTP's store in turn (SQLite, PostgreSQL).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from mec5g.runtime.status import AUTHENTICATION_FAILED
 from mec5g.runtime.user_requests import CONTEXT_PURPOSE, emergency_method
 from mec5g.runtime.wallet import Wallet
 from mec5g.ttp.registry import Registry
+from mec5g.ttp.stores import StoreLocation
 from mec5g.ue import user_app
 from mec5g.v1 import (
     anonymous_key_agreement_pb2,
@@ -81,7 +83,7 @@ class Ward:
     results: mec_results_pb2_grpc.MecResultsServiceStub
     users: dict[str, Wallet]
     analysis_id: str
-    ttp_db: Path
+    ttp_db: StoreLocation
     alerts: mec_alerts_pb2_grpc.MecAlertsServiceStub
     node: Wallet
     emergency: emergency_pb2_grpc.EmergencyServiceStub
@@ -89,7 +91,8 @@ class Ward:
     @property
     def pseudonym(self) -> bytes:
         """The name under which the MEC knows the analysis."""
-        return Registry(self.ttp_db).pseudonym(self.analysis_id, MEC_NODE)
+        with Registry(self.ttp_db) as registry:
+            return registry.pseudonym(self.analysis_id, MEC_NODE)
 
     async def ask(self, m1: bytes) -> mec_results_pb2.GetResultsResponse:
         request = mec_results_pb2.GetResultsRequest(m1=m1)
@@ -106,11 +109,12 @@ class Ward:
 
 
 @pytest.fixture
-async def ward(tmp_path: Path) -> AsyncIterator[Ward]:
-    ttp_db = tmp_path / "ttp.db"
+async def ward(tmp_path: Path, store_location: StoreLocation) -> AsyncIterator[Ward]:
+    """The ward on each backend of the TTP's store in turn."""
+    ttp_db = store_location
     wallet = enrol_mec_identity(tmp_path, ttp_db, MEC_NODE, 2)
-    registry = Registry(ttp_db)
     async with contextlib.AsyncExitStack() as stack:
+        registry = stack.enter_context(Registry(ttp_db))
         ttp = await start_ttp(stack, ttp_db)
         mec = await start_mec(
             stack, tmp_path / "mec.db", tmp_path / f"{MEC_NODE}.json", ttp.target, identity=wallet

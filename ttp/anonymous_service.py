@@ -128,7 +128,7 @@ class TtpAnonymousKeyAgreementService(
         opened = anonymous_agreement.ttp_open(self._registry.authority, Purpose.DEVICE_SESSION, m2)
         node = self._node(opened)
         device = opened.initiator.identity
-        found = identities.find(self._registry.path, device)
+        found = identities.find(self._registry.database, device)
         if found is None or not hmac.compare_digest(found.public_key, opened.initiator_public):
             LOG.info("unknown device identity %s", local_fingerprint(device.encode()))
             raise AuthenticationFailed("unknown_device")

@@ -49,14 +49,17 @@ class MasterKey:
 
     @classmethod
     def from_file(cls, path: Path) -> MasterKey:
-        text = path.read_bytes().strip()
+        """32 raw bytes, every one of them key (a random key may begin or end with a byte that
+        reads as white space), or 64 hex digits, with or without a final newline."""
+        data = path.read_bytes()
+        if len(data) == 32:
+            return cls(data)
+        text = data.strip()
         if len(text) == 2 * 32:
             try:
                 return cls(bytes.fromhex(text.decode("ascii")))
             except (UnicodeDecodeError, ValueError):
                 pass
-        if len(text) == 32:
-            return cls(text)
         raise ValueError(f"{path}: a master key is 32 bytes, raw or as 64 hex digits")
 
     @property

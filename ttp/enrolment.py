@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,13 +27,13 @@ from mec5g.core import ecqv
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.runtime.device_identities import SECTION, DeviceIdentities
-from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.ttp import identities as device_identities
 from mec5g.ttp.at_rest import MasterKey
-from mec5g.ttp.keystore import EnrolmentRefused, KeyStore, insert_record
+from mec5g.ttp.database import Connection
+from mec5g.ttp.keystore import EnrolmentRefused, insert_record
 from mec5g.ttp.registry import Registry
-from mec5g.ttp.stores import StoreLocation, open_key_store, sqlite_path
+from mec5g.ttp.stores import RecordStore, StoreLocation, open_key_store
 
 DEFAULT_ANALYSIS = "default"
 
@@ -67,8 +66,8 @@ def enrol_devices(
         return _issue(
             store_path, out, RecordKind.DEVICE, labels, analysis, rule, master_key=master_key
         )
-    registry = Registry(sqlite_path(store_path, "device ECQV identities"), master_key=master_key)
-    issued, also = device_identities.issue(registry, labels)
+    with Registry(store_path, master_key=master_key) as registry:
+        issued, also = device_identities.issue(registry, labels)
 
     def render(enrolment: EnrolmentFile) -> str:
         return json.dumps({**enrolment.document(), SECTION: issued.document()}, indent=1) + "\n"
@@ -98,23 +97,19 @@ def enrol_identities(
     before the identities are committed, as ``_issue`` does."""
     if out.exists():
         raise EnrolmentRefused(f"{out} exists and may hold keys not imported yet; remove it first")
-    path = sqlite_path(store_path, "device ECQV identities")
-    issued, store = device_identities.issue(Registry(path, master_key=master_key), labels)
-    pending_file = out.with_name(out.name + ".partial")
-    document = EnrolmentFile(RecordKind.DEVICE.value, RecordRule.COUNTER, "", {}).document()
-    EnrolmentFile.write_text(
-        pending_file, json.dumps({**document, SECTION: issued.document()}, indent=1) + "\n"
-    )
-    try:
-        connection = connect(path)
+    with Registry(store_path, master_key=master_key) as registry:
+        issued, store = device_identities.issue(registry, labels)
+        pending_file = out.with_name(out.name + ".partial")
+        document = EnrolmentFile(RecordKind.DEVICE.value, RecordRule.COUNTER, "", {}).document()
+        EnrolmentFile.write_text(
+            pending_file, json.dumps({**document, SECTION: issued.document()}, indent=1) + "\n"
+        )
         try:
-            with immediate_transaction(connection):
+            with registry.database.transaction() as connection:
                 store(connection)
-        finally:
-            connection.close()
-    except BaseException:
-        pending_file.unlink()
-        raise
+        except BaseException:
+            pending_file.unlink()
+            raise
     pending_file.replace(out)
     _sync_directory(out.parent)
     return issued
@@ -131,9 +126,9 @@ def enrol_device_analyses(
 ) -> list[EnrolmentFile]:
     """Enrol the devices of many analyses at once (a UE swarm): ``(analysis, devices, file)``
     each, numbered on from ``first``. Every analysis's file is written and synced first, as
-    ``enrol_devices`` does, then every record goes in one transaction (SQLite), then the files
-    move into place: thousands of analyses take seconds, not one store opening and one commit
-    each."""
+    ``enrol_devices`` does, then every record goes in one transaction (either store), then the
+    files move into place: thousands of analyses take seconds, not one store opening and one
+    commit each."""
     outs = [out for _, _, out in analyses]
     if existing := [str(out) for out in outs if out.exists()]:
         raise EnrolmentRefused(f"{', '.join(existing)} exist and may hold keys not imported yet")
@@ -147,7 +142,7 @@ def enrol_device_analyses(
     try:
         for enrolment, pending_file in zip(enrolments, pending, strict=True):
             enrolment.write(pending_file)
-        store = KeyStore(sqlite_path(store_path, "enrolling many analyses"), master_key=master_key)
+        store = open_key_store(store_path, master_key=master_key)
         try:
             _enrol_together(store, enrolments)
         finally:
@@ -163,11 +158,11 @@ def enrol_device_analyses(
     return enrolments
 
 
-def _enrol_together(store: KeyStore, enrolments: list[EnrolmentFile]) -> None:
+def _enrol_together(store: RecordStore, enrolments: list[EnrolmentFile]) -> None:
     """Every enrolment's records in the one transaction of the first one's ``enrol``."""
     head, *rest = enrolments
 
-    def the_rest(connection: sqlite3.Connection) -> None:
+    def the_rest(connection: Connection) -> None:
         for enrolment in rest:
             for label, credential in enrolment.credentials.items():
                 insert_record(
@@ -205,10 +200,8 @@ def enrol_mec(
     also = None
     identity: dict[str, str] | None = None
     if identity_request is not None:
-        registry = Registry(
-            sqlite_path(store_path, "an MEC node's ECQV identity"), master_key=master_key
-        )
-        issued, also = registry.mec_identity(node, identity_request)
+        with Registry(store_path, master_key=master_key) as registry:
+            issued, also = registry.mec_identity(node, identity_request)
         identity = {
             "node": node,
             "certificate": issued.certificate.encoded.hex(),
@@ -296,7 +289,7 @@ def _issue(
     *,
     reprovisioning: bool = False,
     render: Callable[[EnrolmentFile], str] | None = None,
-    also: Callable[[sqlite3.Connection], None] | None = None,
+    also: Callable[[Connection], None] | None = None,
     master_key: MasterKey | None = None,
 ) -> EnrolmentFile:
     if out.exists():
@@ -322,25 +315,16 @@ def _commit(
     owner: str,
     rule: RecordRule,
     reprovisioning: bool,
-    also: Callable[[sqlite3.Connection], None] | None,
+    also: Callable[[Connection], None] | None,
     master_key: MasterKey | None,
 ) -> None:
-    """Write the records in one transaction; ``also`` (the registry's part) needs SQLite."""
-    if also is not None:
-        sqlite_store = KeyStore(
-            sqlite_path(store_path, "an MEC node's ECQV identity"), master_key=master_key
-        )
-        try:
-            sqlite_store.enrol(kind, issued, owner, rule, also=also)
-        finally:
-            sqlite_store.close()
-        return
+    """Write the records in one transaction, with ``also`` (the registry's part)."""
     store = open_key_store(store_path, master_key=master_key)
     try:
         if reprovisioning:
             store.reprovision(kind, issued)
         else:
-            store.enrol(kind, issued, owner, rule)
+            store.enrol(kind, issued, owner, rule, also=also)
     finally:
         store.close()
 

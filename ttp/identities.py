@@ -4,7 +4,8 @@ baseline36``).
 Enrolment (``issue``): the operator's tool makes each device's k, has the CA issue its
 certificate and reconstructs the key pair, as it makes a device's DK; the key pair goes to the UE
 in its enrolment file (``runtime.device_identities``) and never into the database, which keeps
-the certificate and the public key by device label (``device_identities``, schema version 8).
+the certificate and the public key by device label (``device_identities``, SQLite's schema
+version 6, PostgreSQL's version 3).
 A label that has an identity already is refused.
 
 Acceptance (``find``): a device is accepted under its identity while the identity is registered
@@ -16,17 +17,15 @@ too: one source decides which analysis a device is in, whichever scheme it runs.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from mec5g.core.anonymous_agreement import issue_identity
 from mec5g.core.handle import AnalysisSettings
 from mec5g.core.news2 import SpO2Scale
 from mec5g.runtime.device_identities import DeviceIdentities
-from mec5g.runtime.group_commit import connect
+from mec5g.ttp.database import Connection, Database
 from mec5g.ttp.keystore import EnrolmentRefused
 from mec5g.ttp.registry import Registry
 
@@ -42,14 +41,14 @@ class DeviceAnalysis:
 
 def issue(
     registry: Registry, labels: Sequence[str]
-) -> tuple[DeviceIdentities, Callable[[sqlite3.Connection], None]]:
+) -> tuple[DeviceIdentities, Callable[[Connection], None]]:
     """Identities for the devices ``labels``; the step returned stores their certificates and
     public keys inside the caller's transaction."""
     authority = registry.authority
     identities = {label: issue_identity(authority.private, label) for label in labels}
     issued_at = time.time()
 
-    def store(connection: sqlite3.Connection) -> None:
+    def store(connection: Connection) -> None:
         for label, identity in identities.items():
             if connection.execute(
                 "SELECT 1 FROM device_identities WHERE label = ?", (label,)
@@ -63,20 +62,17 @@ def issue(
     return DeviceIdentities(authority.public, identities), store
 
 
-def find(path: Path, label: str) -> DeviceAnalysis | None:
+def find(database: Database, label: str) -> DeviceAnalysis | None:
     """The registered identity of device ``label`` and the analysis of its record, in the
-    TTP's database at ``path``, or None (no identity, or no record: never enrolled in an
-    analysis, revoked, removed, closed)."""
-    connection = connect(path)
-    try:
+    TTP's ``database`` (either backend), or None (no identity, or no record: never enrolled in
+    an analysis, revoked, removed, closed)."""
+    with database.reading() as connection:
         row = connection.execute(
             "SELECT i.public_key, r.owner, s.spo2_scale FROM device_identities i "
             "JOIN credential_records r ON r.kind = 'device' AND r.label = i.label "
             "LEFT JOIN analysis_settings s ON s.analysis = r.owner WHERE i.label = ?",
             (label,),
         ).fetchone()
-    finally:
-        connection.close()
     if row is None:
         return None
     settings = AnalysisSettings() if row[2] is None else AnalysisSettings(SpO2Scale(row[2]))

@@ -1,4 +1,5 @@
-"""The TTP's key store: one record per device and per MEC credential, in SQLite.
+"""The TTP's key store: one record per device and per MEC credential, in SQLite, and what both
+backends share (``RowCodec``, ``decide``, ``OperatorStore``: the operator's side).
 
 Every key-agreement request is answered inside one ``BEGIN IMMEDIATE`` transaction of the group
 committer (``mec5g.runtime.group_commit``): the two records are read, ``core.ttp_role.answer``
@@ -31,11 +32,10 @@ from mec5g.core.records import CredentialRecord, RecordKind, Slot
 from mec5g.runtime.group_commit import (
     GroupCommitter,
     StoreUnavailable,
-    connect,
-    immediate_transaction,
 )
 from mec5g.ttp import schema
 from mec5g.ttp.at_rest import Execute, MasterKey, Sealer, adopt, read_secret
+from mec5g.ttp.database import Connection, Database, SqliteDatabase
 
 RECORD_COLUMNS = (
     "record_id, kind, label, owner, rule, confirmed_did, confirmed_dk, last_counter, "
@@ -82,7 +82,7 @@ _KINDS = {kind.value: kind for kind in RecordKind}
 _RULES = {int(rule): rule for rule in RecordRule}
 
 
-def delete_record(connection: sqlite3.Connection, kind: RecordKind, label: str) -> bool:
+def delete_record(connection: Connection, kind: RecordKind, label: str) -> bool:
     """Forget a record (a revoked or removed device): its next key agreement fails."""
     cursor = connection.execute(
         "DELETE FROM credential_records WHERE kind = ? AND label = ?", (kind.value, label)
@@ -253,7 +253,7 @@ class RowCodec:
 
 
 def insert_record(
-    connection: sqlite3.Connection,
+    connection: Connection,
     codec: RowCodec,
     kind: RecordKind,
     label: str,
@@ -261,7 +261,7 @@ def insert_record(
     rule: RecordRule,
     credential: Credential,
 ) -> None:
-    """``RowCodec.insert`` on a SQLite connection (enrolment, and the registry's devices)."""
+    """``RowCodec.insert`` in a ``Database`` transaction (enrolment, the registry's devices)."""
     codec.insert(connection.execute, "?", (kind, label, owner, rule, credential))
 
 
@@ -296,7 +296,84 @@ def credentials_for(labels: list[str] | dict[str, Credential]) -> dict[str, Cred
     return {label: Credential.generate() for label in labels}
 
 
-class KeyStore:
+class OperatorStore:
+    """What both backends' key stores share: opening (the master key adopted, the pseudonym key
+    read) and the operator's side (enrolment, re-provisioning, settings, inspection), each one
+    serialised transaction of the store's ``Database``."""
+
+    def __init__(self, database: Database, master_key: MasterKey | None) -> None:
+        """Adopt ``master_key`` (refused if the store's keys are sealed under another) and read
+        the pseudonym key; ``database`` is closed if that fails."""
+        self.database = database
+        self.codec = RowCodec(Sealer(master_key))
+        try:
+            with database.transaction() as connection:
+                adopt(connection.execute, "?", self.codec.sealer)
+                secret = read_secret(
+                    connection.execute, "?", self.codec.sealer, schema.PSEUDONYM_SECRET
+                )
+        except BaseException:
+            database.close()
+            raise
+        if secret is None:
+            database.close()
+            raise StoreUnavailable("the key store has no pseudonym key")
+        self.pseudonyms = Pseudonyms(secret)
+
+    # -- enrolment (operator side, synchronous) -------------------------------------------------
+
+    def enrol(
+        self,
+        kind: RecordKind,
+        labels: list[str] | dict[str, Credential],
+        owner: str,
+        rule: RecordRule,
+        also: Callable[[Connection], None] | None = None,
+    ) -> dict[str, Credential]:
+        """Create one record per label (fresh credentials unless given); all or nothing, with
+        ``also`` (e.g. storing the MEC node's ECQV identity) in the same transaction."""
+        issued = credentials_for(labels)
+        with self.database.transaction() as connection:
+            for label, credential in issued.items():
+                insert_record(connection, self.codec, kind, label, owner, rule, credential)
+            if also is not None:
+                also(connection)
+        return issued
+
+    def reprovision(self, kind: RecordKind, issued: dict[str, Credential]) -> None:
+        """Give existing records the ``issued`` credentials, counter 0, no pending; all or nothing.
+
+        The way back for holders locked out by a restored backup or a lost holder state
+        (DESIGN.md decision 3; SPEC.md "TTP record": re-provisioning sets last_ctr = 0 and
+        pending = none).
+        """
+        with self.database.transaction() as connection:
+            for label, credential in issued.items():
+                self.codec.reprovision(connection.execute, "?", kind, label, credential)
+
+    def set_analysis_settings(self, analysis: str, settings: AnalysisSettings) -> None:
+        """Set the settings the MEC receives for ``analysis`` from the next key agreement on."""
+        with self.database.transaction() as connection:
+            connection.execute(
+                "INSERT INTO analysis_settings VALUES (?, ?) "
+                "ON CONFLICT (analysis) DO UPDATE SET spo2_scale = excluded.spo2_scale",
+                (analysis, int(settings.spo2_scale)),
+            )
+
+    def records(self, kind: RecordKind | None = None) -> list[StoredRecord]:
+        """Every record (of one kind), by label: for operators and tests, never on the hot path."""
+        query = f"SELECT {RECORD_COLUMNS} FROM credential_records"  # noqa: S608 - constant
+        with self.database.reading() as connection:
+            if kind is None:
+                rows = connection.execute(query + " ORDER BY label").fetchall()
+            else:
+                rows = connection.execute(
+                    query + " WHERE kind = ? ORDER BY label", (kind.value,)
+                ).fetchall()
+        return [self.codec.record(row) for row in rows]
+
+
+class KeyStore(OperatorStore):
     """The TTP's SQLite record store."""
 
     def __init__(
@@ -309,20 +386,7 @@ class KeyStore:
         ``master_key`` seals the DKs (refused if the store's keys are sealed under another)."""
         self.path = Path(path)
         self._observe_operations = observe_operations
-        self.codec = RowCodec(Sealer(master_key))
-        schema.migrate(self.path)
-        connection = connect(self.path)
-        try:
-            with immediate_transaction(connection):
-                adopt(connection.execute, "?", self.codec.sealer)
-            secret = read_secret(
-                connection.execute, "?", self.codec.sealer, schema.PSEUDONYM_SECRET
-            )
-        finally:
-            connection.close()
-        if secret is None:
-            raise StoreUnavailable(f"{self.path} has no pseudonym key")
-        self._pseudonyms = Pseudonyms(secret)
+        super().__init__(SqliteDatabase(self.path), master_key)
         self._committer = GroupCommitter(self.path, name="keystore")
 
     def close(self) -> None:
@@ -331,73 +395,6 @@ class KeyStore:
     async def aclose(self) -> None:
         """Close from the serving event loop (the PostgreSQL store's pool needs it)."""
         self.close()
-
-    # -- enrolment (operator side, synchronous) -------------------------------------------------
-
-    def enrol(
-        self,
-        kind: RecordKind,
-        labels: list[str] | dict[str, Credential],
-        owner: str,
-        rule: RecordRule,
-        also: Callable[[sqlite3.Connection], None] | None = None,
-    ) -> dict[str, Credential]:
-        """Create one record per label (fresh credentials unless given); all or nothing, with
-        ``also`` (e.g. storing the MEC node's ECQV identity) in the same transaction."""
-        issued = credentials_for(labels)
-        connection = connect(self.path)
-        try:
-            with immediate_transaction(connection):
-                for label, credential in issued.items():
-                    insert_record(connection, self.codec, kind, label, owner, rule, credential)
-                if also is not None:
-                    also(connection)
-        finally:
-            connection.close()
-        return issued
-
-    def reprovision(self, kind: RecordKind, issued: dict[str, Credential]) -> None:
-        """Give existing records the ``issued`` credentials, counter 0, no pending; all or nothing.
-
-        The way back for holders locked out by a restored backup or a lost holder state
-        (DESIGN.md decision 3; SPEC.md "TTP record": re-provisioning sets last_ctr = 0 and
-        pending = none).
-        """
-        connection = connect(self.path)
-        try:
-            with immediate_transaction(connection):
-                for label, credential in issued.items():
-                    self.codec.reprovision(connection.execute, "?", kind, label, credential)
-        finally:
-            connection.close()
-
-    def set_analysis_settings(self, analysis: str, settings: AnalysisSettings) -> None:
-        """Set the settings the MEC receives for ``analysis`` from the next key agreement on."""
-        connection = connect(self.path)
-        try:
-            with immediate_transaction(connection):
-                connection.execute(
-                    "INSERT INTO analysis_settings VALUES (?, ?) "
-                    "ON CONFLICT (analysis) DO UPDATE SET spo2_scale = excluded.spo2_scale",
-                    (analysis, int(settings.spo2_scale)),
-                )
-        finally:
-            connection.close()
-
-    def records(self, kind: RecordKind | None = None) -> list[StoredRecord]:
-        """Every record (of one kind), by label: for operators and tests, never on the hot path."""
-        connection = connect(self.path)
-        try:
-            query = f"SELECT {RECORD_COLUMNS} FROM credential_records"  # noqa: S608 - constant
-            if kind is None:
-                rows = connection.execute(query + " ORDER BY label").fetchall()
-            else:
-                rows = connection.execute(
-                    query + " WHERE kind = ? ORDER BY label", (kind.value,)
-                ).fetchall()
-        finally:
-            connection.close()
-        return [self.codec.record(row) for row in rows]
 
     # -- key agreement ----------------------------------------------------------------------------
 
@@ -419,7 +416,7 @@ class KeyStore:
             version,
             device,
             mec,
-            self._pseudonyms,
+            self.pseudonyms,
             lambda record: _analysis_settings(connection, record.owner),
         )
         if isinstance(result, ttp_role.Accepted):

@@ -1,4 +1,4 @@
-"""The TTP's key store on PostgreSQL (``--store-url``), shared by several TTP replicas.
+"""The TTP's store on PostgreSQL (``--store-url``), shared by several TTP replicas.
 
 Same records and same semantics as the SQLite store (``mec5g.ttp.keystore``), whose resolution,
 decision and update statements it reuses: each key-agreement request is one transaction that
@@ -7,8 +7,9 @@ the same two records never deadlock), lets the core decide, writes both records 
 updates whose row counts are checked, and commits synchronously before M3 is returned. A replica
 that waits for a lock re-reads the row after the other commits, so no update is lost.
 
-Only the key-agreement records live here (credential records, secrets, analysis settings); the
-registration centre of phases 1 and 2 still needs SQLite (``SqliteOnly``).
+Everything else the TTP stores (the registry of phases 1, 2, 5 and 6, enrolment, settings) goes
+through ``PostgresDatabase``: the shared code of ``mec5g.ttp.database`` on pooled connections,
+every write transaction serialised across replicas by one advisory lock.
 
 Startup refuses a server that would acknowledge a commit it could lose (``durability_problem``):
 ``synchronous_commit`` off or local, or a standby replicating asynchronously (failing over to it
@@ -18,29 +19,34 @@ would lock out every credential rotated since it last caught up).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 import psycopg_pool
 
 from mec5g.core import ttp_role
-from mec5g.core.credentials import Credential, RecordRule
-from mec5g.core.handle import AnalysisSettings, Pseudonyms
+from mec5g.core.handle import AnalysisSettings
 from mec5g.core.messages import M2
 from mec5g.core.news2 import SpO2Scale
 from mec5g.core.operations import Ledger
 from mec5g.core.primitives import random_bytes
 from mec5g.core.records import CredentialRecord, RecordKind
 from mec5g.runtime.group_commit import StoreUnavailable
-from mec5g.ttp import keystore
-from mec5g.ttp.at_rest import DK_BYTES, SEALED_BYTES, MasterKey, Sealer, adopt, read_secret
-from mec5g.ttp.keystore import EnrolmentRefused, StoredRecord
+from mec5g.ttp import keystore, schema
+from mec5g.ttp.at_rest import DK_BYTES, SEALED_BYTES, MasterKey
+from mec5g.ttp.database import Connection
+from mec5g.ttp.keystore import OperatorStore
 from mec5g.ttp.schema import PSEUDONYM_SECRET, SchemaTooNew
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 # Serialises migrations of replicas starting at once (an arbitrary, fixed advisory lock key).
 _MIGRATION_LOCK = 0x6D656335
+# Serialises every write transaction but key agreement's across replicas, as BEGIN IMMEDIATE
+# serialises them on a SQLite file (another fixed key).
+_WRITE_LOCK = 0x6D656336
+POSTGRES_TYPES = {"blob": "BYTEA", "real": "DOUBLE PRECISION"}
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "CREATE TABLE ttp_secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL)",
@@ -65,6 +71,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             spo2_scale INTEGER NOT NULL CHECK (spo2_scale IN (1, 2))
         )""",
     ),
+    # The registry (phases 1, 2, 5, 6). Its CA key is made by the first registry to open the
+    # store, sealed under the store's master key if it has one (``mec5g.ttp.registry``).
+    (*schema.in_dialect(schema.REGISTRY_TABLES + schema.WATCH_GRANT_TABLES, POSTGRES_TYPES),),
+    # The baseline [36]'s device identities (``mec5g.ttp.identities``).
+    (*schema.in_dialect(schema.DEVICE_IDENTITY_TABLES, POSTGRES_TYPES),),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -81,10 +92,6 @@ _RESOLVE_FOR_UPDATE = (
     + " ORDER BY record_id FOR UPDATE OF credential_records"
 )
 _SETTINGS_COLUMN = 10
-
-
-class SqliteOnly(ValueError):
-    """A part of the TTP (the registration centre) that has no PostgreSQL store yet."""
 
 
 def is_url(location: object) -> bool:
@@ -144,6 +151,16 @@ def _described(error: psycopg.Error | psycopg_pool.PoolTimeout) -> str:
     return f"{type(error).__name__}: {str(error).partition(chr(10))[0]}"
 
 
+@contextlib.contextmanager
+def _unavailable(what: str) -> Iterator[None]:
+    """Any database error inside (server down, connection lost, commit failed) as
+    ``StoreUnavailable``, described without row values."""
+    try:
+        yield
+    except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
+        raise StoreUnavailable(f"{what}: {_described(error)}") from None
+
+
 def _check_durability(connection: psycopg.Connection[Any]) -> None:
     setting = connection.execute("SHOW synchronous_commit").fetchone()
     # sync_state is hidden (NULL) from roles without pg_read_all_stats: counted as unsafe.
@@ -158,7 +175,70 @@ def _check_durability(connection: psycopg.Connection[Any]) -> None:
         raise StoreUnavailable(f"refusing the PostgreSQL key store: {problem}")
 
 
-class PostgresKeyStore:
+def _pool_options(url: str, size: int, connect_timeout: float) -> dict[str, Any]:
+    """What both pools share: up to ``size`` connections, and a wait for one (and for a new
+    connection) bounded by ``connect_timeout`` while the server is down."""
+    return {
+        "conninfo": url,
+        "min_size": 1,
+        "max_size": size,
+        "timeout": connect_timeout,
+        "kwargs": {"connect_timeout": max(1, int(connect_timeout))},
+    }
+
+
+class _Translated:
+    """A psycopg connection that takes the shared code's ``?`` placeholders."""
+
+    def __init__(self, connection: psycopg.Connection[Any]) -> None:
+        self._connection = connection
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> psycopg.Cursor[Any]:
+        # A literal % would read as a placeholder to psycopg: escaped first.
+        return self._connection.execute(sql.replace("%", "%%").replace("?", "%s"), parameters)
+
+
+class PostgresDatabase:
+    """The shared database of the TTP replicas, for everything but key agreement
+    (``mec5g.ttp.database``): migrated and checked for durability on open, pooled connections,
+    every write transaction under one advisory lock."""
+
+    def __init__(self, url: str, *, pool_size: int = 4, connect_timeout: float = 5.0) -> None:
+        """``connect_timeout`` bounds how long an operation waits for a connection while the
+        server is down; it then fails with ``StoreUnavailable``."""
+        self.url = url
+        with _unavailable("cannot open the PostgreSQL store"):
+            migrate(url)
+            with psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))) as connection:
+                _check_durability(connection)
+        self._pool = psycopg_pool.ConnectionPool(
+            **_pool_options(url, pool_size, connect_timeout),
+            open=True,
+            check=psycopg_pool.ConnectionPool.check_connection,
+        )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One write transaction, after every other replica's: rolled back whole if its body
+        raises; a database error is ``StoreUnavailable``."""
+        with (
+            _unavailable("the PostgreSQL store could not commit"),
+            self._pool.connection() as connection,
+            connection.transaction(),
+        ):
+            connection.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITE_LOCK,))
+            yield _Translated(connection)
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        with _unavailable("the PostgreSQL store could not answer"), self._pool.connection() as c:
+            yield _Translated(c)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class PostgresKeyStore(OperatorStore):
     """The TTP's record store on PostgreSQL, with the SQLite store's interface."""
 
     def __init__(
@@ -170,95 +250,33 @@ class PostgresKeyStore:
         pool_size: int = 8,
         connect_timeout: float = 5.0,
     ) -> None:
-        """Migrate, check durability and read the pseudonym key; the pool opens on first use.
+        """Migrate, check durability and read the pseudonym key; the key-agreement pool opens on
+        first use, in the serving event loop.
 
-        ``connect_timeout`` bounds how long a request waits for a connection while the server is
-        down: it then fails with ``StoreUnavailable`` and the pool keeps reconnecting.
+        ``connect_timeout`` bounds how long a key-agreement request waits for a connection while
+        the server is down: it then fails with ``StoreUnavailable`` and the pool keeps
+        reconnecting. (The operator's side, ``database``, waits ``PostgresDatabase``'s default.)
         """
         self.url = url
         self._observe_operations = observe_operations
-        self.codec = keystore.RowCodec(Sealer(master_key))
-        try:
-            migrate(url)
-            with psycopg.connect(url, connect_timeout=max(1, int(connect_timeout))) as connection:
-                _check_durability(connection)
-                adopt(connection.execute, "%s", self.codec.sealer)
-                secret = read_secret(connection.execute, "%s", self.codec.sealer, PSEUDONYM_SECRET)
-        except psycopg.Error as error:
-            raise StoreUnavailable(
-                f"cannot open the PostgreSQL key store: {_described(error)}"
-            ) from None
-        if secret is None:
-            raise StoreUnavailable("the PostgreSQL key store has no pseudonym key")
-        self._pseudonyms = Pseudonyms(secret)
+        super().__init__(PostgresDatabase(url), master_key)
         self._pool = psycopg_pool.AsyncConnectionPool(
-            url,
-            min_size=1,
-            max_size=pool_size,
+            **_pool_options(url, pool_size, connect_timeout),
             open=False,
-            timeout=connect_timeout,
             check=psycopg_pool.AsyncConnectionPool.check_connection,
-            kwargs={"connect_timeout": max(1, int(connect_timeout))},
         )
         self._opening: asyncio.Lock | None = None
         self._opened = False
 
     def close(self) -> None:
-        """Nothing to do outside an event loop: the pool belongs to the serving loop."""
+        """Close the operator side's pool; the key-agreement pool belongs to the serving loop
+        (``aclose``)."""
+        self.database.close()
 
     async def aclose(self) -> None:
         if self._opened:
             await self._pool.close()
-
-    # -- enrolment (operator side, synchronous) -------------------------------------------------
-
-    def enrol(
-        self,
-        kind: RecordKind,
-        labels: list[str] | dict[str, Credential],
-        owner: str,
-        rule: RecordRule,
-    ) -> dict[str, Credential]:
-        """Create one record per label (fresh credentials unless given); all or nothing."""
-        issued = keystore.credentials_for(labels)
-        try:
-            with psycopg.connect(self.url) as connection, connection.transaction():
-                for label, credential in issued.items():
-                    self.codec.insert(
-                        connection.execute, "%s", (kind, label, owner, rule, credential)
-                    )
-        except psycopg.errors.UniqueViolation as error:
-            # Two operators enrolling the same label or DID at once: the index decides.
-            raise EnrolmentRefused(f"a {kind.value} label or DID is enrolled already") from error
-        return issued
-
-    def reprovision(self, kind: RecordKind, issued: dict[str, Credential]) -> None:
-        """Give existing records the ``issued`` credentials, counter 0, no pending; all or nothing
-        (the way back for holders locked out by a restored backup or a lost holder state)."""
-        with psycopg.connect(self.url) as connection, connection.transaction():
-            for label, credential in issued.items():
-                self.codec.reprovision(connection.execute, "%s", kind, label, credential)
-
-    def set_analysis_settings(self, analysis: str, settings: AnalysisSettings) -> None:
-        """Set the settings the MEC receives for ``analysis`` from the next key agreement on."""
-        with psycopg.connect(self.url) as connection, connection.transaction():
-            connection.execute(
-                "INSERT INTO analysis_settings VALUES (%s, %s) "
-                "ON CONFLICT (analysis) DO UPDATE SET spo2_scale = excluded.spo2_scale",
-                (analysis, int(settings.spo2_scale)),
-            )
-
-    def records(self, kind: RecordKind | None = None) -> list[StoredRecord]:
-        """Every record (of one kind), by label: for operators and tests, never on the hot path."""
-        query = f"SELECT {keystore.RECORD_COLUMNS} FROM credential_records"  # noqa: S608
-        with psycopg.connect(self.url) as connection:
-            if kind is None:
-                rows = connection.execute(query + " ORDER BY label").fetchall()
-            else:
-                rows = connection.execute(
-                    query + " WHERE kind = %s ORDER BY label", (kind.value,)
-                ).fetchall()
-        return [self.codec.record(row) for row in rows]
+        self.close()
 
     # -- key agreement ----------------------------------------------------------------------------
 
@@ -270,13 +288,9 @@ class PostgresKeyStore:
         either case no M3 leaves, so the holders keep credentials the record still holds.
         """
         await self._open()
-        try:
+        with _unavailable("the PostgreSQL key store could not answer"):
             async with self._pool.connection() as connection, connection.transaction():
                 result, ledger = await self._answer(connection, m2, version)
-        except (psycopg.Error, psycopg_pool.PoolTimeout) as error:
-            raise StoreUnavailable(
-                f"the PostgreSQL key store could not answer: {_described(error)}"
-            ) from None
         if self._observe_operations is not None:
             self._observe_operations(ledger)
         return result
@@ -308,7 +322,7 @@ class PostgresKeyStore:
             scale = scales.get(record.owner)
             return AnalysisSettings() if scale is None else AnalysisSettings(SpO2Scale(scale))
 
-        result, ledger = keystore.decide(m2, version, device, mec, self._pseudonyms, settings_for)
+        result, ledger = keystore.decide(m2, version, device, mec, self.pseudonyms, settings_for)
         if isinstance(result, ttp_role.Accepted):
             for found, record in (
                 (result.device, result.device_record),

@@ -3,7 +3,7 @@ TTP's part of phases 5 and 6 is ``ttp.anonymous_service``, on the same registry)
 
 Thin adapters around ``mec5g.ttp.registry``: they parse and check fields (INVALID_ARGUMENT names
 the field), verify the signature of user requests, run the registry's operation in a worker
-thread (one SQLite transaction each) and seal device credentials to the patient. Statuses: an
+thread (one store transaction each) and seal device credentials to the patient. Statuses: an
 authentication failure is UNAUTHENTICATED with one fixed message and its reason in this
 process's log; the other refusals say what is wrong. No attribute, key or credential is logged
 or used as a metric label; identities are logged as keyed fingerprints.

@@ -1,13 +1,16 @@
-"""The TTP as registration centre (phase 1) and keeper of analyses (phase 2), in SQLite.
+"""The TTP as registration centre (phase 1) and keeper of analyses (phase 2), on either backend.
 
 Paper sections 5.1 and 5.2: the TTP stores per user (ID, Cert, Q, registration time, role and
 attributes) and per analysis (IDa, Ta) of a patient the devices' (DIDi, DKi, Ti). Device records
 live in the key store's ``credential_records`` (kind ``device``, label ``patient/device``, owner
-IDa), so that key agreement finds them as it finds every other record.
+IDa), so that key agreement finds them as it finds every other record. It also issues the
+grants of phase 5 and finds the watchers of phase 6.
 
-Every operation is one ``BEGIN IMMEDIATE`` transaction: it writes all of its rows or none.
-Refusals are ``Refused`` with a ``Refusal`` kind that the gRPC layer maps to a status; an
-authentication refusal carries its reason for the TTP's log only.
+Every operation is one serialised write transaction of the store's ``Database`` (SQLite's
+``BEGIN IMMEDIATE``; on PostgreSQL, shared by several TTP replicas, one advisory lock), so it
+writes all of its rows or none, and replicas run them as if one after the other. Refusals are
+``Refused`` with a ``Refusal`` kind that the gRPC layer maps to a status; an authentication
+refusal carries its reason for the TTP's log only.
 
 Enrolment codes are 144-bit random strings, stored as SHA-256 hashes (the database never holds a
 usable code), bound to one identity and role, single use and expiring. They are looked up by
@@ -23,12 +26,11 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 from mec5g.core import ecqv, user_crypto
@@ -48,10 +50,11 @@ from mec5g.core.profiles import (
 )
 from mec5g.core.records import RecordKind
 from mec5g.core.user_access import WATCH_ID_BYTES
-from mec5g.runtime.group_commit import connect, immediate_transaction
 from mec5g.ttp import schema
 from mec5g.ttp.at_rest import MasterKey, Sealer, adopt, read_secret
+from mec5g.ttp.database import Connection
 from mec5g.ttp.keystore import EnrolmentRefused, RowCodec, delete_record, insert_record
+from mec5g.ttp.stores import StoreLocation, open_database
 
 REQUEST_WINDOW_SECONDS = 300.0
 WATCH_RETENTION = 86400.0  # a watch open longer than a day must be opened again to be found
@@ -175,11 +178,13 @@ def _policy(text: str | None) -> AccessPolicy | None:
 
 
 class Registry:
-    """Users, enrolment codes and analyses in the TTP's database (migrated on open)."""
+    """Users, enrolment codes and analyses in the TTP's database (migrated on open): a SQLite
+    file or a PostgreSQL URL. ``close`` it (or use it as a context manager): a PostgreSQL
+    registry holds a connection pool."""
 
     def __init__(
         self,
-        path: Path | str,
+        location: StoreLocation,
         clock: Callable[[], float] = time.time,
         device_rule: RecordRule = RecordRule.COUNTER,
         master_key: MasterKey | None = None,
@@ -187,19 +192,24 @@ class Registry:
         """Open (and migrate) the database; ``clock`` lets tests move time (code expiry);
         ``device_rule`` is the record rule of the device records it creates (the paper's rule
         only to demonstrate its attack); ``master_key`` seals their DKs, as the key store does."""
-        self.path = Path(path)
+        self.location = location
         self.device_rule = device_rule
         self._codec = RowCodec(Sealer(master_key))
-        schema.migrate(self.path)
         self._now = clock
-        with _transaction(self.path) as connection:
-            adopt(connection.execute, "?", self._codec.sealer)
-            secret = read_secret(connection.execute, "?", self._codec.sealer, schema.CA_SECRET)
-            pseudonym_key = read_secret(
-                connection.execute, "?", self._codec.sealer, schema.PSEUDONYM_SECRET
-            )
-        if secret is None or pseudonym_key is None:
-            raise RuntimeError(f"{self.path} has no CA key or no pseudonym key")
+        self.database = open_database(location)
+        try:
+            with self.database.transaction() as connection:
+                adopt(connection.execute, "?", self._codec.sealer)
+                secret = self._ca_key(connection)
+                pseudonym_key = read_secret(
+                    connection.execute, "?", self._codec.sealer, schema.PSEUDONYM_SECRET
+                )
+        except BaseException:
+            self.database.close()
+            raise
+        if pseudonym_key is None:
+            self.database.close()
+            raise RuntimeError("the TTP's store has no pseudonym key")
         self._ca_private = int.from_bytes(secret, "big")
         self.ca_public = ecqv.public_key(self._ca_private)
         self._pseudonyms = Pseudonyms(pseudonym_key)
@@ -216,11 +226,38 @@ class Registry:
 
     def node_key(self, node: str) -> bytes | None:
         """The public key of MEC node ``node``'s ECQV identity, or None without one."""
-        with _reading(self.path) as connection:
+        with self.database.reading() as connection:
             row = connection.execute(
                 "SELECT public_key FROM mec_nodes WHERE node = ?", (node,)
             ).fetchone()
         return None if row is None else bytes(row[0])
+
+    def _ca_key(self, connection: Connection) -> bytes:
+        """The CA's private key; the first registry to open a store without one (a PostgreSQL
+        store: SQLite's migration makes it) makes it, sealed as the store seals its secrets."""
+        sealer = self._codec.sealer
+        secret = read_secret(connection.execute, "?", sealer, schema.CA_SECRET)
+        if secret is None:
+            secret = ecqv.scalar_bytes(ecqv.random_scalar())
+            connection.execute(
+                "INSERT INTO ttp_secrets VALUES (?, ?)",
+                (schema.CA_SECRET, sealer.seal_secret(schema.CA_SECRET, secret)),
+            )
+        return secret
+
+    def close(self) -> None:
+        self.database.close()
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     # -- operator -----------------------------------------------------------------------------
 
@@ -231,7 +268,7 @@ class Registry:
             raise InvalidField("ttl", "a positive number of seconds")
         code = secrets.token_urlsafe(CODE_BYTES)
         now = self._now()
-        with _transaction(self.path) as connection:
+        with self.database.transaction() as connection:
             if self._user(connection, user_id) is not None:
                 raise Refused(Refusal.ALREADY_EXISTS, f"user {user_id!r} is registered already")
             connection.execute(
@@ -243,14 +280,14 @@ class Registry:
 
     def mec_identity(
         self, node: str, request_point: bytes
-    ) -> tuple[ecqv.Issued, Callable[[sqlite3.Connection], None]]:
+    ) -> tuple[ecqv.Issued, Callable[[Connection], None]]:
         """Issue MEC node ``node`` its ECQV certificate (phases 5 and 6 authenticate MECs with
         it) from its R; the step returned stores it, inside the enrolment's own transaction."""
         check_name(node, "node")
         issued = ecqv.issue(self._ca_private, node, request_point)
         public = ecqv.reconstruct_public(issued.certificate, self.ca_public)
 
-        def store(connection: sqlite3.Connection) -> None:
+        def store(connection: Connection) -> None:
             if connection.execute("SELECT 1 FROM mec_nodes WHERE node = ?", (node,)).fetchone():
                 raise EnrolmentRefused(f"MEC node {node!r} has an identity already")
             connection.execute(
@@ -260,6 +297,12 @@ class Registry:
             )
 
         return issued, store
+
+    def has_mec_node(self, node: str) -> bool:
+        """Has MEC node ``node`` an ECQV identity?"""
+        with self.database.reading() as connection:
+            found = connection.execute("SELECT 1 FROM mec_nodes WHERE node = ?", (node,))
+            return found.fetchone() is not None
 
     # -- phase 1: registration ----------------------------------------------------------------
 
@@ -279,7 +322,7 @@ class Registry:
             raise InvalidField("attributes", f"the attributes of a {role.label}")
         code_hash = hash_code(code)
         now = self._now()
-        with _transaction(self.path) as connection:
+        with self.database.transaction() as connection:
             row = connection.execute(
                 "SELECT code_hash, user_id, role, expires_at, used_at FROM enrolment_codes "
                 "WHERE code_hash = ?",
@@ -320,7 +363,7 @@ class Registry:
     def certificates(self) -> dict[str, Any]:
         """Every user's and MEC node's certificate and stored Q, as a ``mec5g ecqv verify``
         file: anyone can check that each Q is the one its certificate and Q_TTP give."""
-        with _reading(self.path) as connection:
+        with self.database.reading() as connection:
             rows = connection.execute(
                 "SELECT user_id, certificate, public_key FROM users UNION ALL "
                 "SELECT node, certificate, public_key FROM mec_nodes ORDER BY 1"
@@ -334,11 +377,11 @@ class Registry:
         }
 
     def user(self, user_id: str) -> User | None:
-        with _reading(self.path) as connection:
+        with self.database.reading() as connection:
             return self._user(connection, user_id)
 
     @staticmethod
-    def _user(connection: sqlite3.Connection, user_id: str) -> User | None:
+    def _user(connection: Connection, user_id: str) -> User | None:
         row = connection.execute(
             "SELECT user_id, role, certificate, public_key, registered_at, attributes "
             "FROM users WHERE user_id = ?",
@@ -394,29 +437,30 @@ class Registry:
             raise _unauthenticated("stale_request")
         return SignedRequest(user, nonce, issued_at)
 
-    def _consume_nonce(self, connection: sqlite3.Connection, request: SignedRequest) -> None:
+    def _consume_nonce(self, connection: Connection, request: SignedRequest) -> None:
         self._consume(connection, request.user.user_id, request.nonce)
 
-    def _consume(self, connection: sqlite3.Connection, signer: str, nonce: bytes) -> None:
+    def _consume(self, connection: Connection, signer: str, nonce: bytes) -> None:
         connection.execute(
             "DELETE FROM request_nonces WHERE seen_at < ?",
             (self._now() - 2 * REQUEST_WINDOW_SECONDS,),
         )
-        try:
-            connection.execute(
-                "INSERT INTO request_nonces (user_id, nonce, seen_at) VALUES (?, ?, ?)",
-                (signer, nonce, self._now()),
-            )
-        except sqlite3.IntegrityError:
-            raise _unauthenticated("replayed_request") from None
+        inserted = connection.execute(
+            "INSERT INTO request_nonces (user_id, nonce, seen_at) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
+            (signer, nonce, self._now()),
+        )
+        if inserted.rowcount != 1:
+            raise _unauthenticated("replayed_request")
 
-    def _begin(
-        self, request: SignedRequest, *, patient: bool
-    ) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """The operation's transaction, with the nonce consumed first and the role checked."""
+    @contextlib.contextmanager
+    def _begin(self, request: SignedRequest, *, patient: bool) -> Iterator[Connection]:
+        """The operation's transaction, with the role checked and the nonce consumed first."""
         if patient and request.user.role is not Role.PATIENT:
             raise Refused(Refusal.PERMISSION_DENIED, "only a patient may do this")
-        return _transaction(self.path, lambda connection: self._consume_nonce(connection, request))
+        with self.database.transaction() as connection:
+            self._consume(connection, request.user.user_id, request.nonce)
+            yield connection
 
     # -- phase 2: analyses ----------------------------------------------------------------------
 
@@ -446,7 +490,7 @@ class Registry:
 
     def _add(
         self,
-        connection: sqlite3.Connection,
+        connection: Connection,
         patient_id: str,
         analysis_id: str,
         devices: Sequence[DeviceRequest],
@@ -702,7 +746,7 @@ class Registry:
         if abs(self._now() - raised_at) > REQUEST_WINDOW_SECONDS:
             raise _unauthenticated("stale_request")
         involved = []
-        with _transaction(self.path) as connection:
+        with self.database.transaction() as connection:
             self._consume(connection, f"{MEC_NONCE_PREFIX}{node}", nonce)
             for watch_id in dict.fromkeys(watch_ids):
                 found = connection.execute(
@@ -730,9 +774,7 @@ class Registry:
     # -- helpers --------------------------------------------------------------------------------
 
     @staticmethod
-    def _analysis(
-        connection: sqlite3.Connection, request: SignedRequest, analysis_id: str
-    ) -> float | None:
+    def _analysis(connection: Connection, request: SignedRequest, analysis_id: str) -> float | None:
         """The analysis's closing time (None while open); NOT_FOUND unless it is the
         requester's own (another patient's analysis is not acknowledged to exist)."""
         row = connection.execute(
@@ -745,14 +787,14 @@ class Registry:
         return closed_at
 
     def _open_analysis(
-        self, connection: sqlite3.Connection, request: SignedRequest, analysis_id: str
+        self, connection: Connection, request: SignedRequest, analysis_id: str
     ) -> None:
         if self._analysis(connection, request, analysis_id) is not None:
             raise Refused(Refusal.FAILED_PRECONDITION, f"analysis {analysis_id!r} is closed")
 
     @staticmethod
     def _existing(
-        connection: sqlite3.Connection, analysis_id: str, devices: Sequence[str]
+        connection: Connection, analysis_id: str, devices: Sequence[str]
     ) -> Iterator[str]:
         for name in devices:
             found = connection.execute(
@@ -764,7 +806,7 @@ class Registry:
             yield name
 
 
-def _reader_of(connection: sqlite3.Connection, user: User, analysis_id: str) -> str | None:
+def _reader_of(connection: Connection, user: User, analysis_id: str) -> str | None:
     """The analysis's patient if ``user`` may read its results, else None (also for no such
     analysis). The NEWS2 result combines every device, so a doctor must be allowed each."""
     row = connection.execute(
@@ -784,7 +826,7 @@ def _reader_of(connection: sqlite3.Connection, user: User, analysis_id: str) -> 
     return patient if allowed else None
 
 
-def _patient(connection: sqlite3.Connection, patient_id: str) -> PatientAttributes:
+def _patient(connection: Connection, patient_id: str) -> PatientAttributes:
     (attributes,) = connection.execute(
         "SELECT attributes FROM users WHERE user_id = ?", (patient_id,)
     ).fetchone()
@@ -800,28 +842,3 @@ def _check_devices(names: Sequence[str]) -> None:
     repeated = sorted(name for name, times in Counter(names).items() if times > 1)
     if repeated:
         raise InvalidField("devices", f"distinct names ({', '.join(repeated)} named twice)")
-
-
-@contextlib.contextmanager
-def _reading(path: Path) -> Iterator[sqlite3.Connection]:
-    connection = connect(path)
-    try:
-        yield connection
-    finally:
-        connection.close()
-
-
-@contextlib.contextmanager
-def _transaction(
-    path: Path, first: Callable[[sqlite3.Connection], None] | None = None
-) -> Iterator[sqlite3.Connection]:
-    """One ``BEGIN IMMEDIATE`` transaction for one operation, rolled back whole if it raises,
-    after an optional first step (consuming the request's nonce)."""
-    connection = connect(path)
-    try:
-        with immediate_transaction(connection):
-            if first is not None:
-                first(connection)
-            yield connection
-    finally:
-        connection.close()

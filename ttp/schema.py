@@ -1,4 +1,6 @@
-"""The TTP database schema and its migrations (``mec5g ttp migrate``).
+"""The TTP's SQLite schema and its migrations (``mec5g ttp migrate``); the registry's tables are
+written once for both backends (``REGISTRY_TABLES``, ``WATCH_GRANT_TABLES``; PostgreSQL's own
+migrations are in ``mec5g.ttp.postgres_store``).
 
 ``schema_version`` holds the version of the database; ``migrate`` applies every later migration
 in order, each in the same transaction as the version update, so a database is always exactly
@@ -59,59 +61,92 @@ def _version_1(connection: sqlite3.Connection) -> None:
     )
 
 
+# The registry's tables, written once for both backends: ``{blob}`` and ``{real}`` are BLOB and
+# REAL in SQLite, BYTEA and DOUBLE PRECISION in PostgreSQL (whose REAL is four bytes).
+SQLITE_TYPES = {"blob": "BLOB", "real": "REAL"}
+REGISTRY_TABLES = (
+    """CREATE TABLE users (
+        user_id TEXT PRIMARY KEY,
+        role TEXT NOT NULL CHECK (role IN ('patient', 'doctor')),
+        certificate {blob} NOT NULL,
+        public_key {blob} NOT NULL CHECK (length(public_key) = 33),
+        registered_at {real} NOT NULL,
+        attributes TEXT NOT NULL
+    )""",
+    """CREATE TABLE enrolment_codes (
+        code_hash {blob} PRIMARY KEY CHECK (length(code_hash) = 32),
+        user_id TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('patient', 'doctor')),
+        issued_at {real} NOT NULL,
+        expires_at {real} NOT NULL,
+        used_at {real}
+    )""",
+    """CREATE TABLE analyses (
+        analysis_id TEXT PRIMARY KEY,
+        patient_id TEXT NOT NULL REFERENCES users (user_id),
+        created_at {real} NOT NULL,
+        closed_at {real},
+        access TEXT NOT NULL
+    )""",
+    """CREATE TABLE analysis_devices (
+        analysis_id TEXT NOT NULL REFERENCES analyses (analysis_id),
+        patient_id TEXT NOT NULL REFERENCES users (user_id),
+        device TEXT NOT NULL,
+        installed_at {real} NOT NULL,
+        revoked_at {real},
+        access TEXT,
+        PRIMARY KEY (analysis_id, device)
+    )""",
+    "CREATE INDEX analysis_devices_by_patient ON analysis_devices (patient_id, device)",
+    """CREATE TABLE request_nonces (
+        user_id TEXT NOT NULL,
+        nonce {blob} NOT NULL CHECK (length(nonce) = 16),
+        seen_at {real} NOT NULL,
+        PRIMARY KEY (user_id, nonce)
+    )""",
+    "CREATE INDEX request_nonces_by_age ON request_nonces (seen_at)",
+    """CREATE TABLE mec_nodes (
+        node TEXT PRIMARY KEY,
+        certificate {blob} NOT NULL,
+        public_key {blob} NOT NULL CHECK (length(public_key) = 33),
+        registered_at {real} NOT NULL
+    )""",
+)
+WATCH_GRANT_TABLES = (
+    """CREATE TABLE watch_grants (
+        nonce {blob} PRIMARY KEY CHECK (length(nonce) = 16),
+        user_id TEXT NOT NULL REFERENCES users (user_id),
+        analysis_id TEXT NOT NULL REFERENCES analyses (analysis_id),
+        node TEXT NOT NULL,
+        pseudonym {blob} NOT NULL CHECK (length(pseudonym) = 32),
+        requester_key {blob} NOT NULL CHECK (length(requester_key) = 33),
+        issued_at {real} NOT NULL
+    )""",
+    "CREATE INDEX watch_grants_by_age ON watch_grants (issued_at)",
+)
+
+
+DEVICE_IDENTITY_TABLES = (
+    """CREATE TABLE device_identities (
+        label TEXT PRIMARY KEY,
+        certificate {blob} NOT NULL,
+        public_key {blob} NOT NULL CHECK (length(public_key) = 33),
+        enrolled_at {real} NOT NULL
+    )""",
+)
+
+
+def in_dialect(statements: tuple[str, ...], types: dict[str, str]) -> list[str]:
+    """``statements`` with their column types spelt as one backend spells them."""
+    return [statement.format(**types) for statement in statements]
+
+
 def _version_2(connection: sqlite3.Connection) -> None:
     connection.execute(
         "INSERT INTO ttp_secrets VALUES (?, ?)",
         (CA_SECRET, ecqv.scalar_bytes(ecqv.random_scalar())),
     )
-    for statement in (
-        """CREATE TABLE users (
-            user_id TEXT PRIMARY KEY,
-            role TEXT NOT NULL CHECK (role IN ('patient', 'doctor')),
-            certificate BLOB NOT NULL,
-            public_key BLOB NOT NULL CHECK (length(public_key) = 33),
-            registered_at REAL NOT NULL,
-            attributes TEXT NOT NULL
-        )""",
-        """CREATE TABLE enrolment_codes (
-            code_hash BLOB PRIMARY KEY CHECK (length(code_hash) = 32),
-            user_id TEXT NOT NULL,
-            role TEXT NOT NULL CHECK (role IN ('patient', 'doctor')),
-            issued_at REAL NOT NULL,
-            expires_at REAL NOT NULL,
-            used_at REAL
-        )""",
-        """CREATE TABLE analyses (
-            analysis_id TEXT PRIMARY KEY,
-            patient_id TEXT NOT NULL REFERENCES users (user_id),
-            created_at REAL NOT NULL,
-            closed_at REAL,
-            access TEXT NOT NULL
-        )""",
-        """CREATE TABLE analysis_devices (
-            analysis_id TEXT NOT NULL REFERENCES analyses (analysis_id),
-            patient_id TEXT NOT NULL REFERENCES users (user_id),
-            device TEXT NOT NULL,
-            installed_at REAL NOT NULL,
-            revoked_at REAL,
-            access TEXT,
-            PRIMARY KEY (analysis_id, device)
-        )""",
-        "CREATE INDEX analysis_devices_by_patient ON analysis_devices (patient_id, device)",
-        """CREATE TABLE request_nonces (
-            user_id TEXT NOT NULL,
-            nonce BLOB NOT NULL CHECK (length(nonce) = 16),
-            seen_at REAL NOT NULL,
-            PRIMARY KEY (user_id, nonce)
-        )""",
-        "CREATE INDEX request_nonces_by_age ON request_nonces (seen_at)",
-        """CREATE TABLE mec_nodes (
-            node TEXT PRIMARY KEY,
-            certificate BLOB NOT NULL,
-            public_key BLOB NOT NULL CHECK (length(public_key) = 33),
-            registered_at REAL NOT NULL
-        )""",
-    ):
+    for statement in in_dialect(REGISTRY_TABLES, SQLITE_TYPES):
         connection.execute(statement)
 
 
@@ -129,18 +164,7 @@ def _version_3(connection: sqlite3.Connection) -> None:
 def _version_4(connection: sqlite3.Connection) -> None:
     """Phase 6: the watch grants issued, so that an emergency a MEC node raises for a pseudonym
     maps back to its analysis and watchers; rows older than a day are pruned on insert."""
-    for statement in (
-        """CREATE TABLE watch_grants (
-            nonce BLOB PRIMARY KEY CHECK (length(nonce) = 16),
-            user_id TEXT NOT NULL REFERENCES users (user_id),
-            analysis_id TEXT NOT NULL REFERENCES analyses (analysis_id),
-            node TEXT NOT NULL,
-            pseudonym BLOB NOT NULL CHECK (length(pseudonym) = 32),
-            requester_key BLOB NOT NULL CHECK (length(requester_key) = 33),
-            issued_at REAL NOT NULL
-        )""",
-        "CREATE INDEX watch_grants_by_age ON watch_grants (issued_at)",
-    ):
+    for statement in in_dialect(WATCH_GRANT_TABLES, SQLITE_TYPES):
         connection.execute(statement)
 
 
@@ -171,14 +195,8 @@ def _version_5(connection: sqlite3.Connection) -> None:
 def _version_6(connection: sqlite3.Connection) -> None:
     """The baseline [36]: a device's ECQV certificate and public key by its label (``mec5g.ttp.
     identities``); its private key never reaches the TTP's database."""
-    connection.execute(
-        """CREATE TABLE device_identities (
-            label TEXT PRIMARY KEY,
-            certificate BLOB NOT NULL,
-            public_key BLOB NOT NULL CHECK (length(public_key) = 33),
-            enrolled_at REAL NOT NULL
-        )"""
-    )
+    for statement in in_dialect(DEVICE_IDENTITY_TABLES, SQLITE_TYPES):
+        connection.execute(statement)
 
 
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (

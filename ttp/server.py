@@ -3,9 +3,9 @@
 It serves the devices' key agreement of its ``--scheme`` (phase 3: the paper's scheme, or the
 public-key baseline [36] through the anonymous key agreement), registration (phase 1),
 monitoring initialisation with the analyses' life cycle (phase 2), users' requests (phases 5
-and 6, the anonymous key agreement) and emergencies, all on one port and one database. On a
-PostgreSQL store (``--store-url``, shared by several replicas) it serves the paper's key
-agreement only: the registration centre, and with it [36]'s device identities, need SQLite.
+and 6, the anonymous key agreement) and emergencies, all on one port and one database: a SQLite
+file, or a PostgreSQL database shared by several replicas (``--store-url``), which then serve
+every one of these alike.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 
 import grpc
 
@@ -89,9 +88,10 @@ def _device_identity(request: ttp_key_agreement_pb2.VerifyRequest, _: object) ->
 
 @dataclass
 class RunningTtp:
-    """A started TTP: its key store, metrics and gRPC server."""
+    """A started TTP: its key store, registry, metrics and gRPC server."""
 
     store: RecordStore
+    registry: Registry
     metrics: Metrics
     server: grpc.aio.Server
     port: int
@@ -102,64 +102,60 @@ class RunningTtp:
 
     async def close(self, grace: float | None = None) -> None:
         await self.server.stop(grace)
+        self.registry.close()
         await self.store.aclose()
 
 
 async def start(config: TtpConfig) -> RunningTtp:
-    if config.scheme is Scheme.BASELINE36 and is_url(config.store):
-        raise ValueError("--scheme baseline36 needs the SQLite store: device identities live there")
     metrics = Metrics("ttp")
     metrics.running(config.scheme.value)
     store = open_key_store(
         config.store, partial(metrics.count_operations, KEY_AGREEMENT), config.master_key
     )
+    try:
+        registry = Registry(
+            config.store, device_rule=config.device_rule, master_key=config.master_key
+        )
+    except BaseException:
+        await store.aclose()
+        raise
     metrics.serve(config.metrics_port)
     registrations = []
     service_names = []
+    if config.scheme is Scheme.BRAEKEN2021:
+        registrations.append(
+            partial(
+                ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server,
+                TtpKeyAgreementService(store, metrics, TransferTickets(registry, metrics)),
+            )
+        )
+        service_names.append(SERVICE_NAME)
+    registrations += [
+        partial(
+            registration_pb2_grpc.add_RegistrationServiceServicer_to_server,
+            RegistrationService(registry, metrics),
+        ),
+        partial(
+            monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
+            MonitoringService(registry, metrics),
+        ),
+        partial(
+            anonymous_key_agreement_pb2_grpc.add_TtpAnonymousKeyAgreementServiceServicer_to_server,
+            TtpAnonymousKeyAgreementService(registry, metrics, config.scheme),
+        ),
+        partial(
+            emergency_pb2_grpc.add_EmergencyServiceServicer_to_server,
+            EmergencyService(registry, metrics),
+        ),
+    ]
+    service_names += [
+        REGISTRATION_SERVICE_NAME,
+        MONITORING_SERVICE_NAME,
+        ANONYMOUS_SERVICE_NAME,
+        EMERGENCY_SERVICE_NAME,
+    ]
+    per_mec = ("per_mec", config.rate_per_mec, lambda _, context: peer_identity(context))
     try:
-        if config.scheme is Scheme.BRAEKEN2021:
-            # Handover tickets need the registry's MEC node identities and CA key: SQLite only.
-            tickets = (
-                None
-                if is_url(config.store)
-                else TransferTickets(Path(config.store), metrics, config.master_key)
-            )
-            registrations.append(
-                partial(
-                    ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server,
-                    TtpKeyAgreementService(store, metrics, tickets),
-                )
-            )
-            service_names.append(SERVICE_NAME)
-        if not is_url(config.store):
-            registry = Registry(
-                Path(config.store), device_rule=config.device_rule, master_key=config.master_key
-            )
-            registrations += [
-                partial(
-                    registration_pb2_grpc.add_RegistrationServiceServicer_to_server,
-                    RegistrationService(registry, metrics),
-                ),
-                partial(
-                    monitoring_pb2_grpc.add_MonitoringServiceServicer_to_server,
-                    MonitoringService(registry, metrics),
-                ),
-                partial(
-                    anonymous_key_agreement_pb2_grpc.add_TtpAnonymousKeyAgreementServiceServicer_to_server,
-                    TtpAnonymousKeyAgreementService(registry, metrics, config.scheme),
-                ),
-                partial(
-                    emergency_pb2_grpc.add_EmergencyServiceServicer_to_server,
-                    EmergencyService(registry, metrics),
-                ),
-            ]
-            service_names += [
-                REGISTRATION_SERVICE_NAME,
-                MONITORING_SERVICE_NAME,
-                ANONYMOUS_SERVICE_NAME,
-                EMERGENCY_SERVICE_NAME,
-            ]
-        per_mec = ("per_mec", config.rate_per_mec, lambda _, context: peer_identity(context))
         server, port = await start_server(
             config.listen,
             registrations,
@@ -173,9 +169,10 @@ async def start(config: TtpConfig) -> RunningTtp:
             + limits(VOUCH_METHOD, [per_mec]),
         )
     except BaseException:
+        registry.close()
         await store.aclose()
         raise
-    return RunningTtp(store, metrics, server, port)
+    return RunningTtp(store, registry, metrics, server, port)
 
 
 async def serve(config: TtpConfig) -> None:
@@ -184,7 +181,7 @@ async def serve(config: TtpConfig) -> None:
         "TTP serving %s on port %d, key store %s, metrics :%d",
         config.scheme.value,
         running.port,
-        "PostgreSQL (key agreement only)" if is_url(config.store) else config.store,
+        "PostgreSQL" if is_url(config.store) else config.store,
         config.metrics_port,
     )
     try:

@@ -7,7 +7,7 @@ cannot commit (then no record changed and no M3 left).
 
 A request with a handover indication (a device arriving from another MEC node) is answered the
 same way, and gets a transfer ticket beside M3 when ``tickets`` can issue one
-(``ttp.transfer_tickets``); a TTP on PostgreSQL has no registry of MEC nodes and issues none.
+(``ttp.transfer_tickets``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """One key-store interface, two backends: SQLite (a file, the default) and PostgreSQL (a URL).
 
-``open_key_store`` picks the backend from the location: a ``postgresql://`` URL opens the
-PostgreSQL store that several TTP replicas share, anything else the SQLite file of one replica.
+``open_key_store`` and ``open_database`` pick the backend from the location: a
+``postgresql://`` URL opens the PostgreSQL store that several TTP replicas share, anything else
+the SQLite file of one replica.
 """
 
 from __future__ import annotations
@@ -10,19 +11,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-import psycopg
-
 from mec5g.core import ttp_role
 from mec5g.core.credentials import Credential, RecordRule
 from mec5g.core.handle import AnalysisSettings
 from mec5g.core.messages import M2
 from mec5g.core.operations import Ledger
 from mec5g.core.records import RecordKind
-from mec5g.runtime.group_commit import connect, immediate_transaction
-from mec5g.ttp import at_rest, postgres_store, schema
+from mec5g.ttp import at_rest
 from mec5g.ttp.at_rest import MasterKey, Sealer
-from mec5g.ttp.keystore import KeyStore, StoredRecord
-from mec5g.ttp.postgres_store import PostgresKeyStore, SqliteOnly, is_url
+from mec5g.ttp.database import Connection, Database, SqliteDatabase
+from mec5g.ttp.keystore import KeyStore, RowCodec, StoredRecord
+from mec5g.ttp.postgres_store import PostgresDatabase, PostgresKeyStore, is_url
 
 StoreLocation = Path | str
 
@@ -30,12 +29,16 @@ StoreLocation = Path | str
 class RecordStore(Protocol):
     """What the TTP's service and operator commands need of a key store."""
 
+    database: Database
+    codec: RowCodec
+
     def enrol(
         self,
         kind: RecordKind,
         labels: list[str] | dict[str, Credential],
         owner: str,
         rule: RecordRule,
+        also: Callable[[Connection], None] | None = None,
     ) -> dict[str, Credential]: ...
 
     def reprovision(self, kind: RecordKind, issued: dict[str, Credential]) -> None: ...
@@ -63,29 +66,25 @@ def open_key_store(
     return KeyStore(location, observe_operations, master_key)
 
 
+def store_flags(location: StoreLocation) -> list[str]:
+    """The flags naming ``location`` on a ``mec5g ttp`` command line."""
+    return ["--store-url", str(location)] if is_url(location) else ["--store", str(location)]
+
+
+def open_database(location: StoreLocation) -> Database:
+    """The TTP's database at ``location`` (migrated), for everything but key agreement."""
+    if is_url(location):
+        return PostgresDatabase(str(location))
+    return SqliteDatabase(location)
+
+
 def rotate_master_key(location: StoreLocation, old: MasterKey | None, new: MasterKey | None) -> int:
     """Re-seal every DK of the store from ``old`` to ``new`` (None: in the clear), in one
     transaction; the number of records. Either backend; the TTP replicas should be stopped,
     since they hold the old key."""
-    old_sealer, new_sealer = Sealer(old), Sealer(new)
-    if is_url(location):
-        postgres_store.migrate(str(location))
-        with psycopg.connect(str(location)) as connection, connection.transaction():
-            return at_rest.rotate(connection.execute, "%s", old_sealer, new_sealer)
-    schema.migrate(location)
-    sqlite_connection = connect(Path(location))
+    database = open_database(location)
     try:
-        with immediate_transaction(sqlite_connection):
-            return at_rest.rotate(sqlite_connection.execute, "?", old_sealer, new_sealer)
+        with database.transaction() as connection:
+            return at_rest.rotate(connection.execute, "?", Sealer(old), Sealer(new))
     finally:
-        sqlite_connection.close()
-
-
-def sqlite_path(location: StoreLocation, what: str) -> Path:
-    """``location`` as a SQLite file, for the parts with no PostgreSQL store yet."""
-    if is_url(location):
-        raise SqliteOnly(
-            f"{what} needs the SQLite store (--store) for now; the PostgreSQL store "
-            "(--store-url) holds the key-agreement records only"
-        )
-    return Path(location)
+        database.close()

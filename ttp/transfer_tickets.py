@@ -5,7 +5,8 @@ It runs after the key store has answered M2 (so the store's durable transaction 
 was), only for a request that carries an indication, in a worker thread. The TTP is the one
 party that may map the analysis between nodes: it finds IDa from the device's record (the
 handshake resolved it), computes the pseudonym at the node left, seals it to that node's ECQV
-key and signs the ticket with its CA key.
+key and signs the ticket with its CA key, all from the registry (``ttp.registry``, SQLite or
+PostgreSQL).
 
 No ticket, and the handshake answered as always, when: the indication does not open (tampered,
 or not this attempt's), it names the node the device arrives at, or a node without an ECQV
@@ -20,49 +21,28 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-from mec5g.core import ecqv, handover, ttp_role
+from mec5g.core import handover, ttp_role
 from mec5g.core.errors import AuthenticationFailed
-from mec5g.core.handle import Pseudonyms
 from mec5g.core.messages import M2
 from mec5g.core.operations import counting
 from mec5g.core.primitives import local_fingerprint
-from mec5g.runtime.group_commit import connect
 from mec5g.runtime.metrics import HANDOVER, Metrics
-from mec5g.ttp import schema
-from mec5g.ttp.at_rest import MasterKey, Sealer, read_secret
+from mec5g.ttp.registry import Registry
 
 LOG = logging.getLogger("mec5g.ttp")
 TICKET_LIFETIME_SECONDS = 60.0
 
 
 class TransferTickets:
-    """Tickets under the CA key of the TTP database at ``path`` (migrated on open)."""
+    """Tickets under the CA key of the TTP's registry (either backend)."""
 
     def __init__(
-        self,
-        path: Path,
-        metrics: Metrics,
-        master_key: MasterKey | None = None,
-        clock: Callable[[], float] = time.time,
+        self, registry: Registry, metrics: Metrics, clock: Callable[[], float] = time.time
     ) -> None:
-        self._path = path
+        self._registry = registry
         self._metrics = metrics
         self._now = clock
-        schema.migrate(path)
-        sealer = Sealer(master_key)
-        connection = connect(path)
-        try:
-            ca = read_secret(connection.execute, "?", sealer, schema.CA_SECRET)
-            pseudonym_key = read_secret(connection.execute, "?", sealer, schema.PSEUDONYM_SECRET)
-        finally:
-            connection.close()
-        if ca is None or pseudonym_key is None:
-            raise RuntimeError(f"{path} has no CA key or no pseudonym key")
-        private = int.from_bytes(ca, "big")
-        self._ca = ecqv.KeyPair(private, ecqv.public_key(private))
-        self._pseudonyms = Pseudonyms(pseudonym_key)
 
     async def ticket_for(
         self, indication: bytes, m2: M2, version: int, accepted: ttp_role.Accepted
@@ -93,20 +73,14 @@ class TransferTickets:
             return b"", "bad_indication"
         if source == target:
             return b"", "same_node"
-        connection = connect(self._path)
-        try:
-            row = connection.execute(
-                "SELECT public_key FROM mec_nodes WHERE node = ?", (source,)
-            ).fetchone()
-        finally:
-            connection.close()
-        if row is None:
+        source_key = self._registry.node_key(source)
+        if source_key is None:
             LOG.info("no ticket: node %s has no ECQV identity", local_fingerprint(source.encode()))
             return b"", "unknown_source"
         ticket, signature = handover.issue_ticket(
-            self._ca,
-            bytes(row[0]),
-            self._pseudonyms(accepted.device_record.owner, source),
+            self._registry.authority,
+            source_key,
+            self._registry.pseudonym(accepted.device_record.owner, source),
             source,
             target,
             self._now() + TICKET_LIFETIME_SECONDS,

@@ -277,19 +277,128 @@ def test_enrolment_is_a_pre_install_hook(defaults: list[Manifest]) -> None:
     assert "--import=/etc/mec5g/enrolment/ue-$(POD_INDEX).json" in ue["containers"][0]["args"]
 
 
-def test_postgresql_store_is_named_but_refused() -> None:
-    manifests = parse(
+def _container(manifests: list[Manifest], kind: str, name: str) -> Manifest:
+    container: Manifest = find(manifests, kind, name)["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def _env(container: Manifest) -> dict[str, Manifest]:
+    return {variable["name"]: variable for variable in container["env"]}
+
+
+def test_postgresql_store_with_ttp_replicas(rendered: dict[str, str]) -> None:
+    """The cert-manager variant: three TTP pods on one external database, the MEC balancing
+    over the headless Service, the enrolment hook on the same database; no claim anywhere."""
+    manifests = parse(rendered["cert-manager"])
+    ttp = find(manifests, "StatefulSet", "t-mec5g-ttp")["spec"]
+    assert ttp["replicas"] == 3
+    assert "volumeClaimTemplates" not in ttp
+    store = {"name": "mec5g-store", "key": "dsn"}
+    container = ttp["template"]["spec"]["containers"][0]
+    assert _env(container)["MEC5G_STORE_URL"]["valueFrom"]["secretKeyRef"] == store
+    assert "data" not in {mount["name"] for mount in container["volumeMounts"]}
+    headless = find(manifests, "Service", "t-mec5g-ttp-headless")["spec"]
+    assert headless["clusterIP"] == "None"
+    assert headless["selector"] == ttp["selector"]["matchLabels"]
+    assert headless["ports"] == [{"name": "grpc", "port": 50051, "targetPort": "grpc"}]
+    assert ttp["serviceName"] == "t-mec5g-ttp-headless"
+    mec = _container(manifests, "Deployment", "t-mec5g-mec")["args"]
+    assert "--ttp=dns:///t-mec5g-ttp-headless:50051" in mec
+    # The certificate names the Service, not the headless name the MEC dials.
+    assert "--ttp-tls-server-name=t-mec5g-ttp" in mec
+    certificate = find(manifests, "Certificate", "t-mec5g-ttp")["spec"]
+    assert "t-mec5g-ttp" in certificate["dnsNames"]
+    for job in ("t-mec5g-enrol", "t-mec5g-enrol-upgrade"):
+        pod = find(manifests, "Job", job)["spec"]["template"]["spec"]
+        enrol = pod["containers"][0]
+        assert _env(enrol)["MEC5G_STORE_URL"]["valueFrom"]["secretKeyRef"] == store
+        assert "data" not in {volume["name"] for volume in pod["volumes"]}
+        assert "affinity" not in pod, "no claim to follow"
+    assert not [m for m in manifests if m["metadata"]["name"].endswith("-claim")]
+    role = find(manifests, "Role", "t-mec5g-enrol")
+    assert "persistentvolumeclaims" not in str(role["rules"])
+    egress = _policy(manifests, "ttp")["egress"]
+    assert {"protocol": "TCP", "port": 5432} in egress[0]["ports"]
+    # The URL rendered from a value instead is a hook Secret, there before the enrolment Job.
+    own = parse(
         helm_template(sets=("ttp.store.type=postgresql", "ttp.store.postgresql.url=postgresql://x"))
     )
-    ttp = find(manifests, "StatefulSet", "t-mec5g-ttp")["spec"]
-    assert "volumeClaimTemplates" not in ttp
-    env = {e["name"]: e for e in ttp["template"]["spec"]["containers"][0]["env"]}
-    assert env["MEC5G_STORE_URL"]["valueFrom"]["secretKeyRef"] == {
-        "name": "t-mec5g-ttp-store",
-        "key": "url",
-    }
-    assert is_hook(find(manifests, "Secret", "t-mec5g-ttp-store"))
-    assert not [m for m in manifests if m["metadata"]["name"].endswith("-claim")]
+    secret = find(own, "Secret", "t-mec5g-ttp-store")
+    assert is_hook(secret)
+    assert secret["stringData"] == {"url": "postgresql://x"}
+    ttp_env = _env(_container(own, "StatefulSet", "t-mec5g-ttp"))
+    assert ttp_env["MEC5G_STORE_URL"]["valueFrom"]["secretKeyRef"]["name"] == "t-mec5g-ttp-store"
+    assert find(own, "StatefulSet", "t-mec5g-ttp")["spec"]["replicas"] == 1
+
+
+def test_replicas_need_postgresql() -> None:
+    refusal = re.escape("ttp.replicas above 1 needs ttp.store.type=postgresql")
+    with pytest.raises(AssertionError, match=refusal):
+        helm_template(sets=("ttp.replicas=2",))
+    with pytest.raises(AssertionError, match="at '/ttp/replicas'"):
+        helm_template(sets=("ttp.replicas=0",))
+
+
+def test_the_master_key_reaches_the_ttp_and_the_enrolment_jobs(rendered: dict[str, str]) -> None:
+    defaults = parse(rendered["defaults"])
+    for kind, name in (("StatefulSet", "t-mec5g-ttp"), ("Job", "t-mec5g-enrol")):
+        assert "MEC5G_MASTER_KEY_FILE" not in _env(_container(defaults, kind, name))
+    assert not [m for m in defaults if "master-key" in m["metadata"]["name"]]
+    for variant, secret_name, key in (
+        ("all-features", "t-mec5g-ttp-master-key", "master.key"),
+        ("cert-manager", "mec5g-master-key", "master.key"),
+    ):
+        manifests = parse(rendered[variant])
+        for kind, name in (
+            ("StatefulSet", "t-mec5g-ttp"),
+            ("Job", "t-mec5g-enrol"),
+            ("Job", "t-mec5g-enrol-upgrade"),
+        ):
+            pod = find(manifests, kind, name)["spec"]["template"]["spec"]
+            container = pod["containers"][0]
+            assert _env(container)["MEC5G_MASTER_KEY_FILE"]["value"] == (
+                "/etc/mec5g/master-key/master.key"
+            )
+            assert {
+                "name": "master-key",
+                "mountPath": "/etc/mec5g/master-key",
+                "readOnly": True,
+            } in container["volumeMounts"]
+            assert {
+                "name": "master-key",
+                "secret": {
+                    "secretName": secret_name,
+                    "defaultMode": 0o440,
+                    "items": [{"key": key, "path": "master.key"}],
+                },
+            } in pod["volumes"]
+        mec = find(manifests, "Deployment", "t-mec5g-mec")["spec"]["template"]["spec"]
+        assert "master-key" not in str(mec), "only the TTP's side holds the master key"
+    rendered_key = find(parse(rendered["all-features"]), "Secret", "t-mec5g-ttp-master-key")
+    assert int(rendered_key["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        find(parse(rendered["all-features"]), "Job", "t-mec5g-enrol")["metadata"]["annotations"][
+            "helm.sh/hook-weight"
+        ]
+    )
+    assert bytes.fromhex(rendered_key["stringData"]["master.key"]) == bytes(range(32))
+    assert not [m for m in parse(rendered["cert-manager"]) if m["kind"] == "Secret"]
+    with pytest.raises(AssertionError, match="at '/ttp/masterKey/value'"):
+        helm_template(sets=("ttp.masterKey.value=00ff",))
+
+
+def test_the_mec_gets_its_wallet_from_enrolment(defaults: list[Manifest]) -> None:
+    """Phases 5 and 6 need the MEC node's ECQV identity: the hook makes it, the MEC mounts it."""
+    pod = find(defaults, "Deployment", "t-mec5g-mec")["spec"]["template"]["spec"]
+    args = pod["containers"][0]["args"]
+    assert "--identity=/etc/mec5g/enrolment/mec-wallet.json" in args
+    assert "--ttp=t-mec5g-ttp:50051" in args
+    assert not any(arg.startswith("--ttp-tls-server-name") for arg in args)
+    enrolment = next(volume for volume in pod["volumes"] if volume["name"] == "enrolment")
+    assert enrolment["secret"]["secretName"] == "t-mec5g-mec-enrolment"
+    assert enrolment["secret"]["items"] == [
+        {"key": "mec.json", "path": "mec.json"},
+        {"key": "mec-wallet.json", "path": "mec-wallet.json"},
+    ]
 
 
 def test_values_schema_refuses_bad_values() -> None:
@@ -323,6 +432,16 @@ def test_notes_name_the_pods_and_ports() -> None:
     assert "dev-0001 to dev-0007" in text
     assert "localhost:50061 grpc.health.v1.Health/Check" in text
     assert "localhost:50051 grpc.health.v1.Health/Check" in notes("mtls.enabled=false")
+    assert "1 pod, SQLite key store on a volume; keys at rest in the clear" in text
+    replicas = notes(
+        "ttp.store.type=postgresql",
+        "ttp.store.postgresql.url=postgresql://x",
+        "ttp.replicas=2",
+        "ttp.masterKey.existingSecret=mine",
+    )
+    assert "2 pods, PostgreSQL store, the MEC balancing over t-mec5g-ttp-headless" in replicas
+    assert "sealed under the master key in Secret mine" in replicas
+    assert "WARNING" not in replicas
 
 
 def _leaves(values: dict[str, object], prefix: str = "") -> list[str]:

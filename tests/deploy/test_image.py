@@ -244,6 +244,7 @@ def test_image_runs_a_key_agreement(
         image, "mec", "serve", f"--listen=127.0.0.1:{mec_port}",
         f"--ttp=localhost:{ttp_port}", "--state=/var/lib/mec5g/mec.db",
         "--import=/etc/mec5g/enrolment/mec.json", f"--metrics-port={metrics_port}",
+        "--identity=/etc/mec5g/enrolment/mec-wallet.json",
         "--ttp-tls-cert=/etc/mec5g/tls/tls.crt", "--ttp-tls-key=/etc/mec5g/tls/tls.key",
         "--ttp-tls-ca=/etc/mec5g/tls/ca.crt",
     )  # fmt: skip

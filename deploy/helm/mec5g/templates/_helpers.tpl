@@ -52,6 +52,62 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "mec5g.storeSecret" -}}
 {{- .Values.ttp.store.postgresql.existingSecret | default (printf "%s-store" (include "mec5g.ttp" .)) -}}
 {{- end -}}
+{{- define "mec5g.masterKeySecret" -}}
+{{- .Values.ttp.masterKey.existingSecret | default (printf "%s-master-key" (include "mec5g.ttp" .)) -}}
+{{- end -}}
+{{- define "mec5g.masterKeyEnabled" -}}
+{{- if or .Values.ttp.masterKey.value .Values.ttp.masterKey.existingSecret }}true{{ end -}}
+{{- end -}}
+
+{{/* The TTP's store and master key as the TTP and the enrolment Jobs both receive them. */}}
+{{- define "mec5g.storeEnv" -}}
+{{- if eq .Values.ttp.store.type "sqlite" -}}
+- name: MEC5G_STORE
+  value: /var/lib/mec5g/ttp.db
+{{- else -}}
+- name: MEC5G_STORE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "mec5g.storeSecret" . }}
+      key: {{ .Values.ttp.store.postgresql.existingSecretKey }}
+{{- end }}
+{{- if include "mec5g.masterKeyEnabled" . }}
+- name: MEC5G_MASTER_KEY_FILE
+  value: /etc/mec5g/master-key/master.key
+{{- end }}
+{{- end -}}
+
+{{/* The master key's volume and its mount, both empty without a master key. */}}
+{{- define "mec5g.masterKeyVolume" -}}
+{{- if include "mec5g.masterKeyEnabled" . -}}
+- name: master-key
+  secret:
+    secretName: {{ include "mec5g.masterKeySecret" . }}
+    defaultMode: 0440
+    items:
+      - key: {{ .Values.ttp.masterKey.existingSecretKey }}
+        path: master.key
+{{- end -}}
+{{- end -}}
+{{- define "mec5g.masterKeyMount" -}}
+{{- if include "mec5g.masterKeyEnabled" . -}}
+- name: master-key
+  mountPath: /etc/mec5g/master-key
+  readOnly: true
+{{- end -}}
+{{- end -}}
+
+{{/*
+The MEC's target for the TTP: the Service of the one SQLite TTP, or with PostgreSQL the headless
+Service, whose name resolves to every TTP pod, so that the MEC balances its calls over them.
+*/}}
+{{- define "mec5g.ttpTarget" -}}
+{{- if eq .Values.ttp.store.type "sqlite" -}}
+{{ include "mec5g.ttp" . }}:{{ .Values.ttp.port }}
+{{- else -}}
+dns:///{{ include "mec5g.ttp" . }}-headless:{{ .Values.ttp.port }}
+{{- end -}}
+{{- end -}}
 {{- define "mec5g.ttpTlsSecret" -}}
 {{- .Values.mtls.ttp.existingSecret | default (printf "%s-tls" (include "mec5g.ttp" .)) -}}
 {{- end -}}
