@@ -12,7 +12,10 @@ handshake load on top, and the MEC scores the analysis (NEWS2); once the MEC hol
 doctor reads the patient's results at the MEC, the TTP vouching for the request in the anonymous
 key agreement (phase 5); the doctor also watches the
 analysis, and after ``--sepsis-after`` seconds the patient develops a sepsis whose emergency
-reaches the doctor (phase 6). It prints the endpoints and a live
+reaches the doctor (phase 6). With ``--mecs N`` (N >= 2) a MEC platform (MEC 011/021) and N MEC
+nodes run, the UE discovers its MEC through the platform, and after ``--handover-after`` seconds
+the patient moves from mec-1 to mec-2: the handover and its interruption are printed, and the
+doctor reads the results at mec-2. It prints the endpoints and a live
 summary line (handshakes, readings per second, the analyses' NEWS2 alert levels), and on Ctrl-C
 (or after ``--duration``) stops every process, then checks that every device and MEC credential
 still authenticates against its TTP record. A reused state directory keeps its users and
@@ -41,8 +44,10 @@ import grpc
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
 from mec5g.core.readings import SensorKind
+from mec5g.edge_platform import server as platform_server
 from mec5g.mec import identity
 from mec5g.mec import server as mec_server
+from mec5g.mobility import move_patient
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.metrics import KEY_AGREEMENT
@@ -72,7 +77,10 @@ from mec5g.v1 import (
 
 GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
 METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
+# With several MEC nodes: the platform's ports, then node k >= 2 on the k - 1 ports after them.
+PLATFORM_PORTS = (50054, 9154)
 MEC_NODE = "mec-1"
+UE_NAME = "ue-1"
 PATIENT = "alice"
 DOCTOR = "bob"
 # The MEC ends a session this much later than the device renews it, so that a record sent just
@@ -83,12 +91,23 @@ IDENTITIES_FILE = "ue-identities.json"
 
 
 def role_services(scheme: Scheme) -> dict[str, str]:
-    """The service each role serves once it is up, for the scheme it runs."""
+    """The service each kind of role serves once it is up, for the scheme it runs."""
     return {
         "ttp": ttp_server.SERVICE_NAMES[scheme],
         "mec": mec_server.SERVICE_NAMES[scheme],
         "ue": ue_server.SERVICE_NAME,
+        "platform": platform_server.SERVICE_NAME,
     }
+
+
+def mec_node(number: int) -> str:
+    """The MEC host name of the testbed's ``number``-th MEC node: mec-1, mec-2, ..."""
+    return f"mec-{number}"
+
+
+def mec_role(number: int) -> str:
+    """The role name of the ``number``-th MEC node: ``mec`` for the first, as always."""
+    return "mec" if number == 1 else mec_node(number)
 
 
 def add_up_parser(roles: Any) -> None:
@@ -152,6 +171,19 @@ def add_up_parser(roles: Any) -> None:
         help="seconds after which the story's patient develops a sepsis (0: never)",
     )
     up.add_argument(
+        "--mecs",
+        type=int,
+        default=1,
+        help="MEC nodes; 2 or more also run a MEC platform and move the patient between nodes",
+    )
+    up.add_argument(
+        "--handover-after",
+        type=float,
+        default=45.0,
+        help="with --mecs >= 2: seconds after which the patient moves from mec-1 to mec-2 "
+        "(0: never)",
+    )
+    up.add_argument(
         "--port-offset",
         type=int,
         default=0,
@@ -166,34 +198,52 @@ class Endpoints:
     metrics: dict[str, int]
 
     @classmethod
-    def with_offset(cls, offset: int) -> Endpoints:
+    def with_offset(cls, offset: int, mecs: int = 1) -> Endpoints:
+        """The default ports plus ``offset``; with several MEC nodes, the platform on 50054
+        and 9154, node k >= 2 on 50053 + k and 9153 + k."""
+        grpc_ports = dict(GRPC_PORTS)
+        metrics_ports = dict(METRICS_PORTS)
+        if mecs > 1:
+            grpc_ports["platform"], metrics_ports["platform"] = PLATFORM_PORTS
+        for number in range(2, mecs + 1):
+            grpc_ports[mec_role(number)] = PLATFORM_PORTS[0] + number - 1
+            metrics_ports[mec_role(number)] = PLATFORM_PORTS[1] + number - 1
         return cls(
-            {role: f"127.0.0.1:{port + offset}" for role, port in GRPC_PORTS.items()},
-            {role: port + offset for role, port in METRICS_PORTS.items()},
+            {role: f"127.0.0.1:{port + offset}" for role, port in grpc_ports.items()},
+            {role: port + offset for role, port in metrics_ports.items()},
         )
 
 
-def enrol_mec_node(state_dir: Path, mec_credentials: int, rule: RecordRule) -> None:
-    """Enrol the MEC credentials and the node's ECQV identity (its wallet answers user
-    requests) unless this state directory has them already."""
-    if (state_dir / "ttp.db").exists():
+def mec_files(state_dir: Path, node: str = MEC_NODE) -> tuple[Path, Path]:
+    """A MEC node's enrolment file and state database (mec-1's keep their first names)."""
+    if node == MEC_NODE:
+        return state_dir / "mec-enrolment.json", state_dir / "mec.db"
+    return state_dir / f"{node}-enrolment.json", state_dir / f"{node}.db"
+
+
+def enrol_mec_node(
+    state_dir: Path, mec_credentials: int, rule: RecordRule, node: str = MEC_NODE
+) -> None:
+    """Enrol the node's MEC credentials and ECQV identity (its wallet answers user requests
+    and transfers contexts) unless this state directory has them already."""
+    enrolment, _ = mec_files(state_dir, node)
+    if (state_dir / "ttp.db").exists() if node == MEC_NODE else enrolment.exists():
         return
-    key = state_dir / f"{MEC_NODE}.key.json"
-    request = identity.write_request(MEC_NODE, key, state_dir / f"{MEC_NODE}.request.json")
-    enrolment = state_dir / "mec-enrolment.json"
+    key = state_dir / f"{node}.key.json"
+    request = identity.write_request(node, key, state_dir / f"{node}.request.json")
     enrol_mec(
         state_dir / "ttp.db",
         enrolment,
-        MEC_NODE,
+        node,
         mec_credentials,
         rule=rule,
         identity_request=request,
     )
-    identity.install(key, json.loads(enrolment.read_text()), mec_wallet(state_dir))
+    identity.install(key, json.loads(enrolment.read_text()), mec_wallet(state_dir, node))
 
 
-def mec_wallet(state_dir: Path) -> Path:
-    return state_dir / f"{MEC_NODE}.wallet.json"
+def mec_wallet(state_dir: Path, node: str = MEC_NODE) -> Path:
+    return state_dir / f"{node}.wallet.json"
 
 
 def enrol_testbed(
@@ -306,12 +356,15 @@ async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
 def role_commands(
     state_dir: Path, endpoints: Endpoints, args: argparse.Namespace
 ) -> dict[str, list[str]]:
+    """Every role's command, in start order."""
     python = [sys.executable, "-m", "mec5g"]
+    mecs = getattr(args, "mecs", 1)
+    platform = ["--platform", endpoints.grpc["platform"]] if mecs > 1 else []
     scheme = ["--scheme", args.scheme.value]
     identities = []
     if args.scheme is Scheme.BASELINE36:
         identities = ["--mec-node", MEC_NODE, "--import", str(state_dir / IDENTITIES_FILE)]
-    return {
+    commands = {
         "ttp": [
             *python,
             "ttp",
@@ -326,60 +379,78 @@ def role_commands(
             str(endpoints.metrics["ttp"]),
             *scheme,
         ],
-        "mec": [
+    }
+    if platform:
+        commands["platform"] = [
+            *python,
+            "platform",
+            "serve",
+            "--listen",
+            endpoints.grpc["platform"],
+            "--metrics-port",
+            str(endpoints.metrics["platform"]),
+        ]
+    for number in range(1, mecs + 1):
+        role, node = mec_role(number), mec_node(number)
+        enrolment, state = mec_files(state_dir, node)
+        commands[role] = [
             *python,
             "mec",
             "serve",
             "--listen",
-            endpoints.grpc["mec"],
+            endpoints.grpc[role],
             "--ttp",
             endpoints.grpc["ttp"],
             "--state",
-            str(state_dir / "mec.db"),
+            str(state),
             "--import",
-            str(state_dir / "mec-enrolment.json"),
+            str(enrolment),
             "--identity",
-            str(mec_wallet(state_dir)),
+            str(mec_wallet(state_dir, node)),
             "--metrics-port",
-            str(endpoints.metrics["mec"]),
+            str(endpoints.metrics[role]),
             "--session-max-records",
             str(args.session_records),
             "--session-max-seconds",
             str(args.session_seconds + SESSION_GRACE_SECONDS),
+            *platform,
             *scheme,
-        ],
-        "ue": [
-            *python,
-            "ue",
-            "serve",
-            "--listen",
-            endpoints.grpc["ue"],
-            "--mec",
-            endpoints.grpc["mec"],
-            "--state",
-            str(state_dir / "ue.db"),
-            "--metrics-port",
-            str(endpoints.metrics["ue"]),
-            "--load-concurrency",
-            str(args.load_concurrency),
-            "--load-pause",
-            str(args.load_pause),
-            "--stream-interval",
-            str(args.stream_interval),
-            "--session-records",
-            str(args.session_records),
-            "--session-seconds",
-            str(args.session_seconds),
-            # The story's analysis is one patient's: every device in one sensor group.
-            "--devices-per-patient",
-            str(args.devices),
-            *scheme,
-            *identities,
-        ],
-    }
+        ]
+    commands["ue"] = [
+        *python,
+        "ue",
+        "serve",
+        "--listen",
+        endpoints.grpc["ue"],
+        *(
+            [*platform, "--mec-host", MEC_NODE, "--name", UE_NAME]
+            if platform
+            else ["--mec", endpoints.grpc["mec"]]
+        ),
+        "--state",
+        str(state_dir / "ue.db"),
+        "--metrics-port",
+        str(endpoints.metrics["ue"]),
+        "--load-concurrency",
+        str(args.load_concurrency),
+        "--load-pause",
+        str(args.load_pause),
+        "--stream-interval",
+        str(args.stream_interval),
+        "--session-records",
+        str(args.session_records),
+        "--session-seconds",
+        str(args.session_seconds),
+        # The story's analysis is one patient's: every device in one sensor group.
+        "--devices-per-patient",
+        str(args.devices),
+        *scheme,
+        *identities,
+    ]
+    return commands
 
 
-def check_agreement(state_dir: Path) -> list[str]:
+def check_agreement(state_dir: Path, mecs: int = 1) -> list[str]:
     """Every holder whose credential its TTP record no longer holds (a lockout); empty is good."""
     store = KeyStore(state_dir / "ttp.db")
     try:
@@ -387,8 +458,12 @@ def check_agreement(state_dir: Path) -> list[str]:
     finally:
         store.close()
     problems = []
-    for holder_file in ("ue.db", "mec.db"):
-        holders = HolderStore(state_dir / holder_file)
+    holder_files = [
+        state_dir / "ue.db",
+        *(mec_files(state_dir, mec_node(number))[1] for number in range(1, mecs + 1)),
+    ]
+    for holder_file in holder_files:
+        holders = HolderStore(holder_file)
         try:
             for name, state in holders.load().items():
                 record = records.get(name)
@@ -411,7 +486,7 @@ class Testbed:
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for role in ("ttp", "mec", "ue"):
+        for role in self.commands:
             log = (self.state_dir / f"{role}.log").open("ab")
             self.processes[role] = subprocess.Popen(
                 self.commands[role],
@@ -422,14 +497,18 @@ class Testbed:
             )
             log.close()
             try:
-                await wait_serving(self.endpoints.grpc[role], self.services[role], timeout=20.0)
+                await wait_serving(
+                    self.endpoints.grpc[role],
+                    self.services[role.split("-")[0]],  # mec-2: a MEC
+                    timeout=20.0,
+                )
             except TimeoutError:
                 raise RuntimeError(
                     f"{role} did not start; see {self.state_dir / (role + '.log')}"
                 ) from None
 
     def stop(self) -> None:
-        for role in ("ue", "mec", "ttp"):
+        for role in reversed(self.commands):
             process = self.processes.get(role)
             if process is None or process.poll() is not None:
                 continue
@@ -508,12 +587,16 @@ def _level(level: vitals_pb2.AlertLevel) -> str:
     return name.removeprefix("ALERT_LEVEL_").lower()
 
 
-async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
-    """Phase 5 in the story: the doctor reads the first analysis it may read at the MEC, the TTP
-    vouching for the request; the NEWS2 headline, or None while the MEC holds no data for it
-    yet."""
+async def doctor_reads(state_dir: Path, endpoints: Endpoints, number: int = 1) -> str | None:
+    """Phase 5 in the story: the doctor reads the first analysis it may read at MEC node
+    ``number``, the TTP vouching for the request; the NEWS2 headline, or None while the node
+    holds no data for it yet."""
     doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
-    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["mec"]) as mec:
+    node = mec_node(number)
+    async with (
+        channel(endpoints.grpc["ttp"]) as ttp,
+        channel(endpoints.grpc[mec_role(number)]) as mec,
+    ):
         found = await _doctor_analysis(ttp, doctor)
         if found is None:
             return None
@@ -522,16 +605,16 @@ async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
                 mec_results_pb2_grpc.MecResultsServiceStub(mec),
                 doctor,
                 found[0],
-                MEC_NODE,
+                node,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
             return f"{DOCTOR} could not read {found[1]}'s results: {error.code().name}"
     return (
-        f"{DOCTOR} read {found[1]}'s results at {MEC_NODE} (phase 5): NEWS2 "
+        f"{DOCTOR} read {found[1]}'s results at {node} (phase 5): NEWS2 "
         f"{report.news2.aggregate}, {_level(report.news2.level)}, "
-        f"{len(report.vital_signs)} vital signs"
+        f"{len(report.vital_signs)} vital signs, {report.records} records"
     )
 
 
@@ -567,9 +650,33 @@ def _mean_ms(seconds: float, count: float) -> str:
     return f"{1e3 * seconds / count:.1f} ms" if count else "-"
 
 
+async def _hand_over(endpoints: Endpoints) -> bool:
+    """The story's mobility event: the patient moves from mec-1 to mec-2; prints the handover.
+    True when it completed."""
+    try:
+        outcome = await move_patient(
+            endpoints.grpc["platform"], 1, mec_node(2), ue_name=UE_NAME, timeout=30.0
+        )
+    except (grpc.aio.AioRpcError, TimeoutError) as error:
+        print(f"  handover of {PATIENT} to {mec_node(2)} failed: {error!r}", flush=True)
+        return False
+    print(f"  HANDOVER of {PATIENT}: {outcome.describe()}", flush=True)
+    return outcome.completed
+
+
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
-    endpoints = Endpoints.with_offset(args.port_offset)
-    enrol_mec_node(state_dir, args.mec_credentials, args.record_rule)
+    if args.mecs < 1:
+        print("mec5g up: --mecs must be 1 or more", file=sys.stderr)
+        return 2
+    if args.mecs > 1 and args.scheme is Scheme.BASELINE36:
+        print(
+            "mec5g up: a handover needs the paper's scheme (--mecs 1 with baseline36)",
+            file=sys.stderr,
+        )
+        return 2
+    endpoints = Endpoints.with_offset(args.port_offset, args.mecs)
+    for number in range(1, args.mecs + 1):
+        enrol_mec_node(state_dir, args.mec_credentials, args.record_rule, mec_node(number))
     if args.scheme is Scheme.BASELINE36:
         enrol_story_identities(state_dir, args.devices)
     story = not (state_dir / f"{PATIENT}.wallet.json").exists()
@@ -585,9 +692,9 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             f"mec5g testbed up (scheme {args.scheme.value}, record rule "
             f"{args.record_rule.label}); state in {state_dir}"
         )
-        for role in ("ttp", "mec", "ue"):
+        for role in testbed.commands:
             print(
-                f"  {role.upper():4} gRPC {endpoints.grpc[role]:18} "
+                f"  {role.upper():8} gRPC {endpoints.grpc[role]:18} "
                 f"metrics http://127.0.0.1:{endpoints.metrics[role]}/metrics"
             )
         if story:
@@ -607,6 +714,8 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
         doctor_has_read = False
         watching = asyncio.create_task(doctor_watches(state_dir, endpoints))
         sepsis_at = args.sepsis_after if story else 0.0
+        handover_at = args.handover_after if args.mecs > 1 else 0.0
+        serving = 1  # the MEC node serving the story's patient
         last_ok = last_records = 0
         last_time = time.monotonic()
         last_latency = (0.0, 0.0)
@@ -628,15 +737,19 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                 f"[{now - started:7.1f} s] handshakes ok {status.attaches_succeeded} "
                 f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}; "
                 f"data records {readings:.0f}/s failed {status.records_failed}; "
-                f"alerts: {await alert_levels(endpoints.grpc['mec'])}",
+                f"alerts: {await alert_levels(endpoints.grpc[mec_role(serving)])}",
                 flush=True,
             )
+            if handover_at and now - started >= handover_at:
+                handover_at = 0.0
+                if await _hand_over(endpoints):
+                    serving, doctor_has_read = 2, False
             if sepsis_at and now - started >= sepsis_at:
                 sepsis_at = 0.0
                 await inject_sepsis(endpoints.grpc["ue"])
                 print(f"  injected a sepsis into {PATIENT}'s sensors", flush=True)
             if not doctor_has_read:
-                headline = await doctor_reads(state_dir, endpoints)
+                headline = await doctor_reads(state_dir, endpoints, serving)
                 if headline is not None:
                     print(f"  {headline}", flush=True)
                     doctor_has_read = True
@@ -644,14 +757,14 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                 stop.set()
         status = await ue_status(endpoints.grpc["ue"])
         overall = _mean_ms(*await attach_latency(endpoints.metrics["ue"]))
-        alerts = await alert_levels(endpoints.grpc["mec"])
+        alerts = await alert_levels(endpoints.grpc[mec_role(serving)])
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
             await watching
     finally:
         testbed.stop()
     elapsed = time.monotonic() - started
-    problems = check_agreement(state_dir)
+    problems = check_agreement(state_dir, args.mecs)
     print(
         f"summary: {status.attaches_succeeded} handshakes ok, {status.attaches_failed} failed "
         f"in {elapsed:.1f} s (mean latency {overall}); {len(status.devices)} devices; "

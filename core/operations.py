@@ -11,9 +11,9 @@ Origins: ``paper`` for what the compared scheme itself does (the paper's H1 and 
 public-key baseline [36], ``core.anonymous_agreement``, all of its operations, also when phases
 5 and 6 run it); every other origin names one of our additions (the counter nonce's AES block,
 the handle's HKDF key and AEAD, the pseudonym's HMAC; in phase 4 the analysis settings' key and
-AEAD, the data sessions' keys and records), each under its own label, so that the paper's
-figures stay comparable and each addition's cost shows apart. ``ours`` is for additions
-without a name of their own.
+AEAD, the data sessions' keys and records; a handover's indication, ticket and context), each
+under its own label, so that the paper's figures stay comparable and each addition's cost shows
+apart. ``ours`` is for additions without a name of their own.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class Origin(enum.Enum):
     SETTINGS_AEAD = "settings_aead"  # sealing or opening the analysis settings (phase 4)
     DATA_KEYS = "data_keys"  # HKDF of a data session's id and traffic keys (phase 4)
     DATA_AEAD = "data_aead"  # sealing or opening a data record or acknowledgement (phase 4)
+    HANDOVER = "handover"  # a patient's move between MEC nodes: indication, ticket, context
     OURS = "ours"
 
     __hash__ = object.__hash__  # as Operation's

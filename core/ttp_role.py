@@ -54,6 +54,12 @@ class Accepted:
     session_key: bytes
     device_counter: int
     mec_counter: int
+    # ci3, ci4 and cm3, cm4: what the device's and the MEC's additions beside the paper's
+    # messages are keyed from (a handover's indication and ticket, ``core.handover``).
+    c3_i: bytes
+    c4_i: bytes
+    c3_m: bytes
+    c4_m: bytes
 
     def __repr__(self) -> str:
         return "Accepted(<secret>)"
@@ -187,6 +193,10 @@ def answer(
         session_key=session_key,
         device_counter=device_counter,
         mec_counter=mec_counter,
+        c3_i=c3_i,
+        c4_i=c4_i,
+        c3_m=c3_m,
+        c4_m=c4_m,
     )
 
 

@@ -195,8 +195,10 @@ async def wait_for_termination(
     *,
     health_listen: str | None = None,
     service_names: Sequence[str] = (),
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM, then stop with a grace period for calls in flight.
+    """Serve until SIGINT or SIGTERM (or ``stop`` is set: the MEC platform terminating a MEC
+    app), then stop with a grace period for calls in flight.
 
     With ``health_listen``, a plaintext health-only server (``start_health_server``) reports
     ``service_names`` meanwhile, and goes first when stopping so that probes see the end.
@@ -205,14 +207,15 @@ async def wait_for_termination(
         await start_health_server(health_listen, service_names) if health_listen else None
     )
     try:
-        await _serve_until_signal(server, grace_seconds)
+        await _serve_until_signal(server, grace_seconds, stop or asyncio.Event())
     finally:
         if health_server is not None:
             await health_server.stop(None)
 
 
-async def _serve_until_signal(server: grpc.aio.Server, grace_seconds: float) -> None:
-    stop = asyncio.Event()
+async def _serve_until_signal(
+    server: grpc.aio.Server, grace_seconds: float, stop: asyncio.Event
+) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):

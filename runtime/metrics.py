@@ -21,6 +21,7 @@ DATA = "data"  # phase 4: sealing, sending, receiving and opening data records
 ANALYSIS = "analysis"  # phase 4: the MEC's analysis of the records it accepted
 USER_REQUEST = "user_request"  # phase 5: grants at the TTP, sealed results at the MEC
 EMERGENCY = "emergency"  # phase 6: raising, deciding who is involved, delivering alerts
+HANDOVER = "handover"  # a patient's move between MEC nodes: ticket, context transfer, switch
 
 # 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
 DURATION_BUCKETS = (
@@ -141,6 +142,16 @@ class Metrics:
             ["role", "limit"],
             registry=self.registry,
         )
+        self.handover_interruption = Histogram(
+            "mec5g_handover_interruption_seconds",
+            "A patient's move to another MEC node as its devices saw it: part total is from the "
+            "last record the source accepted to the first the target accepted, part "
+            "key_agreement the key agreement at the target within it (context transfer "
+            "included).",
+            ["role", "part"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self.scheme = Gauge(
             "mec5g_scheme_info",
             "The device key agreement this process runs (--scheme): 1 for its scheme. Phases 5 "
@@ -195,6 +206,10 @@ class Metrics:
         self._child(self.news2_score, "true" if complete else "false").observe(aggregate)
         if alert is not None:
             self._child(self.alerts, alert).inc()
+
+    def interruption(self, total: float, key_agreement: float) -> None:
+        self._child(self.handover_interruption, "total").observe(total)
+        self._child(self.handover_interruption, "key_agreement").observe(key_agreement)
 
     def store_call(self, operation: str, seconds: float) -> None:
         self._child(self.store_duration, operation).observe(seconds)
