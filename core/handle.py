@@ -89,13 +89,29 @@ def _associated_data(version: int, m2: M2, m3: M3) -> bytes:
     return bytes([version]) + m2.m1.to_bytes() + m2.to_bytes() + m3.to_bytes()
 
 
-def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
-    """The TTP's side: encrypt the pseudonym for the MEC that sent ``m2``."""
+def seal_answer(
+    pseudonym: bytes,
+    settings: AnalysisSettings,
+    *,
+    c3_m: bytes,
+    c4_m: bytes,
+    version: int,
+    m2: M2,
+    m3: M3,
+) -> tuple[bytes, bytes]:
+    """The TTP's side: the handle (the pseudonym) and the analysis settings, each encrypted for
+    the MEC that sent ``m2`` under its own key; the associated data is built once for both."""
     if len(pseudonym) != PSEUDONYM_BYTES:
         raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
+    associated_data = _associated_data(version, m2, m3)
+    handle_aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
     record(Operation.SYMMETRIC, Origin.HANDLE_AEAD)
-    return aead.encrypt(_ZERO_NONCE, pseudonym, _associated_data(version, m2, m3))
+    settings_aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
+    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
+    return (
+        handle_aead.encrypt(_ZERO_NONCE, pseudonym, associated_data),
+        settings_aead.encrypt(_ZERO_NONCE, bytes([settings.spo2_scale]), associated_data),
+    )
 
 
 def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
@@ -115,16 +131,6 @@ class AnalysisSettings:
     """What the MEC needs to know about an analysis to analyse it; nothing about the patient."""
 
     spo2_scale: SpO2Scale = SpO2Scale.SCALE_1
-
-
-def seal_settings(
-    settings: AnalysisSettings, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
-) -> bytes:
-    """The TTP's side: encrypt the analysis settings for the MEC that sent ``m2``."""
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
-    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
-    plaintext = bytes([settings.spo2_scale])
-    return aead.encrypt(_ZERO_NONCE, plaintext, _associated_data(version, m2, m3))
 
 
 def open_settings(

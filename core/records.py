@@ -72,13 +72,13 @@ class CredentialRecord:
 
     def after_accept(self, slot: Slot, counter: int, successor: Credential) -> CredentialRecord:
         """The record after a request naming ``slot`` with ``counter`` was accepted."""
-        return CredentialRecord(
-            kind=self.kind,
-            rule=self.rule,
-            confirmed=self.credential_in(slot),
-            owner=self.owner,
-            last_counter=counter if self.rule is RecordRule.COUNTER else 0,
-            pending=successor,
+        return CredentialRecord(  # positional: kind, rule, confirmed, owner, last_counter, pending
+            self.kind,
+            self.rule,
+            self.credential_in(slot),
+            self.owner,
+            counter if self.rule is RecordRule.COUNTER else 0,
+            successor,
         )
 
     def holds(self, credential: Credential) -> bool:

@@ -159,34 +159,30 @@ def answer(
     mec_part = _fold(c2_m, c3_m, c4_m) ^ r3_value  # d2 = cm2 ⊕ cm3 ⊕ cm4 ⊕ R3
     session_key = (device_part ^ mec_part ^ r3_value).to_bytes(SESSION_KEY_BYTES, "big")
     m3 = M3(
-        d1=device_part.to_bytes(SESSION_KEY_BYTES, "big"),
-        d2=mec_part.to_bytes(SESSION_KEY_BYTES, "big"),
-        d3=h2(session_key + m1.r1),
+        device_part.to_bytes(SESSION_KEY_BYTES, "big"),
+        mec_part.to_bytes(SESSION_KEY_BYTES, "big"),
+        h2(session_key + m1.r1),
     )
-    analysis_handle = handle.seal(
+    analysis_handle, analysis_settings = handle.seal_answer(
         pseudonym_for(device.record, mec.record),
+        settings_for(device.record),
         c3_m=c3_m,
         c4_m=c4_m,
         version=version,
         m2=m2,
         m3=m3,
     )
-    analysis_settings = handle.seal_settings(
-        settings_for(device.record), c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3
-    )
     return Accepted(
-        m3=m3,
-        analysis_handle=analysis_handle,
-        analysis_settings=analysis_settings,
-        device=device,
-        mec=mec,
-        device_record=device.record.after_accept(
-            device.slot, device_counter, Credential(c2_i, c3_i)
-        ),
-        mec_record=mec.record.after_accept(mec.slot, mec_counter, Credential(c2_m, c3_m)),
-        session_key=session_key,
-        device_counter=device_counter,
-        mec_counter=mec_counter,
+        m3,
+        analysis_handle,
+        analysis_settings,
+        device,
+        mec,
+        device.record.after_accept(device.slot, device_counter, Credential(c2_i, c3_i)),
+        mec.record.after_accept(mec.slot, mec_counter, Credential(c2_m, c3_m)),
+        session_key,
+        device_counter,
+        mec_counter,
     )
 
 
