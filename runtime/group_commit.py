@@ -40,6 +40,12 @@ class _Job(Generic[T]):
 
 _Outcome = tuple[_Job[Any], Any, BaseException | None]
 
+# CPython's sqlite3 binds int, float, str and bytearray parameters directly but sends every bytes
+# parameter (every DID, DK and counter we store) through its adapter protocol, whose failing
+# ``__adapt__`` look-up on a type formats and discards an AttributeError each time. Registering the
+# identity adapter makes that a dictionary hit; the bound value is the same BLOB.
+sqlite3.register_adapter(bytes, bytes)
+
 
 def connect(path: Path | str) -> sqlite3.Connection:
     """A connection in autocommit mode (we issue BEGIN ourselves), WAL, full durability."""

@@ -127,13 +127,16 @@ class RowCodec:
         }
 
     def record(self, row: sqlite3.Row | tuple[Any, ...]) -> StoredRecord:
-        record_id, kind, label, owner, rule, c_did, c_dk, last, p_did, p_dk = row
+        return StoredRecord(row[0], row[2], self._decode(row))
+
+    def _decode(self, row: sqlite3.Row | tuple[Any, ...]) -> CredentialRecord:
+        record_id, kind, _, owner, rule, c_did, c_dk, last, p_did, p_dk = row
         pending = (
             Credential(p_did, self.sealer.open(record_id, "pending_dk", p_dk))
             if p_did is not None
             else None
         )
-        record = CredentialRecord(  # kind, rule, confirmed, owner, last_counter, pending
+        return CredentialRecord(  # kind, rule, confirmed, owner, last_counter, pending
             _KINDS[kind],
             _RULES[rule],
             Credential(c_did, self.sealer.open(record_id, "confirmed_dk", c_dk)),
@@ -141,7 +144,6 @@ class RowCodec:
             int.from_bytes(last, "big"),
             pending,
         )
-        return StoredRecord(record_id, label, record)
 
     def resolve(
         self, rows: Iterable[sqlite3.Row | tuple[Any, ...]], did_i: bytes, did_m: bytes
@@ -154,18 +156,16 @@ class RowCodec:
         """
         found: dict[RecordKind, ttp_role.Resolution] = {}
         for row in rows:
-            stored = self.record(row)
-            did = did_i if stored.record.kind is RecordKind.DEVICE else did_m
-            slot = stored.record.slot_of(did)
+            record = self._decode(row)
+            slot = record.slot_of(did_i if record.kind is RecordKind.DEVICE else did_m)
             if slot is not None:
-                found[stored.record.kind] = ttp_role.Resolution(
-                    stored.record_id, stored.record, slot
-                )
+                found[record.kind] = ttp_role.Resolution(row[0], record, slot)
         for kind, did in ((RecordKind.DEVICE, did_i), (RecordKind.MEC, did_m)):
             if kind not in found:
-                stand_in = self.record(self._stand_ins[kind])
-                ttp_role.Resolution(stand_in.record_id, stand_in.record, Slot.CONFIRMED)
-                stand_in.record.slot_of(did)
+                stand_in = self._stand_ins[kind]
+                record = self._decode(stand_in)
+                ttp_role.Resolution(stand_in[0], record, Slot.CONFIRMED)
+                record.slot_of(did)
         return found.get(RecordKind.DEVICE), found.get(RecordKind.MEC)
 
     def update(
