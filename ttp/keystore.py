@@ -451,8 +451,13 @@ class KeyStore:
             raise sqlite3.IntegrityError("record changed under a serialised transaction")
 
 
+# One immutable value per scale, rather than one constructed per key agreement.
+_SETTINGS = {int(scale): AnalysisSettings(scale) for scale in SpO2Scale}
+_UNSET = AnalysisSettings()
+
+
 def _analysis_settings(connection: sqlite3.Connection, analysis: str) -> AnalysisSettings:
     row = connection.execute(
         "SELECT spo2_scale FROM analysis_settings WHERE analysis = ?", (analysis,)
     ).fetchone()
-    return AnalysisSettings() if row is None else AnalysisSettings(SpO2Scale(row[0]))
+    return _UNSET if row is None else _SETTINGS[row[0]]
