@@ -15,7 +15,7 @@ only in having no counter, hence no refusal of an old request. That is the locko
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mec5g.core.credentials import Credential, RecordRule
 
@@ -37,11 +37,12 @@ class Slot(enum.Enum):
     PENDING = "pending"
 
 
-@dataclass(frozen=True, slots=True)
-class CredentialRecord:
+class CredentialRecord(NamedTuple):
     """The TTP's state for one device or one MEC credential.
 
     ``owner`` is the analysis a device belongs to, or the MEC node that holds a MEC credential.
+    A named tuple (immutable, and built in a third of a frozen dataclass's time): the TTP decodes
+    two records and builds two more per key agreement.
     """
 
     kind: RecordKind

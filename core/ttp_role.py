@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mec5g.core import handle
 from mec5g.core.credentials import Credential, RecordRule
@@ -31,8 +32,7 @@ from mec5g.core.primitives import (
 from mec5g.core.records import CredentialRecord, RecordKind, Slot
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
+class Resolution(NamedTuple):
     """A record the store found for a DID, under the store's own id, and the slot named."""
 
     record_id: Hashable
@@ -40,9 +40,12 @@ class Resolution:
     slot: Slot
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """The answer: M3, the analysis handle, and both records as they must be written."""
+class Accepted(NamedTuple):
+    """The answer: M3, the analysis handle, and both records as they must be written.
+
+    Named tuples (immutable, and cheaper to build than frozen dataclasses), like the records and
+    messages: this and the two resolutions are built for every request.
+    """
 
     m3: M3
     analysis_handle: bytes
