@@ -35,7 +35,7 @@ from mec5g.core.credentials import HolderState, RecordRule
 from mec5g.core.errors import SchemeError
 from mec5g.core.messages import M1_BYTES
 from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE
-from mec5g.runtime.grpc_server import channel, wait_serving
+from mec5g.runtime.grpc_server import channel, tune_collector, wait_serving
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.runtime.status import wire_version
 from mec5g.ttp.enrolment import enrol_devices, enrol_mec
@@ -343,6 +343,9 @@ async def run_curve(
         async with contextlib.AsyncExitStack() as stack:
             scheme = await start_scheme(stack, workdir, store, workdir / "mec.json", states)
             echo = await _start_echo(stack, workdir)
+            # This process emulates the devices of both topologies alike; like the servers, it
+            # runs with the collector set for serving.
+            tune_collector()
             slices = slices_per_level(duration, slice_seconds)
             for concurrency in concurrencies:
                 for topology in (scheme, echo):
