@@ -31,7 +31,7 @@ class StoreUnavailable(Exception):
     """The store could not commit; nothing of the batch was written."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Job(Generic[T]):
     work: Callable[[sqlite3.Connection], T]
     future: asyncio.Future[T]
@@ -80,6 +80,7 @@ class GroupCommitter:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._closed = False
+        self._stopped = False  # the writer thread has ended (is_alive() costs a lock per call)
         self.batches = 0
         self.jobs = 0
         self._thread.start()
@@ -89,7 +90,7 @@ class GroupCommitter:
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in the next batch; return once its batch is durable."""
-        if self._closed or not self._thread.is_alive():
+        if self._closed or self._stopped:
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -142,6 +143,7 @@ class GroupCommitter:
                 if stop:
                     return
         finally:
+            self._stopped = True
             connection.close()
 
     def _run_batch(self, connection: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
