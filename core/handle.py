@@ -123,11 +123,29 @@ def open_beside_m3(
         return None
 
 
-def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
-    """The TTP's side: encrypt the pseudonym for the MEC that sent ``m2``."""
+def seal_answer(
+    pseudonym: bytes,
+    settings: AnalysisSettings,
+    *,
+    c3_m: bytes,
+    c4_m: bytes,
+    version: int,
+    m2: M2,
+    m3: M3,
+) -> tuple[bytes, bytes]:
+    """The TTP's side: the handle (the pseudonym) and the analysis settings, each encrypted for
+    the MEC that sent ``m2`` under its own key; the associated data is built once for both."""
     if len(pseudonym) != PSEUDONYM_BYTES:
         raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
-    return seal_beside_m3(HANDLE, pseudonym, c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3)
+    associated_data = _associated_data(version, m2, m3)
+    handle_aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, HANDLE.label, HANDLE.key_origin))
+    record(Operation.SYMMETRIC, HANDLE.aead_origin)
+    settings_aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, SETTINGS.label, SETTINGS.key_origin))
+    record(Operation.SYMMETRIC, SETTINGS.aead_origin)
+    return (
+        handle_aead.encrypt(_ZERO_NONCE, pseudonym, associated_data),
+        settings_aead.encrypt(_ZERO_NONCE, bytes([settings.spo2_scale]), associated_data),
+    )
 
 
 def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
@@ -145,14 +163,6 @@ class AnalysisSettings:
     """What the MEC needs to know about an analysis to analyse it; nothing about the patient."""
 
     spo2_scale: SpO2Scale = SpO2Scale.SCALE_1
-
-
-def seal_settings(
-    settings: AnalysisSettings, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
-) -> bytes:
-    """The TTP's side: encrypt the analysis settings for the MEC that sent ``m2``."""
-    plaintext = bytes([settings.spo2_scale])
-    return seal_beside_m3(SETTINGS, plaintext, c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3)
 
 
 def open_settings(

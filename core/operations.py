@@ -18,11 +18,9 @@ apart. ``ours`` is for additions without a name of their own.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import time
 from collections import Counter
-from collections.abc import Iterator
 from contextvars import ContextVar
 
 
@@ -73,22 +71,30 @@ def record(operation: Operation, origin: Origin, times: int = 1) -> None:
     """Note ``times`` operations in the active ledger, if any."""
     ledger = _active.get()
     if ledger is not None:
-        ledger[(operation, origin)] += times
+        key = (operation, origin)
+        ledger[key] = ledger.get(key, 0) + times  # not ``+=``: Counter's __missing__ is Python
 
 
-@contextlib.contextmanager
-def counting() -> Iterator[Ledger]:
+class counting:  # noqa: N801 - used as a function: ``with counting() as ledger``
     """Count every operation performed inside the block, and time the block: it holds pure
     computation only, so its time is computation time, kept apart from waiting time. Nested
-    blocks count separately."""
-    ledger = Ledger()
-    token = _active.set(ledger)
-    started = time.perf_counter()
-    try:
-        yield ledger
-    finally:
-        ledger.seconds += time.perf_counter() - started
-        _active.reset(token)
+    blocks count separately.
+
+    A class rather than a generator-based context manager: the roles open several such blocks
+    per handshake, and a generator's set-up costs more than the block's own bookkeeping.
+    """
+
+    __slots__ = ("_ledger", "_started", "_token")
+
+    def __enter__(self) -> Ledger:
+        self._ledger = ledger = Ledger()
+        self._token = _active.set(ledger)
+        self._started = time.perf_counter()
+        return ledger
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._ledger.seconds += time.perf_counter() - self._started
+        _active.reset(self._token)
 
 
 def table_notation(ledger: Ledger, origins: Origin | frozenset[Origin]) -> str:

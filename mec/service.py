@@ -138,11 +138,12 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             self._pool.end_then_release(name)
             raise
         self._pool.adopt_then_release(name, attempt, result.successor)
-        LOG.debug(
-            "session sk_fp=%s analysis_fp=%s",
-            fingerprint(result.session_key),
-            local_fingerprint(result.analysis_pseudonym),
-        )
+        if LOG.isEnabledFor(logging.DEBUG):  # the fingerprints cost two hashes per handshake
+            LOG.debug(
+                "session sk_fp=%s analysis_fp=%s",
+                fingerprint(result.session_key),
+                local_fingerprint(result.analysis_pseudonym),
+            )
         with counting() as ledger:
             # The session keeps the extracted secret, not SK, M1 or M4 (which names DIDi).
             secret = data_channel.session_secret(
