@@ -90,6 +90,20 @@ def add_bench_parser(roles: Any) -> None:
     store.add_argument("--rounds", type=int, default=200, help="runs of each operation alone")
     store.add_argument("--json", action="store_true")
     store.set_defaults(handler=_store)
+    handover = kinds.add_parser(
+        "handover",
+        help="N handovers of one patient between two MEC processes: interruption p50/p99",
+    )
+    handover.add_argument("--count", type=int, default=50, help="handovers")
+    handover.add_argument(
+        "--stream-interval",
+        type=float,
+        default=0.0,
+        help="seconds between each device's readings during the run (0: none)",
+    )
+    handover.add_argument("--state-dir", type=Path, help="keep the stores and logs here")
+    handover.add_argument("--json", action="store_true")
+    handover.set_defaults(handler=_handover)
     replicas = kinds.add_parser(
         "replicas",
         help="key agreements/s through a real MEC with 1, 2 and 3 TTP processes on one "
@@ -177,6 +191,17 @@ def _link_echo(args: argparse.Namespace) -> int:
 
     asyncio.run(serve_echo(args.listen))
     return 0
+
+
+def _handover(args: argparse.Namespace) -> int:
+    from mec5g.bench import handover_bench
+    from mec5g.processes import state_directory
+
+    if args.count < 1:
+        print("mec5g bench handover: --count must be 1 or more", file=sys.stderr)
+        return 2
+    with state_directory(args.state_dir, "mec5g-handover-") as state_dir:
+        return handover_bench.main(state_dir, args.count, args.stream_interval, args.json)
 
 
 def _swarm(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from mec5g.core.memory_records import InMemoryRecords
 from mec5g.core.messages import M2
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted
+from mec5g.runtime.grpc_server import tune_collector
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def run(
     )
     version = int(rule)
     answer = records.answer
+    tune_collector()  # as a serving TTP process has it
     timed = 0.0
     answered = 0
     while timed < seconds:

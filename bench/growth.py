@@ -38,6 +38,7 @@ from mec5g.core.credentials import Credential, HolderState, RecordRule
 from mec5g.core.messages import M2
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted
+from mec5g.runtime.grpc_server import tune_collector
 from mec5g.ttp.enrolment import DEFAULT_ANALYSIS, enrol_mec
 from mec5g.ttp.keystore import KeyStore
 
@@ -194,6 +195,9 @@ async def _measure(
                 progress.advance(growing.devices)
                 enrol_seconds = growing.grow_to(size, progress)
                 progress.close()
+                # The collector as the TTP process sets it once serving (the sample's and the
+                # store's objects frozen out of full collections).
+                tune_collector()
                 # Untimed: one chunk to warm the caches (SQLite's, the statement cache) first.
                 await answer_rate(
                     growing.store, workload, 0.0, in_flight, at_least=1, chunk=4 * in_flight

@@ -43,7 +43,7 @@ from mec5g.core.messages import M1_BYTES
 from mec5g.mec.server import SERVICE_NAME as MEC_SERVICE
 from mec5g.mec.server import SERVICE_NAMES as MEC_SERVICES
 from mec5g.runtime.device_identities import DeviceIdentities
-from mec5g.runtime.grpc_server import channel, wait_serving
+from mec5g.runtime.grpc_server import channel, tune_collector, wait_serving
 from mec5g.runtime.holder_store import EnrolmentFile
 from mec5g.runtime.scheme import Scheme
 from mec5g.runtime.status import wire_version
@@ -467,6 +467,9 @@ async def run_curve(
             }
             echo = await _start_echo(stack, workdir)
             order = [*topologies.values(), echo]
+            # This process emulates the devices of both topologies alike; like the servers, it
+            # runs with the collector set for serving.
+            tune_collector()
             slices = slices_per_level(duration, slice_seconds)
             for concurrency in concurrencies:
                 for topology in order:

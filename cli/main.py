@@ -404,8 +404,31 @@ def build_parser() -> argparse.ArgumentParser:
         help="points in any single NEWS2 parameter from which an analysis is an emergency",
     )
     _add_scheme(serve)
+    _add(
+        serve,
+        "--platform",
+        default=None,
+        help="MEC platform host:port: register there (MEC 011), take part in handovers; "
+        "needs --identity, whose name is the node's MEC host",
+    )
+    _add(
+        serve,
+        "--advertise",
+        default=None,
+        help="host:port at which UEs and other nodes reach this node (default: 127.0.0.1 and "
+        "the listening port)",
+    )
+    _add(
+        serve,
+        "--transfer-timeout",
+        default=3.0,
+        type=float,
+        help="seconds to fetch a moving patient's context from the node it leaves",
+    )
     _add_tls(serve, "", "server")
     _add_tls(serve, "ttp-", "client")
+    _add_tls(serve, "platform-", "client")
+    _add_tls(serve, "peer-", "client")
     _add_health_listen(serve)
     _add_compute(serve, 1)
     _add_holder_reprovision(mec_cmd, "mec.db", "MEC credentials")
@@ -505,11 +528,49 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the MEC node's identity, e.g. mec-1: with --scheme baseline36, M1 names it",
     )
+    _add(
+        serve,
+        "--platform",
+        default=None,
+        help="MEC platform host:port: discover the MEC there instead of --mec, and follow "
+        "patients' mobility events",
+    )
+    _add(
+        serve,
+        "--mec-host",
+        default="",
+        help="with --platform: the MEC host whose MEC the devices start with (default: any)",
+    )
+    _add(
+        serve,
+        "--name",
+        default="ue-1",
+        help="the UE's name at the platform; its patients are the terminals <name>/patient-<n>",
+    )
     _add_tls(serve, "", "server")
     _add_tls(serve, "mec-", "client")
+    _add_tls(serve, "platform-", "client")
     _add_health_listen(serve)
     _add_compute(serve, 0)
     _add_holder_reprovision(ue_cmd, "ue.db", "devices")
+
+    platform = roles.add_parser(
+        "platform", help="the MEC platform (MEC 011 app enablement, MEC 021 app mobility)"
+    )
+    platform_cmd = platform.add_subparsers(dest="action", required=True)
+    serve = platform_cmd.add_parser("serve", help="run the MEC platform of every MEC host")
+    _add(serve, "--listen", default="[::]:50054", help="address to listen on")
+    _add(serve, "--metrics-port", default=9154, type=int, help="Prometheus port, 0 for none")
+    _add_tls(serve, "", "server")
+    _add_health_listen(serve)
+    move = platform_cmd.add_parser(
+        "move", help="move a UE's patient to another MEC host and wait for the handover"
+    )
+    _add(move, "--platform", default="localhost:50054", help="MEC platform host:port")
+    move.add_argument("--ue-name", default="ue-1", help="the UE's --name")
+    move.add_argument("--patient", type=int, default=1, help="the patient, as Status numbers it")
+    move.add_argument("--to", dest="target", required=True, help="the MEC host, e.g. mec-2")
+    move.add_argument("--timeout", type=float, default=30.0, help="seconds to wait")
 
     from mec5g.testbed import add_up_parser
 
@@ -789,6 +850,11 @@ def _mec(args: argparse.Namespace) -> int:
                 identity=args.identity,
                 emergency=EmergencyThreshold(args.emergency_aggregate, args.emergency_single),
                 scheme=Scheme(args.scheme),
+                platform=args.platform,
+                platform_tls=_tls(args, "platform-"),
+                advertise=args.advertise,
+                peer_tls=_tls(args, "peer-"),
+                transfer_timeout=args.transfer_timeout,
             )
         )
     )
@@ -834,6 +900,49 @@ def _ue(args: argparse.Namespace) -> int:
                 stream=stream,
                 scheme=Scheme(args.scheme),
                 mec_node=args.mec_node,
+                platform=args.platform,
+                platform_tls=_tls(args, "platform-"),
+                mec_host=args.mec_host,
+                name=args.name,
+            )
+        )
+    )
+    return 0
+
+
+def _platform(args: argparse.Namespace) -> int:
+    if args.action == "move":
+        import grpc
+
+        from mec5g.mobility import move_patient
+
+        try:
+            outcome = asyncio.run(
+                move_patient(
+                    args.platform,
+                    args.patient,
+                    args.target,
+                    ue_name=args.ue_name,
+                    timeout=args.timeout,
+                )
+            )
+        except grpc.aio.AioRpcError as error:
+            print(f"mec5g: the platform refused: {error.details()}", file=sys.stderr)
+            return 1
+        except TimeoutError:
+            print(f"mec5g: no end of the handover within {args.timeout:g} s", file=sys.stderr)
+            return 1
+        print(outcome.describe())
+        return 0 if outcome.completed else 1
+    from mec5g.edge_platform.server import PlatformConfig, serve
+
+    asyncio.run(
+        serve(
+            PlatformConfig(
+                listen=args.listen,
+                metrics_port=args.metrics_port,
+                tls=_tls(args, ""),
+                health_listen=args.health_listen,
             )
         )
     )
@@ -853,6 +962,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _mec(args)
     if args.command == "ue":
         return _ue(args)
+    if args.command == "platform":
+        return _platform(args)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
 

@@ -12,7 +12,12 @@ handshake load on top, and the MEC scores the analysis (NEWS2); once the MEC hol
 doctor reads the patient's results at the MEC, the TTP vouching for the request in the anonymous
 key agreement (phase 5); the doctor also watches the
 analysis, and after ``--sepsis-after`` seconds the patient develops a sepsis whose emergency
-reaches the doctor (phase 6). It prints the endpoints and a live
+reaches the doctor (phase 6). With ``--mecs N`` (N >= 2) a MEC platform (MEC 011/021) and N MEC
+nodes run, the UE discovers its MEC through the platform, and after ``--handover-after`` seconds
+the patient moves from mec-1 to mec-2: the handover and its interruption are printed, and the
+doctor reads the results at mec-2. With a scenario file (``mec5g up SCENARIO``,
+``scenario/runner.py``) it runs that topology instead, from the parts here. It prints the
+endpoints and a live
 summary line (handshakes, readings per second, the analyses' NEWS2 alert levels), and on Ctrl-C
 (or after ``--duration``) stops every process, then checks that every device and MEC credential
 still authenticates against its TTP record. A reused state directory keeps its users and
@@ -40,8 +45,10 @@ import grpc
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
+from mec5g.edge_platform import server as platform_server
 from mec5g.mec import identity
 from mec5g.mec import server as mec_server
+from mec5g.mobility import move_patient
 from mec5g.runtime.grpc_server import channel, wait_serving
 from mec5g.runtime.holder_store import HolderStore
 from mec5g.runtime.metrics import KEY_AGREEMENT
@@ -71,32 +78,49 @@ from mec5g.v1 import (
 
 GRPC_PORTS = {"ttp": 50051, "mec": 50052, "ue": 50053}
 METRICS_PORTS = {"ttp": 9151, "mec": 9152, "ue": 9153}
+# With several MEC nodes: the platform's ports, then node k >= 2 on the k - 1 ports after them.
+PLATFORM_PORTS = (50054, 9154)
 MEC_NODE = "mec-1"
+UE_NAME = "ue-1"
 PATIENT = "alice"
 DOCTOR = "bob"
 # The MEC ends a session this much later than the device renews it, so that a record sent just
 # before the device's limit is still accepted.
 SESSION_GRACE_SECONDS = 30.0
-# The default story's own settings: a scenario file sets them for itself (per node or patient).
+# The identities of the story's devices under [36], for the UE to import.
+IDENTITIES_FILE = "ue-identities.json"
+# The default story's own settings: a scenario file sets them for itself (per node or patient),
+# and runs the paper's scheme.
 STORY_ONLY = {
     "devices": 20,
     "mec_credentials": 16,
     "record_rule": RecordRule.COUNTER,
+    "scheme": Scheme.BRAEKEN2021,
     "stream_interval": 1.0,
     "sepsis_after": 30.0,
-    "scheme": Scheme.BRAEKEN2021,  # a scenario runs the paper's scheme
+    "mecs": 1,
+    "handover_after": 45.0,
 }
-# The identities of the story's devices under [36], for the UE to import.
-IDENTITIES_FILE = "ue-identities.json"
 
 
 def role_services(scheme: Scheme) -> dict[str, str]:
-    """The service each role serves once it is up, for the scheme it runs."""
+    """The service each kind of role serves once it is up, for the scheme it runs."""
     return {
         "ttp": ttp_server.SERVICE_NAMES[scheme],
         "mec": mec_server.SERVICE_NAMES[scheme],
         "ue": ue_server.SERVICE_NAME,
+        "platform": platform_server.SERVICE_NAME,
     }
+
+
+def mec_node(number: int) -> str:
+    """The MEC host name of the testbed's ``number``-th MEC node: mec-1, mec-2, ..."""
+    return f"mec-{number}"
+
+
+def mec_role(number: int) -> str:
+    """The role name of the ``number``-th MEC node: ``mec`` for the first, as always."""
+    return "mec" if number == 1 else mec_node(number)
 
 
 def add_up_parser(roles: Any) -> None:
@@ -183,6 +207,19 @@ def add_up_parser(roles: Any) -> None:
         help="seconds after which the story's patient develops a sepsis (0: never)",
     )
     up.add_argument(
+        "--mecs",
+        type=int,
+        default=STORY_ONLY["mecs"],
+        help="MEC nodes; 2 or more also run a MEC platform and move the patient between nodes",
+    )
+    up.add_argument(
+        "--handover-after",
+        type=float,
+        default=STORY_ONLY["handover_after"],
+        help="with --mecs >= 2: seconds after which the patient moves from mec-1 to mec-2 "
+        "(0: never)",
+    )
+    up.add_argument(
         "--port-offset",
         type=int,
         default=0,
@@ -197,11 +234,27 @@ class Endpoints:
     metrics: dict[str, int]
 
     @classmethod
-    def with_offset(cls, offset: int) -> Endpoints:
+    def with_offset(cls, offset: int, mecs: int = 1) -> Endpoints:
+        """The default ports plus ``offset``; with several MEC nodes, the platform on 50054
+        and 9154, node k >= 2 on 50053 + k and 9153 + k."""
+        grpc_ports = dict(GRPC_PORTS)
+        metrics_ports = dict(METRICS_PORTS)
+        if mecs > 1:
+            grpc_ports["platform"], metrics_ports["platform"] = PLATFORM_PORTS
+        for number in range(2, mecs + 1):
+            grpc_ports[mec_role(number)] = PLATFORM_PORTS[0] + number - 1
+            metrics_ports[mec_role(number)] = PLATFORM_PORTS[1] + number - 1
         return cls(
-            {role: f"127.0.0.1:{port + offset}" for role, port in GRPC_PORTS.items()},
-            {role: port + offset for role, port in METRICS_PORTS.items()},
+            {role: f"127.0.0.1:{port + offset}" for role, port in grpc_ports.items()},
+            {role: port + offset for role, port in metrics_ports.items()},
         )
+
+
+def mec_files(state_dir: Path, node: str = MEC_NODE) -> tuple[Path, Path]:
+    """A MEC node's enrolment file and state database (mec-1's keep their first names)."""
+    if node == MEC_NODE:
+        return state_dir / "mec-enrolment.json", state_dir / "mec.db"
+    return state_dir / f"{node}-enrolment.json", state_dir / f"{node}.db"
 
 
 def enrol_mec_node(
@@ -211,17 +264,22 @@ def enrol_mec_node(
     node: str = MEC_NODE,
     directory: Path | None = None,
 ) -> None:
-    """Enrol ``node``'s MEC credentials at the key store in ``state_dir`` and the node's ECQV
-    identity (its wallet answers user requests), unless its wallet is there already. The
-    node's files go to ``directory`` (``state_dir`` by default): its enrolment file
-    (``mec-enrolment.json``), its key request and its wallet."""
-    directory = directory or state_dir
-    wallet = directory / f"{node}.wallet.json"
-    if wallet.exists():
-        return
-    key = directory / f"{node}.key.json"
-    request = identity.write_request(node, key, directory / f"{node}.request.json")
-    enrolment = directory / "mec-enrolment.json"
+    """Enrol the node's MEC credentials and ECQV identity (its wallet answers user requests
+    and transfers contexts) at the key store in ``state_dir``, unless it has them already. The
+    node's files go beside the key store (``mec_files``), or into ``directory`` when given (a
+    scenario's folder for the node: ``mec-enrolment.json``, its key request and its wallet)."""
+    if directory is None:
+        enrolment, _ = mec_files(state_dir, node)
+        wallet = mec_wallet(state_dir, node)
+        if (state_dir / "ttp.db").exists() if node == MEC_NODE else enrolment.exists():
+            return
+    else:
+        enrolment, wallet = directory / "mec-enrolment.json", directory / f"{node}.wallet.json"
+        if wallet.exists():
+            return
+    files = directory or state_dir
+    key = files / f"{node}.key.json"
+    request = identity.write_request(node, key, files / f"{node}.request.json")
     enrol_mec(
         state_dir / "ttp.db",
         enrolment,
@@ -233,8 +291,8 @@ def enrol_mec_node(
     identity.install(key, json.loads(enrolment.read_text()), wallet)
 
 
-def mec_wallet(state_dir: Path) -> Path:
-    return state_dir / f"{MEC_NODE}.wallet.json"
+def mec_wallet(state_dir: Path, node: str = MEC_NODE) -> Path:
+    return state_dir / f"{node}.wallet.json"
 
 
 def enrol_testbed(
@@ -372,12 +430,15 @@ async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
 def role_commands(
     state_dir: Path, endpoints: Endpoints, args: argparse.Namespace
 ) -> dict[str, list[str]]:
+    """Every role's command, in start order."""
     python = [sys.executable, "-m", "mec5g"]
+    mecs = getattr(args, "mecs", 1)
+    platform = ["--platform", endpoints.grpc["platform"]] if mecs > 1 else []
     scheme = ["--scheme", args.scheme.value]
     identities = []
     if args.scheme is Scheme.BASELINE36:
         identities = ["--mec-node", MEC_NODE, "--import", str(state_dir / IDENTITIES_FILE)]
-    return {
+    commands = {
         "ttp": [
             *python,
             "ttp",
@@ -392,72 +453,95 @@ def role_commands(
             str(endpoints.metrics["ttp"]),
             *scheme,
         ],
-        "mec": [
+    }
+    if platform:
+        commands["platform"] = [
+            *python,
+            "platform",
+            "serve",
+            "--listen",
+            endpoints.grpc["platform"],
+            "--metrics-port",
+            str(endpoints.metrics["platform"]),
+        ]
+    for number in range(1, mecs + 1):
+        role, node = mec_role(number), mec_node(number)
+        enrolment, state = mec_files(state_dir, node)
+        commands[role] = [
             *python,
             "mec",
             "serve",
             "--listen",
-            endpoints.grpc["mec"],
+            endpoints.grpc[role],
             "--ttp",
             endpoints.grpc["ttp"],
             "--state",
-            str(state_dir / "mec.db"),
+            str(state),
             "--import",
-            str(state_dir / "mec-enrolment.json"),
+            str(enrolment),
             "--identity",
-            str(mec_wallet(state_dir)),
+            str(mec_wallet(state_dir, node)),
             "--metrics-port",
-            str(endpoints.metrics["mec"]),
+            str(endpoints.metrics[role]),
             "--session-max-records",
             str(args.session_records),
             "--session-max-seconds",
             str(args.session_seconds + SESSION_GRACE_SECONDS),
+            *platform,
             *scheme,
-        ],
-        "ue": [
-            *python,
-            "ue",
-            "serve",
-            "--listen",
-            endpoints.grpc["ue"],
-            "--mec",
-            endpoints.grpc["mec"],
-            "--state",
-            str(state_dir / "ue.db"),
-            "--metrics-port",
-            str(endpoints.metrics["ue"]),
-            "--load-concurrency",
-            str(args.load_concurrency),
-            "--load-pause",
-            str(args.load_pause),
-            "--stream-interval",
-            str(args.stream_interval),
-            "--session-records",
-            str(args.session_records),
-            "--session-seconds",
-            str(args.session_seconds),
-            # The story's analysis is one patient's: every device in one sensor group.
-            "--devices-per-patient",
-            str(args.devices),
-            *scheme,
-            *identities,
-        ],
-    }
+        ]
+    commands["ue"] = [
+        *python,
+        "ue",
+        "serve",
+        "--listen",
+        endpoints.grpc["ue"],
+        *(
+            [*platform, "--mec-host", MEC_NODE, "--name", UE_NAME]
+            if platform
+            else ["--mec", endpoints.grpc["mec"]]
+        ),
+        "--state",
+        str(state_dir / "ue.db"),
+        "--metrics-port",
+        str(endpoints.metrics["ue"]),
+        "--load-concurrency",
+        str(args.load_concurrency),
+        "--load-pause",
+        str(args.load_pause),
+        "--stream-interval",
+        str(args.stream_interval),
+        "--session-records",
+        str(args.session_records),
+        "--session-seconds",
+        str(args.session_seconds),
+        # The story's analysis is one patient's: every device in one sensor group.
+        "--devices-per-patient",
+        str(args.devices),
+        *scheme,
+        *identities,
+    ]
+    return commands
 
 
 def check_agreement(
-    state_dir: Path, holder_files: tuple[Path | str, ...] = ("ue.db", "mec.db")
+    state_dir: Path, mecs: int = 1, holder_files: tuple[Path | str, ...] = ()
 ) -> list[str]:
-    """Every holder (in ``holder_files``, relative to ``state_dir``) whose credential its TTP
-    record no longer holds (a lockout); empty is good."""
+    """Every holder whose credential its TTP record no longer holds (a lockout); empty is good.
+    The holders are the story's UE and ``mecs`` MEC nodes, or those of ``holder_files``
+    (relative to ``state_dir``) when given."""
     store = KeyStore(state_dir / "ttp.db")
     try:
         records = {stored.label: stored.record for stored in store.records()}
     finally:
         store.close()
     problems = []
-    for holder_file in holder_files:
-        holders = HolderStore(state_dir / holder_file)
+    files = [state_dir / file for file in holder_files] or [
+        state_dir / "ue.db",
+        *(mec_files(state_dir, mec_node(number))[1] for number in range(1, mecs + 1)),
+    ]
+    for holder_file in files:
+        holders = HolderStore(holder_file)
         try:
             for name, state in holders.load().items():
                 record = records.get(name)
@@ -480,7 +564,7 @@ class Testbed:
 
     async def start(self) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        for role in ("ttp", "mec", "ue"):
+        for role in self.commands:
             log = (self.state_dir / f"{role}.log").open("ab")
             self.processes[role] = subprocess.Popen(
                 self.commands[role],
@@ -491,14 +575,18 @@ class Testbed:
             )
             log.close()
             try:
-                await wait_serving(self.endpoints.grpc[role], self.services[role], timeout=20.0)
+                await wait_serving(
+                    self.endpoints.grpc[role],
+                    self.services[role.split("-")[0]],  # mec-2: a MEC
+                    timeout=20.0,
+                )
             except TimeoutError:
                 raise RuntimeError(
                     f"{role} did not start; see {self.state_dir / (role + '.log')}"
                 ) from None
 
     def stop(self) -> None:
-        for role in ("ue", "mec", "ttp"):
+        for role in reversed(self.commands):
             process = self.processes.get(role)
             if process is None or process.poll() is not None:
                 continue
@@ -595,7 +683,7 @@ async def read_results(
     return (
         f"{doctor.identity} read {analysis[1]}'s results at {node} (phase 5): NEWS2 "
         f"{report.news2.aggregate}, {_level(report.news2.level)}, "
-        f"{len(report.vital_signs)} vital signs"
+        f"{len(report.vital_signs)} vital signs, {report.records} records"
     )
 
 
@@ -636,12 +724,15 @@ async def _story_analysis(
     return (doctor, analyses[0]) if analyses else None
 
 
-async def doctor_reads(state_dir: Path, endpoints: Endpoints) -> str | None:
-    """Phase 5 in the story: the doctor reads the first analysis it may read at the MEC."""
+async def doctor_reads(state_dir: Path, endpoints: Endpoints, number: int = 1) -> str | None:
+    """Phase 5 in the story: the doctor reads the first analysis it may read at MEC node
+    ``number``."""
     found = await _story_analysis(state_dir, endpoints)
     if found is None:
         return None
-    return await read_results(found[0], endpoints.grpc["mec"], MEC_NODE, found[1])
+    return await read_results(
+        found[0], endpoints.grpc[mec_role(number)], mec_node(number), found[1]
+    )
 
 
 async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
@@ -714,9 +805,33 @@ def summary_line(totals: Totals, elapsed: float, alerts: str, problems: list[str
     )
 
 
+async def _hand_over(endpoints: Endpoints) -> bool:
+    """The story's mobility event: the patient moves from mec-1 to mec-2; prints the handover.
+    True when it completed."""
+    try:
+        outcome = await move_patient(
+            endpoints.grpc["platform"], 1, mec_node(2), ue_name=UE_NAME, timeout=30.0
+        )
+    except (grpc.aio.AioRpcError, TimeoutError) as error:
+        print(f"  handover of {PATIENT} to {mec_node(2)} failed: {error!r}", flush=True)
+        return False
+    print(f"  HANDOVER of {PATIENT}: {outcome.describe()}", flush=True)
+    return outcome.completed
+
+
 async def _run(args: argparse.Namespace, state_dir: Path) -> int:
-    endpoints = Endpoints.with_offset(args.port_offset)
-    enrol_mec_node(state_dir, args.mec_credentials, args.record_rule)
+    if args.mecs < 1:
+        print("mec5g up: --mecs must be 1 or more", file=sys.stderr)
+        return 2
+    if args.mecs > 1 and args.scheme is Scheme.BASELINE36:
+        print(
+            "mec5g up: a handover needs the paper's scheme (--mecs 1 with baseline36)",
+            file=sys.stderr,
+        )
+        return 2
+    endpoints = Endpoints.with_offset(args.port_offset, args.mecs)
+    for number in range(1, args.mecs + 1):
+        enrol_mec_node(state_dir, args.mec_credentials, args.record_rule, mec_node(number))
     if args.scheme is Scheme.BASELINE36:
         enrol_story_identities(state_dir, args.devices)
     story = not (state_dir / f"{PATIENT}.wallet.json").exists()
@@ -732,9 +847,9 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
             f"mec5g testbed up (scheme {args.scheme.value}, record rule "
             f"{args.record_rule.label}); state in {state_dir}"
         )
-        for role in ("ttp", "mec", "ue"):
+        for role in testbed.commands:
             print(
-                f"  {role.upper():4} gRPC {endpoints.grpc[role]:18} "
+                f"  {role.upper():8} gRPC {endpoints.grpc[role]:18} "
                 f"metrics http://127.0.0.1:{endpoints.metrics[role]}/metrics"
             )
         if story:
@@ -754,6 +869,8 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
         doctor_has_read = False
         watching = asyncio.create_task(doctor_watches(state_dir, endpoints))
         sepsis_at = args.sepsis_after if story else 0.0
+        handover_at = args.handover_after if args.mecs > 1 else 0.0
+        serving = 1  # the MEC node serving the story's patient
         last, last_time = Totals(), time.monotonic()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
@@ -763,29 +880,33 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                 return 1
             totals = await Totals.of(endpoints.grpc["ue"], endpoints.metrics["ue"])
             now = time.monotonic()
-            alerts = await alert_levels(endpoints.grpc["mec"])
+            alerts = await alert_levels(endpoints.grpc[mec_role(serving)])
             print(progress_line(now - started, totals, last, now - last_time, alerts), flush=True)
             last, last_time = totals, now
+            if handover_at and now - started >= handover_at:
+                handover_at = 0.0
+                if await _hand_over(endpoints):
+                    serving, doctor_has_read = 2, False
             if sepsis_at and now - started >= sepsis_at:
                 sepsis_at = 0.0
                 await inject_sepsis(endpoints.grpc["ue"])
                 print(f"  injected a sepsis into {PATIENT}'s sensors", flush=True)
             if not doctor_has_read:
-                headline = await doctor_reads(state_dir, endpoints)
+                headline = await doctor_reads(state_dir, endpoints, serving)
                 if headline is not None:
                     print(f"  {headline}", flush=True)
                     doctor_has_read = True
             if args.duration and now - started >= args.duration:
                 stop.set()
         totals = await Totals.of(endpoints.grpc["ue"], endpoints.metrics["ue"])
-        alerts = await alert_levels(endpoints.grpc["mec"])
+        alerts = await alert_levels(endpoints.grpc[mec_role(serving)])
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
             await watching
     finally:
         testbed.stop()
     elapsed = time.monotonic() - started
-    problems = check_agreement(state_dir)
+    problems = check_agreement(state_dir, args.mecs)
     print(summary_line(totals, elapsed, alerts, problems))
     for problem in problems:
         print(f"  {problem}")

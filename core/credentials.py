@@ -9,7 +9,7 @@ answer is adopted only if the stored (credential, counter) still equals the atte
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from mec5g.core.errors import MalformedField
 from mec5g.core.primitives import (
@@ -98,7 +98,9 @@ class HolderState:
             nonce = counter_nonce(self.credential.dk, self.credential.did, counter)
         else:
             nonce = random_nonce if random_nonce is not None else random_bytes(NONCE_BYTES)
-        return replace(self, counter=counter), Attempt(self.credential, counter, nonce)
+        # Built directly: dataclasses.replace looks every field up by name, on every attempt.
+        advanced = HolderState(self.credential, self.rule, counter, self.epoch)
+        return advanced, Attempt(self.credential, counter, nonce)
 
     def is_current(self, attempt: Attempt) -> bool:
         """Whether an answer to ``attempt`` may still be adopted (it is the latest attempt)."""
@@ -108,4 +110,4 @@ class HolderState:
         """The state after adopting ``successor`` as the answer to ``attempt``."""
         if not self.is_current(attempt):
             raise ValueError("answer to an attempt that is no longer the latest")
-        return replace(self, credential=successor, counter=0, epoch=self.epoch + 1)
+        return HolderState(successor, self.rule, 0, self.epoch + 1)

@@ -48,3 +48,12 @@ class Emergencies:
             return False
         self._raised[pseudonym] = score.level
         return True
+
+    def take(self, pseudonym: bytes) -> AlertLevel | None:
+        """Forget and return the level raised last for ``pseudonym`` (its analysis moves to
+        another node, and its episode with it)."""
+        return self._raised.pop(pseudonym, None)
+
+    def restore(self, pseudonym: bytes, level: AlertLevel) -> None:
+        """Continue an episode that began at another node at ``level``."""
+        self._raised[pseudonym] = level

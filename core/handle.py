@@ -77,13 +77,7 @@ class Pseudonyms:
         return pseudonym
 
 
-def _key(
-    c3_m: bytes,
-    c4_m: bytes,
-    version: int,
-    label: bytes = _HANDLE_INFO,
-    origin: Origin = Origin.HANDLE_KEY,
-) -> bytes:
+def _key(c3_m: bytes, c4_m: bytes, version: int, label: bytes, origin: Origin) -> bytes:
     return hkdf_sha256(
         c3_m + c4_m, salt=b"", info=label + bytes([version]), length=32, origin=origin
     )
@@ -93,25 +87,75 @@ def _associated_data(version: int, m2: M2, m3: M3) -> bytes:
     return bytes([version]) + m2.m1.to_bytes() + m2.to_bytes() + m3.to_bytes()
 
 
-def seal(pseudonym: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
-    """The TTP's side: encrypt the pseudonym for the MEC that sent ``m2``."""
+@dataclass(frozen=True, slots=True)
+class BesideM3:
+    """What one sealed addition beside M3 is: its HKDF label and the origins its key and AEAD
+    are counted under. Each addition has its own label, so its key is its own."""
+
+    label: bytes
+    key_origin: Origin
+    aead_origin: Origin
+
+
+HANDLE = BesideM3(_HANDLE_INFO, Origin.HANDLE_KEY, Origin.HANDLE_AEAD)
+SETTINGS = BesideM3(_SETTINGS_INFO, Origin.SETTINGS_KEY, Origin.SETTINGS_AEAD)
+
+
+def seal_beside_m3(
+    what: BesideM3, plaintext: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
+) -> bytes:
+    """The TTP's side: seal ``plaintext`` for the MEC that sent ``m2``, bound to the handshake."""
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, what.label, what.key_origin))
+    record(Operation.SYMMETRIC, what.aead_origin)
+    return aead.encrypt(_ZERO_NONCE, plaintext, _associated_data(version, m2, m3))
+
+
+def open_beside_m3(
+    what: BesideM3, sealed: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
+) -> bytes | None:
+    """The MEC's side: the plaintext, or None if ``sealed`` is not the TTP's for this
+    handshake (the caller fails authentication with its own reason)."""
+    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, what.label, what.key_origin))
+    record(Operation.SYMMETRIC, what.aead_origin)
+    try:
+        return aead.decrypt(_ZERO_NONCE, sealed, _associated_data(version, m2, m3))
+    except InvalidTag:
+        return None
+
+
+def seal_answer(
+    pseudonym: bytes,
+    settings: AnalysisSettings,
+    *,
+    c3_m: bytes,
+    c4_m: bytes,
+    version: int,
+    m2: M2,
+    m3: M3,
+) -> tuple[bytes, bytes]:
+    """The TTP's side: the handle (the pseudonym) and the analysis settings, each encrypted for
+    the MEC that sent ``m2`` under its own key; the associated data is built once for both."""
     if len(pseudonym) != PSEUDONYM_BYTES:
         raise MalformedField("analysis_pseudonym", PSEUDONYM_BYTES, len(pseudonym))
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
-    record(Operation.SYMMETRIC, Origin.HANDLE_AEAD)
-    return aead.encrypt(_ZERO_NONCE, pseudonym, _associated_data(version, m2, m3))
+    associated_data = _associated_data(version, m2, m3)
+    handle_aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, HANDLE.label, HANDLE.key_origin))
+    record(Operation.SYMMETRIC, HANDLE.aead_origin)
+    settings_aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, SETTINGS.label, SETTINGS.key_origin))
+    record(Operation.SYMMETRIC, SETTINGS.aead_origin)
+    return (
+        handle_aead.encrypt(_ZERO_NONCE, pseudonym, associated_data),
+        settings_aead.encrypt(_ZERO_NONCE, bytes([settings.spo2_scale]), associated_data),
+    )
 
 
 def open_handle(handle: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3) -> bytes:
     """The MEC's side: recover the pseudonym, or fail authentication."""
     if len(handle) != HANDLE_BYTES:
         raise MalformedField("analysis_handle", HANDLE_BYTES, len(handle))
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version))
-    record(Operation.SYMMETRIC, Origin.HANDLE_AEAD)
-    try:
-        return aead.decrypt(_ZERO_NONCE, handle, _associated_data(version, m2, m3))
-    except InvalidTag:
-        raise AuthenticationFailed("bad_analysis_handle") from None
+    pseudonym = open_beside_m3(HANDLE, handle, c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3)
+    if pseudonym is None:
+        raise AuthenticationFailed("bad_analysis_handle")
+    return pseudonym
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,28 +165,17 @@ class AnalysisSettings:
     spo2_scale: SpO2Scale = SpO2Scale.SCALE_1
 
 
-def seal_settings(
-    settings: AnalysisSettings, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
-) -> bytes:
-    """The TTP's side: encrypt the analysis settings for the MEC that sent ``m2``."""
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
-    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
-    plaintext = bytes([settings.spo2_scale])
-    return aead.encrypt(_ZERO_NONCE, plaintext, _associated_data(version, m2, m3))
-
-
 def open_settings(
     sealed: bytes, *, c3_m: bytes, c4_m: bytes, version: int, m2: M2, m3: M3
 ) -> AnalysisSettings:
     """The MEC's side: recover the analysis settings, or fail authentication."""
     if len(sealed) != SETTINGS_BYTES:
         raise MalformedField("analysis_settings", SETTINGS_BYTES, len(sealed))
-    aead = ChaCha20Poly1305(_key(c3_m, c4_m, version, _SETTINGS_INFO, Origin.SETTINGS_KEY))
-    record(Operation.SYMMETRIC, Origin.SETTINGS_AEAD)
-    try:
-        plaintext = aead.decrypt(_ZERO_NONCE, sealed, _associated_data(version, m2, m3))
-    except InvalidTag:
-        raise AuthenticationFailed("bad_analysis_settings") from None
+    plaintext = open_beside_m3(
+        SETTINGS, sealed, c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3
+    )
+    if plaintext is None:
+        raise AuthenticationFailed("bad_analysis_settings")
     return _settings(plaintext)
 
 

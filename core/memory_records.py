@@ -85,10 +85,10 @@ class InMemoryRecords:
         assert isinstance(found.record_id, int)
         old = self.records[found.record_id]
         index = self._index(new.kind)
+        kept = {new.confirmed.did} if new.pending is None else {new.confirmed.did, new.pending.did}
         for credential in (old.confirmed, old.pending):
-            if credential is not None and not new.holds(credential):
+            if credential is not None and credential.did not in kept:
                 del index[credential.did]
-        for credential in (new.confirmed, new.pending):
-            if credential is not None:
-                index[credential.did] = found.record_id
+        for did in kept:
+            index[did] = found.record_id
         self.records[found.record_id] = new

@@ -10,11 +10,14 @@ M4     d2 ‖ d3                         48       384
 =====  ==============================  =======  ======
 
 Together 2432 bits, the paper's Table 2. Parsing checks the whole length before reading any part.
+
+The messages are named tuples, immutable like frozen dataclasses but built in a third of the time:
+every request parses or builds four of them at each party.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mec5g.core.errors import MalformedField
 from mec5g.core.primitives import C1_BYTES, H2_BYTES, IDENTITY_BYTES, NONCE_BYTES
@@ -31,8 +34,7 @@ def _require_length(field: str, data: bytes, expected: int) -> None:
         raise MalformedField(field, expected, len(data))
 
 
-@dataclass(frozen=True, slots=True)
-class M1:
+class M1(NamedTuple):
     """Device to MEC: the device's request."""
 
     did_i: bytes
@@ -48,8 +50,7 @@ class M1:
         return cls(data[0:16], data[16:32], data[32:64])
 
 
-@dataclass(frozen=True, slots=True)
-class M2:
+class M2(NamedTuple):
     """MEC to TTP: the device's request with the MEC's own appended."""
 
     m1: M1
@@ -66,8 +67,7 @@ class M2:
         return cls(M1.parse(data[:64], field), data[64:80], data[80:96], data[96:128])
 
 
-@dataclass(frozen=True, slots=True)
-class M3:
+class M3(NamedTuple):
     """TTP to MEC: key material for both ends and the verifier d3."""
 
     d1: bytes
@@ -83,8 +83,7 @@ class M3:
         return cls(data[0:16], data[16:32], data[32:64])
 
 
-@dataclass(frozen=True, slots=True)
-class M4:
+class M4(NamedTuple):
     """MEC to device: d2 and the verifier d3. Note M4 = M3[16:] (SPEC.md, properties)."""
 
     d2: bytes

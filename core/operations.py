@@ -11,18 +11,16 @@ Origins: ``paper`` for what the compared scheme itself does (the paper's H1 and 
 public-key baseline [36], ``core.anonymous_agreement``, all of its operations, also when phases
 5 and 6 run it); every other origin names one of our additions (the counter nonce's AES block,
 the handle's HKDF key and AEAD, the pseudonym's HMAC; in phase 4 the analysis settings' key and
-AEAD, the data sessions' keys and records), each under its own label, so that the paper's
-figures stay comparable and each addition's cost shows apart. ``ours`` is for additions
-without a name of their own.
+AEAD, the data sessions' keys and records; a handover's indication, ticket and context), each
+under its own label, so that the paper's figures stay comparable and each addition's cost shows
+apart. ``ours`` is for additions without a name of their own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import time
 from collections import Counter
-from collections.abc import Iterator
 from contextvars import ContextVar
 
 
@@ -51,6 +49,7 @@ class Origin(enum.Enum):
     SETTINGS_AEAD = "settings_aead"  # sealing or opening the analysis settings (phase 4)
     DATA_KEYS = "data_keys"  # HKDF of a data session's id and traffic keys (phase 4)
     DATA_AEAD = "data_aead"  # sealing or opening a data record or acknowledgement (phase 4)
+    HANDOVER = "handover"  # a patient's move between MEC nodes: indication, ticket, context
     OURS = "ours"
 
     __hash__ = object.__hash__  # as Operation's
@@ -72,22 +71,30 @@ def record(operation: Operation, origin: Origin, times: int = 1) -> None:
     """Note ``times`` operations in the active ledger, if any."""
     ledger = _active.get()
     if ledger is not None:
-        ledger[(operation, origin)] += times
+        key = (operation, origin)
+        ledger[key] = ledger.get(key, 0) + times  # not ``+=``: Counter's __missing__ is Python
 
 
-@contextlib.contextmanager
-def counting() -> Iterator[Ledger]:
+class counting:  # noqa: N801 - used as a function: ``with counting() as ledger``
     """Count every operation performed inside the block, and time the block: it holds pure
     computation only, so its time is computation time, kept apart from waiting time. Nested
-    blocks count separately."""
-    ledger = Ledger()
-    token = _active.set(ledger)
-    started = time.perf_counter()
-    try:
-        yield ledger
-    finally:
-        ledger.seconds += time.perf_counter() - started
-        _active.reset(token)
+    blocks count separately.
+
+    A class rather than a generator-based context manager: the roles open several such blocks
+    per handshake, and a generator's set-up costs more than the block's own bookkeeping.
+    """
+
+    __slots__ = ("_ledger", "_started", "_token")
+
+    def __enter__(self) -> Ledger:
+        self._ledger = ledger = Ledger()
+        self._token = _active.set(ledger)
+        self._started = time.perf_counter()
+        return ledger
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._ledger.seconds += time.perf_counter() - self._started
+        _active.reset(self._token)
 
 
 def table_notation(ledger: Ledger, origins: Origin | frozenset[Origin]) -> str:

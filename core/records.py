@@ -15,7 +15,7 @@ only in having no counter, hence no refusal of an old request. That is the locko
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from mec5g.core.credentials import Credential, RecordRule
 
@@ -37,11 +37,12 @@ class Slot(enum.Enum):
     PENDING = "pending"
 
 
-@dataclass(frozen=True, slots=True)
-class CredentialRecord:
+class CredentialRecord(NamedTuple):
     """The TTP's state for one device or one MEC credential.
 
     ``owner`` is the analysis a device belongs to, or the MEC node that holds a MEC credential.
+    A named tuple (immutable, and built in a third of a frozen dataclass's time): the TTP decodes
+    two records and builds two more per key agreement.
     """
 
     kind: RecordKind
@@ -72,13 +73,13 @@ class CredentialRecord:
 
     def after_accept(self, slot: Slot, counter: int, successor: Credential) -> CredentialRecord:
         """The record after a request naming ``slot`` with ``counter`` was accepted."""
-        return CredentialRecord(
-            kind=self.kind,
-            rule=self.rule,
-            confirmed=self.credential_in(slot),
-            owner=self.owner,
-            last_counter=counter if self.rule is RecordRule.COUNTER else 0,
-            pending=successor,
+        return CredentialRecord(  # positional: kind, rule, confirmed, owner, last_counter, pending
+            self.kind,
+            self.rule,
+            self.credential_in(slot),
+            self.owner,
+            counter if self.rule is RecordRule.COUNTER else 0,
+            successor,
         )
 
     def holds(self, credential: Credential) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from mec5g.core import handle
 from mec5g.core.credentials import Credential, RecordRule
@@ -31,8 +32,7 @@ from mec5g.core.primitives import (
 from mec5g.core.records import CredentialRecord, RecordKind, Slot
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
+class Resolution(NamedTuple):
     """A record the store found for a DID, under the store's own id, and the slot named."""
 
     record_id: Hashable
@@ -40,9 +40,12 @@ class Resolution:
     slot: Slot
 
 
-@dataclass(frozen=True, slots=True)
-class Accepted:
-    """The answer: M3, the analysis handle, and both records as they must be written."""
+class Accepted(NamedTuple):
+    """The answer: M3, the analysis handle, and both records as they must be written.
+
+    Named tuples (immutable, and cheaper to build than frozen dataclasses), like the records and
+    messages: this and the two resolutions are built for every request.
+    """
 
     m3: M3
     analysis_handle: bytes
@@ -54,6 +57,12 @@ class Accepted:
     session_key: bytes
     device_counter: int
     mec_counter: int
+    # ci3, ci4 and cm3, cm4: what the device's and the MEC's additions beside the paper's
+    # messages are keyed from (a handover's indication and ticket, ``core.handover``).
+    c3_i: bytes
+    c4_i: bytes
+    c3_m: bytes
+    c4_m: bytes
 
     def __repr__(self) -> str:
         return "Accepted(<secret>)"
@@ -159,20 +168,18 @@ def answer(
     mec_part = _fold(c2_m, c3_m, c4_m) ^ r3_value  # d2 = cm2 ⊕ cm3 ⊕ cm4 ⊕ R3
     session_key = (device_part ^ mec_part ^ r3_value).to_bytes(SESSION_KEY_BYTES, "big")
     m3 = M3(
-        d1=device_part.to_bytes(SESSION_KEY_BYTES, "big"),
-        d2=mec_part.to_bytes(SESSION_KEY_BYTES, "big"),
-        d3=h2(session_key + m1.r1),
+        device_part.to_bytes(SESSION_KEY_BYTES, "big"),
+        mec_part.to_bytes(SESSION_KEY_BYTES, "big"),
+        h2(session_key + m1.r1),
     )
-    analysis_handle = handle.seal(
+    analysis_handle, analysis_settings = handle.seal_answer(
         pseudonym_for(device.record, mec.record),
+        settings_for(device.record),
         c3_m=c3_m,
         c4_m=c4_m,
         version=version,
         m2=m2,
         m3=m3,
-    )
-    analysis_settings = handle.seal_settings(
-        settings_for(device.record), c3_m=c3_m, c4_m=c4_m, version=version, m2=m2, m3=m3
     )
     return Accepted(
         m3=m3,
@@ -187,6 +194,10 @@ def answer(
         session_key=session_key,
         device_counter=device_counter,
         mec_counter=mec_counter,
+        c3_i=c3_i,
+        c4_i=c4_i,
+        c3_m=c3_m,
+        c4_m=c4_m,
     )
 
 

@@ -14,6 +14,9 @@ the device's stamp (device clocks are neither trusted nor synchronised).
   analyses, the least recently updated dropped first.
 - **Alerts.** ``record`` reports when an analysis enters a level of urgent ward-based response
   or higher from a lower one, so that phase 6 can raise the emergency.
+- **Moving.** When the patient moves to another MEC node, ``take`` hands the analysis over and
+  forgets it here; the other node ``install``s it under its own pseudonym
+  (``mec.context_transfer``).
 """
 
 from __future__ import annotations
@@ -162,6 +165,25 @@ class Analyses:
 
     def now(self) -> float:
         return self._clock()
+
+    def take(self, pseudonym: bytes) -> Analysis | None:
+        """Remove and return the analysis of ``pseudonym`` (it moves to another node)."""
+        return self._analyses.pop(pseudonym, None)
+
+    def install(self, analysis: Analysis) -> None:
+        """Hold ``analysis`` (one moved here, its times on this clock), replacing any held under
+        its pseudonym, within this node's limits, and score it afresh."""
+        now = self._clock()
+        for kind, samples in analysis.series.items():
+            analysis.series[kind] = deque(samples, maxlen=self.limits.samples_per_kind)
+        while len(analysis.history) > self.limits.history_points:
+            analysis.history.popleft()
+        self._trim(analysis, now)
+        analysis.current = analysis.evaluate(now, self.limits)
+        self._analyses[analysis.pseudonym] = analysis
+        self._analyses.move_to_end(analysis.pseudonym)
+        while len(self._analyses) > self.limits.max_analyses:
+            self._analyses.popitem(last=False)
 
     def record(self, pseudonym: bytes, scale: SpO2Scale, payload: Reading | CheckIn) -> Recorded:
         """Add one reading or check-in to its analysis and re-evaluate NEWS2."""

@@ -1,4 +1,11 @@
-"""``mec5g mec serve``: the MEC edge process, and ``start`` for whoever embeds it."""
+"""``mec5g mec serve``: the MEC edge process, and ``start`` for whoever embeds it.
+
+With a MEC platform (``--platform``), the node registers there as a MEC app instance of its MEC
+host (the name in its ECQV identity), offers its services for discovery, can receive patients
+moving from other nodes and hand its own over (``mec.context_transfer``; the paper's scheme
+only, whose key agreement carries the handover), and ends when the platform terminates it
+(``mec.app_enablement``).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +24,9 @@ from mec5g.mec.analysis import Analyses, AnalysisLimits
 from mec5g.mec.analysis_service import AnalysisService
 from mec5g.mec.anonymous_responder import AnonymousResponder
 from mec5g.mec.anonymous_service import MecAnonymousKeyAgreementService
+from mec5g.mec.app_enablement import AppEnablement, OfferedService
+from mec5g.mec.context_transfer import SERVICE_NAME as CONTEXT_SERVICE_NAME
+from mec5g.mec.context_transfer import ContextFetcher, MecContextTransferService
 from mec5g.mec.credential_pool import CredentialPool
 from mec5g.mec.data_service import MecDataService
 from mec5g.mec.results_service import MecResultsService
@@ -36,6 +46,7 @@ from mec5g.v1 import (
     emergency_pb2_grpc,
     mec_alerts_pb2,
     mec_alerts_pb2_grpc,
+    mec_context_transfer_pb2_grpc,
     mec_data_pb2,
     mec_data_pb2_grpc,
     mec_key_agreement_pb2,
@@ -62,6 +73,18 @@ AGREE_METHODS = {
 }
 
 
+def offered_services(scheme: Scheme) -> list[OfferedService]:
+    """What the node offers at the MEC platform (MEC 011 service registration)."""
+    return [
+        OfferedService(SERVICE_NAMES[scheme], "key-agreement", "Key agreement (phase 3)"),
+        OfferedService(DATA_SERVICE_NAME, "data-ingest", "Sealed data records (phase 4)"),
+        OfferedService(ANALYSIS_SERVICE_NAME, "analysis", "Analyses by pseudonym (phase 4)"),
+        OfferedService(RESULTS_SERVICE_NAME, "user-access", "Results for users (phase 5)"),
+        OfferedService(ALERTS_SERVICE_NAME, "user-access", "Emergency watches (phase 6)"),
+        OfferedService(CONTEXT_SERVICE_NAME, "app-mobility", "User context transfer"),
+    ]
+
+
 @dataclass(frozen=True)
 class MecConfig:
     listen: str
@@ -84,6 +107,14 @@ class MecConfig:
     emergency: EmergencyThreshold = field(default_factory=EmergencyThreshold)
     # The devices' key agreement: the paper's scheme, or [36] (anonymous key agreement).
     scheme: Scheme = Scheme.BRAEKEN2021
+    # The MEC platform (MEC 011/021), or None: no discovery, no handover to or from this node.
+    platform: str | None = None
+    platform_tls: TlsOptions = field(default_factory=TlsOptions)
+    # Where UEs and other nodes reach this node; default 127.0.0.1 and the listening port.
+    advertise: str | None = None
+    # The client side towards other MEC nodes (context transfer) and its bound.
+    peer_tls: TlsOptions = field(default_factory=TlsOptions)
+    transfer_timeout: float = 3.0
 
 
 @dataclass
@@ -100,6 +131,8 @@ class RunningMec:
     sessions: SessionTable
     analyses: Analyses
     alerts: MecAlertsService
+    fetcher: ContextFetcher
+    platform: AppEnablement | None = None
 
     @property
     def target(self) -> str:
@@ -110,6 +143,9 @@ class RunningMec:
         if self.pool is not None:
             await self.pool.drain()
         await self.alerts.drain()
+        await self.fetcher.close()
+        if self.platform is not None:
+            await self.platform.close()
         await self.ttp_channel.close()
         self.store.close()
 
@@ -117,6 +153,8 @@ class RunningMec:
 async def start(config: MecConfig) -> RunningMec:
     if config.scheme is Scheme.BASELINE36 and config.identity is None:
         raise ValueError("--scheme baseline36 needs the node's ECQV identity (--identity)")
+    if config.platform is not None and config.identity is None:
+        raise ValueError("a MEC node on a MEC platform needs its ECQV identity (--identity)")
     async with contextlib.AsyncExitStack() as cleanup:
         store = open_holder_store(config.state, config.import_file, "mec")
         cleanup.callback(store.close)
@@ -137,13 +175,23 @@ async def start(config: MecConfig) -> RunningMec:
             metrics,
             config.ttp_timeout,
         )
+        emergencies = Emergencies(config.emergency)
         alerts = MecAlertsService(
             responder,
-            Emergencies(config.emergency),
+            emergencies,
             emergency_pb2_grpc.EmergencyServiceStub(ttp_channel),
             metrics,
             config.ttp_timeout,
         )
+        fetcher = ContextFetcher(
+            identity,
+            analyses,
+            emergencies,
+            metrics,
+            timeout=config.transfer_timeout,
+            tls=config.peer_tls,
+        )
+        cleanup.push_async_callback(fetcher.close)
         pool = None
         if config.scheme is Scheme.BRAEKEN2021:
             pool = CredentialPool(store, config.lease_wait, metrics)
@@ -155,6 +203,7 @@ async def start(config: MecConfig) -> RunningMec:
                     metrics,
                     sessions,
                     ttp_timeout=config.ttp_timeout,
+                    fetcher=fetcher,
                 ),
             )
         else:
@@ -179,14 +228,12 @@ async def start(config: MecConfig) -> RunningMec:
                     MecResultsService(analyses, responder, metrics),
                 ),
                 partial(mec_alerts_pb2_grpc.add_MecAlertsServiceServicer_to_server, alerts),
+                partial(
+                    mec_context_transfer_pb2_grpc.add_MecContextTransferServiceServicer_to_server,
+                    MecContextTransferService(identity, analyses, sessions, emergencies, metrics),
+                ),
             ],
-            [
-                SERVICE_NAMES[config.scheme],
-                DATA_SERVICE_NAME,
-                ANALYSIS_SERVICE_NAME,
-                RESULTS_SERVICE_NAME,
-                ALERTS_SERVICE_NAME,
-            ],
+            [offered.name for offered in offered_services(config.scheme)],
             config.tls,
             metrics,
             limits(
@@ -194,8 +241,33 @@ async def start(config: MecConfig) -> RunningMec:
                 [("per_source", config.rate_per_source, lambda _, context: peer_host(context))],
             ),
         )
+        cleanup.push_async_callback(server.stop, None)
+        platform = None
+        if config.platform is not None and identity is not None:
+            # Attached once the server listens: discovery must never name a closed port.
+            platform = await AppEnablement.attach(
+                config.platform,
+                identity.identity,
+                config.advertise or f"127.0.0.1:{port}",
+                offered_services(config.scheme),
+                tls=config.platform_tls,
+                metrics=metrics,
+            )
+            fetcher.find_service = platform.find
         cleanup.pop_all()
-    return RunningMec(store, pool, ttp_channel, metrics, server, port, sessions, analyses, alerts)
+    return RunningMec(
+        store,
+        pool,
+        ttp_channel,
+        metrics,
+        server,
+        port,
+        sessions,
+        analyses,
+        alerts,
+        fetcher,
+        platform,
+    )
 
 
 async def serve(config: MecConfig) -> None:
@@ -212,6 +284,7 @@ async def serve(config: MecConfig) -> None:
             running.server,
             health_listen=config.health_listen,
             service_names=[SERVICE_NAMES[config.scheme]],
+            stop=running.platform.terminated if running.platform is not None else None,
         )
     finally:
         await running.close()

@@ -5,6 +5,12 @@ by ``ttp_timeout``), check M3 and open the analysis handle and settings, answer 
 successor. The completed handshake opens a phase-4 data session (``mec.sessions``), unconfirmed
 until the device's first valid data record.
 
+A device arriving from another MEC node adds a handover indication for the TTP, forwarded
+unread; when the TTP answers a transfer ticket beside M3, the MEC fetches the analysis context
+from the node left (``mec.context_transfer``) before it answers M4, so that the device's first
+record here finds the history in place. A failed fetch is counted and does not fail the
+handshake.
+
 Statuses: INVALID_ARGUMENT for malformed input; UNAUTHENTICATED with one fixed message whether the
 TTP refused or M3/the handle failed here; RESOURCE_EXHAUSTED when every credential stayed busy past
 the lease wait; UNAVAILABLE when the TTP could not be reached or did not answer in time, or the
@@ -21,13 +27,14 @@ from functools import partial
 
 import grpc
 
-from mec5g.core import data_channel, mec_role
+from mec5g.core import data_channel, handover, mec_role
 from mec5g.core.credentials import Attempt
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.handle import AnalysisSettings
-from mec5g.core.messages import M1
+from mec5g.core.messages import M1, M3
 from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint, local_fingerprint
+from mec5g.mec.context_transfer import ContextFetcher
 from mec5g.mec.credential_pool import CredentialPool, PoolExhausted
 from mec5g.mec.sessions import SessionTable
 from mec5g.runtime.group_commit import StoreUnavailable
@@ -56,8 +63,10 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         sessions: SessionTable,
         *,
         ttp_timeout: float,
+        fetcher: ContextFetcher | None = None,
     ) -> None:
         self._pool = pool
+        self._fetcher = fetcher
         self._sessions = sessions
         self._ttp = ttp
         self._metrics = metrics
@@ -94,6 +103,13 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             m1 = M1.parse(request.m1)
         except MalformedField as error:
             raise _Failure("malformed", grpc.StatusCode.INVALID_ARGUMENT, str(error)) from None
+        if len(request.handover_indication) > handover.MAX_INDICATION_BYTES:
+            raise _Failure(
+                "malformed",
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"handover_indication must be at most {handover.MAX_INDICATION_BYTES} bytes, "
+                f"got {len(request.handover_indication)}",
+            )
         try:
             name = await self._pool.lease()
         except PoolExhausted:
@@ -113,18 +129,21 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
                 "store_error", grpc.StatusCode.UNAVAILABLE, "MEC credential store unavailable"
             ) from None
         try:
-            result, settings = await self._run_attempt(attempt, request.m1, version)
+            result, settings, ticket = await self._run_attempt(
+                attempt, request.m1, version, request.handover_indication
+            )
         except BaseException:
             # The attempt is over (refused, timed out, cancelled): the credential keeps its
             # stored state, which the TTP still accepts with the next counter.
             self._pool.end_then_release(name)
             raise
         self._pool.adopt_then_release(name, attempt, result.successor)
-        LOG.debug(
-            "session sk_fp=%s analysis_fp=%s",
-            fingerprint(result.session_key),
-            local_fingerprint(result.analysis_pseudonym),
-        )
+        if LOG.isEnabledFor(logging.DEBUG):  # the fingerprints cost two hashes per handshake
+            LOG.debug(
+                "session sk_fp=%s analysis_fp=%s",
+                fingerprint(result.session_key),
+                local_fingerprint(result.analysis_pseudonym),
+            )
         with counting() as ledger:
             # The session keeps the extracted secret, not SK, M1 or M4 (which names DIDi).
             secret = data_channel.session_secret(
@@ -132,6 +151,8 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
             )
             session_id = data_channel.session_id(secret, version)
         self._metrics.count_operations(DATA, ledger)
+        if ticket is not None and self._fetcher is not None:
+            await self._fetcher.fetch(*ticket, result.analysis_pseudonym)
         traffic_keys = partial(data_channel.traffic_keys, secret, version)
         self._sessions.open(session_id, traffic_keys, result.analysis_pseudonym, settings)
         response = mec_key_agreement_pb2.AgreeResponse(version=version, m4=result.m4.to_bytes())
@@ -139,14 +160,16 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
         return response
 
     async def _run_attempt(
-        self, attempt: Attempt, m1: bytes, version: scheme_pb2.SchemeVersion
-    ) -> tuple[mec_role.MecResult, AnalysisSettings]:
-        """M2 to the TTP (bounded by the TTP timeout), then M3, the handle and the settings
-        checked."""
+        self, attempt: Attempt, m1: bytes, version: scheme_pb2.SchemeVersion, indication: bytes
+    ) -> tuple[mec_role.MecResult, AnalysisSettings, tuple[bytes, bytes] | None]:
+        """M2 to the TTP (bounded by the TTP timeout), then M3, the handle, the settings and any
+        transfer ticket (ticket, TTP signature) checked."""
         with counting() as ledger:
             session = mec_role.forward(attempt, m1)
         self._metrics.count_operations(KEY_AGREEMENT, ledger)
-        request = ttp_key_agreement_pb2.VerifyRequest(version=version, m2=session.m2.to_bytes())
+        request = ttp_key_agreement_pb2.VerifyRequest(
+            version=version, m2=session.m2.to_bytes(), handover_indication=indication
+        )
         self._metrics.sent("M2", len(request.m2), request.ByteSize())
         try:
             answer = await self._ttp.Verify(request, timeout=self._ttp_timeout)
@@ -172,7 +195,19 @@ class MecKeyAgreementService(mec_key_agreement_pb2_grpc.MecKeyAgreementServiceSe
                 settings = mec_role.open_settings(
                     session, answer.m3, answer.analysis_settings, version
                 )
-                return result, settings
+                ticket = (
+                    handover.open_ticket(
+                        answer.transfer_ticket,
+                        c3_m=session.c3,
+                        c4_m=session.c4,
+                        version=version,
+                        m2=session.m2,
+                        m3=M3.parse(answer.m3),
+                    )
+                    if answer.transfer_ticket
+                    else None
+                )
+                return result, settings, ticket
         except (AuthenticationFailed, MalformedField) as error:
             LOG.warning("answer from the TTP failed verification (%s)", error)
             raise _Unauthenticated("bad_answer") from None

@@ -139,6 +139,22 @@ class SessionTable:
             self._confirmed[session.session_id] = session
             self._publish()
 
+    def close_analysis(self, pseudonym: bytes) -> int:
+        """End every session of the analysis ``pseudonym`` (it moved to another node): a
+        record of any of them is refused from now on. Returns how many ended."""
+        ended = 0
+        for sessions in (self._unconfirmed, self._confirmed):
+            for session_id in [
+                session_id
+                for session_id, session in sessions.items()
+                if session.pseudonym == pseudonym
+            ]:
+                del sessions[session_id]
+                ended += 1
+        if ended:
+            self._publish()
+        return ended
+
     def sweep(self) -> None:
         """Drop the ended sessions at the front of each state's order (the oldest ones)."""
         now = self._clock()

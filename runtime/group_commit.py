@@ -31,7 +31,7 @@ class StoreUnavailable(Exception):
     """The store could not commit; nothing of the batch was written."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Job(Generic[T]):
     work: Callable[[sqlite3.Connection], T]
     future: asyncio.Future[T]
@@ -39,6 +39,12 @@ class _Job(Generic[T]):
 
 
 _Outcome = tuple[_Job[Any], Any, BaseException | None]
+
+# CPython's sqlite3 binds int, float, str and bytearray parameters directly but sends every bytes
+# parameter (every DID, DK and counter we store) through its adapter protocol, whose failing
+# ``__adapt__`` look-up on a type formats and discards an AttributeError each time. Registering the
+# identity adapter makes that a dictionary hit; the bound value is the same BLOB.
+sqlite3.register_adapter(bytes, bytes)
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -74,6 +80,7 @@ class GroupCommitter:
         self._ready = threading.Event()
         self._startup_error: BaseException | None = None
         self._closed = False
+        self._stopped = False  # the writer thread has ended (is_alive() costs a lock per call)
         self.batches = 0
         self.jobs = 0
         self._thread.start()
@@ -83,7 +90,7 @@ class GroupCommitter:
 
     async def submit(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``work`` in the next batch; return once its batch is durable."""
-        if self._closed or not self._thread.is_alive():
+        if self._closed or self._stopped:
             raise StoreUnavailable("the store is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
@@ -136,6 +143,7 @@ class GroupCommitter:
                 if stop:
                     return
         finally:
+            self._stopped = True
             connection.close()
 
     def _run_batch(self, connection: sqlite3.Connection, batch: list[_Job[Any]]) -> None:

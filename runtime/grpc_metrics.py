@@ -26,6 +26,7 @@ class ServerMetricsInterceptor(UnaryServerInterceptor):
     """Times and counts every unary call a server handles."""
 
     def __init__(self, metrics: Metrics) -> None:
+        super().__init__()
         self._metrics = metrics
 
     def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> Behaviour:

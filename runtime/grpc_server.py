@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -205,24 +206,48 @@ async def wait_for_termination(
     *,
     health_listen: str | None = None,
     service_names: Sequence[str] = (),
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Serve until SIGINT or SIGTERM, then stop with a grace period for calls in flight.
+    """Serve until SIGINT or SIGTERM (or ``stop`` is set: the MEC platform terminating a MEC
+    app), then stop with a grace period for calls in flight.
 
     With ``health_listen``, a plaintext health-only server (``start_health_server``) reports
     ``service_names`` meanwhile, and goes first when stopping so that probes see the end.
     """
+    tune_collector()
     health_server = (
         await start_health_server(health_listen, service_names) if health_listen else None
     )
     try:
-        await _serve_until_signal(server, grace_seconds)
+        await _serve_until_signal(server, grace_seconds, stop or asyncio.Event())
     finally:
         if health_server is not None:
             await health_server.stop(None)
 
 
-async def _serve_until_signal(server: grpc.aio.Server, grace_seconds: float) -> None:
-    stop = asyncio.Event()
+# First-generation threshold of a serving process (CPython's default is 700 allocations).
+SERVING_GC_THRESHOLD = 20_000
+
+
+def tune_collector() -> None:
+    """Set the cyclic garbage collector up for a process that now only serves.
+
+    A young collection walks every tracked object still alive, and under load that is every
+    object of every call in flight: at 64 calls in flight the default threshold made the MEC
+    spend about 6% of its CPU time in collections. Collecting after 20,000 allocations instead
+    of 700 walks the same live objects thirty times less often. Whatever start-up allocated
+    (modules, services, stores) lives as long as the process, so it is frozen out of the
+    collector's generations and full collections no longer walk it.
+    """
+    gc.collect()
+    gc.freeze()
+    _, *older = gc.get_threshold()
+    gc.set_threshold(SERVING_GC_THRESHOLD, *older)
+
+
+async def _serve_until_signal(
+    server: grpc.aio.Server, grace_seconds: float, stop: asyncio.Event
+) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):

@@ -14,7 +14,7 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.metrics import MetricWrapperBase
 
-from mec5g.core.operations import Ledger
+from mec5g.core.operations import Ledger, Operation, Origin
 from mec5g.runtime.compute_emulation import ComputeEmulation, installed
 
 KEY_AGREEMENT = "key_agreement"  # phase 3; the phase label of every key-agreement metric
@@ -22,6 +22,7 @@ DATA = "data"  # phase 4: sealing, sending, receiving and opening data records
 ANALYSIS = "analysis"  # phase 4: the MEC's analysis of the records it accepted
 USER_REQUEST = "user_request"  # phase 5: grants at the TTP, sealed results at the MEC
 EMERGENCY = "emergency"  # phase 6: raising, deciding who is involved, delivering alerts
+HANDOVER = "handover"  # a patient's move between MEC nodes: ticket, context transfer, switch
 
 # 50 µs to 10 s: resolves a core-only handshake and a lossy radio link alike.
 DURATION_BUCKETS = (
@@ -41,6 +42,7 @@ class Metrics:
 
     def __post_init__(self) -> None:
         self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+        self._operation_children: dict[tuple[str, tuple[Operation, Origin]], Any] = {}
         self.phase_duration = Histogram(
             "mec5g_phase_duration_seconds",
             "Wall time of one protocol phase as seen by this role, by outcome.",
@@ -163,6 +165,16 @@ class Metrics:
             ["role", "limit"],
             registry=self.registry,
         )
+        self.handover_interruption = Histogram(
+            "mec5g_handover_interruption_seconds",
+            "A patient's move to another MEC node as its devices saw it: part total is from the "
+            "last record the source accepted to the first the target accepted, part "
+            "key_agreement the key agreement at the target within it (context transfer "
+            "included).",
+            ["role", "part"],
+            buckets=DURATION_BUCKETS,
+            registry=self.registry,
+        )
         self.scheme = Gauge(
             "mec5g_scheme_info",
             "The device key agreement this process runs (--scheme): 1 for its scheme. Phases 5 "
@@ -198,12 +210,23 @@ class Metrics:
 
     def count_operations(self, phase: str, ledger: Ledger) -> None:
         """Add a counted block's operations and computation time (and its emulated time, which
-        the task then owes, under a compute profile)."""
+        the task then owes, under a compute profile).
+
+        Every handshake adds about ten of these per role: the labelled children are found by the
+        ledger's own key (enum members hash by identity), not by their label strings.
+        """
         self._child(self.computation, phase).inc(ledger.seconds)
         if self.compute is not None:
             self._child(self.emulated_computation, phase).inc(self.compute.charge(ledger))
-        for (operation, origin), times in ledger.items():
-            self._child(self.operations, phase, operation.value, origin.value).inc(times)
+        children = self._operation_children
+        for key, times in ledger.items():
+            child = children.get((phase, key))
+            if child is None:
+                operation, origin = key
+                child = children[(phase, key)] = self._child(
+                    self.operations, phase, operation.value, origin.value
+                )
+            child.inc(times)
 
     def sent(self, message: str, paper_bytes: int, wire_bytes: int) -> None:
         """A protocol message left this role: ``paper_bytes`` of it are the paper's."""
@@ -220,6 +243,10 @@ class Metrics:
         self._child(self.news2_score, "true" if complete else "false").observe(aggregate)
         if alert is not None:
             self._child(self.alerts, alert).inc()
+
+    def interruption(self, total: float, key_agreement: float) -> None:
+        self._child(self.handover_interruption, "total").observe(total)
+        self._child(self.handover_interruption, "key_agreement").observe(key_agreement)
 
     def store_call(self, operation: str, seconds: float) -> None:
         self._child(self.store_duration, operation).observe(seconds)

@@ -119,6 +119,7 @@ class RateLimitInterceptor(UnaryServerInterceptor):
     """Applies the limits of each method before its handler runs; counts refusals."""
 
     def __init__(self, limits: Sequence[Limit], metrics: Metrics | None) -> None:
+        super().__init__()
         self._limits: dict[str, list[Limit]] = {}
         for limit in limits:
             self._limits.setdefault(limit.method, []).append(limit)

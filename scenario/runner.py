@@ -617,7 +617,7 @@ async def run(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await testbed.stop()
-    problems = check_agreement(state_dir, testbed.holder_files())
+    problems = check_agreement(state_dir, holder_files=testbed.holder_files())
     print(summary_line(totals, time.monotonic() - started, alerts, problems))
     print("\n".join(report))
     for problem in problems:

@@ -135,6 +135,7 @@ async def start_mec(
     sessions: SessionLimits | None = None,
     identity: Path | None = None,
     scheme: Scheme = Scheme.BRAEKEN2021,
+    platform: str | None = None,
 ) -> RunningMec:
     """The MEC exactly as ``mec5g mec serve`` starts it, closed when ``stack`` unwinds."""
     config = MecConfig(
@@ -148,6 +149,7 @@ async def start_mec(
         sessions=sessions or SessionLimits(),
         identity=identity,
         scheme=scheme,
+        platform=platform,
     )
     running = await mec_server.start(config)
     stack.push_async_callback(running.close)
@@ -187,9 +189,12 @@ async def start_ue(
     policy: RetryPolicy | None = None,
     stream: StreamPolicy | None = None,
     scheme: Scheme = Scheme.BRAEKEN2021,
+    platform: str | None = None,
+    mec_host: str = "",
 ) -> Ue:
     """The UE as ``mec5g ue serve`` starts it (no continuous load, seeded jitter and sensors),
-    plus a stub; under [36] its devices agree with node ``MEC_NODE``."""
+    plus a stub; under [36] its devices agree with node ``MEC_NODE``; with ``platform``, its
+    MEC is discovered on ``mec_host``."""
     config = UeConfig(
         "127.0.0.1:0",
         mec_target,
@@ -200,6 +205,8 @@ async def start_ue(
         stream=stream or StreamPolicy(),
         scheme=scheme,
         mec_node=MEC_NODE if scheme is Scheme.BASELINE36 else None,
+        platform=platform,
+        mec_host=mec_host,
     )
     running = await ue_server.start(config)
     stack.push_async_callback(running.close)

@@ -22,6 +22,7 @@ from mec5g.core import device_role, mec_role
 from mec5g.core.credentials import HolderState, RecordRule
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted
+from mec5g.ttp import postgres_store
 from mec5g.ttp.at_rest import MasterKey, MasterKeyRefused, Sealer, read_secret
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.schema import CA_SECRET, PSEUDONYM_SECRET
@@ -163,7 +164,7 @@ def test_the_operator_commands_on_a_sealed_postgresql_store(
 
     migrated = _mec5g("migrate", *store, cwd=tmp_path)
     assert migrated.returncode == 0, migrated.stderr
-    assert "schema version 2 (was 0)" in migrated.stdout
+    assert f"schema version {postgres_store.SCHEMA_VERSION} (was 0)" in migrated.stdout
     assert "postgres@" not in migrated.stdout, "the URL's user information is not shown"
     enrolled = _mec5g(
         "enrol-devices",

@@ -176,9 +176,15 @@ def _free(port: int) -> bool:
     return True
 
 
-def free_offset(ports: tuple[int, ...] = (*GRPC_PORTS, *METRICS_PORTS)) -> int:
-    """A --port-offset at which every one of ``ports`` is free on loopback."""
+def free_offset(extra: int = 0, ports: tuple[int, ...] = ()) -> int:
+    """A port offset under which every port of ``mec5g up`` is free, with ``extra`` MEC nodes
+    beyond the first (on the ports after the platform's); or, given ``ports``, every one of
+    those (a scenario's)."""
     candidates = random.Random().sample(range(1000, 9000, 10), 50)
+    if not ports:
+        ports = (*GRPC_PORTS, *METRICS_PORTS)
+        if extra:  # the platform's ports, then the extra nodes'
+            ports += tuple(base + number for base in (50054, 9154) for number in range(extra + 1))
     for offset in candidates:
         if all(_free(port + offset) for port in ports):
             return offset
@@ -211,6 +217,41 @@ def test_mec5g_up_runs_and_records_agree(tmp_path: Path) -> None:
     acknowledged = int(summary.split("; ")[2].split()[0])
     assert acknowledged > 0, f"the devices streamed data records: {summary}"
     for name in ("ttp.db", "mec.db", "ue.db"):
+        assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
+
+
+def test_mec5g_up_with_two_mec_nodes_moves_the_patient(tmp_path: Path) -> None:
+    """``--mecs 2``: the platform and two nodes; the story's patient moves to mec-2, the
+    handover is printed, the doctor reads at mec-2, and every credential still agrees."""
+    state = tmp_path / "up"
+    offset = free_offset(extra=1)
+    up = mec5g(
+        "up",
+        "--mecs",
+        "2",
+        "--duration",
+        "8",
+        "--handover-after",
+        "3",
+        "--sepsis-after",
+        "0",
+        "--devices",
+        "7",
+        "--port-offset",
+        str(offset),
+        "--state-dir",
+        str(state),
+        timeout=120,
+    )
+    logs = {path.name: path.read_text()[-2000:] for path in state.glob("*.log")}
+    assert up.returncode == 0, (up.stdout, up.stderr, logs)
+    assert f"PLATFORM gRPC 127.0.0.1:{50054 + offset}" in up.stdout
+    assert f"MEC-2    gRPC 127.0.0.1:{50055 + offset}" in up.stdout
+    handover = next(line for line in up.stdout.splitlines() if "HANDOVER" in line)
+    assert "7 devices mec-1 -> mec-2: interruption" in handover, handover
+    assert "read alice's results at mec-2" in up.stdout
+    assert "records agree: yes" in up.stdout
+    for name in ("mec.db", "mec-2.db", "mec-2.wallet.json"):
         assert stat.S_IMODE((state / name).stat().st_mode) == 0o600
 
 

@@ -8,6 +8,7 @@ The vectors live as data in tests/vectors/, in the manner of pyca/cryptography's
 from __future__ import annotations
 
 import copy
+import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from mec5g.core import messages, vectors
 from mec5g.core.credentials import Credential
 from mec5g.core.errors import MalformedField
 from mec5g.core.handshake import run_with_nonces
-from mec5g.core.primitives import counter_from_nonce, counter_nonce, hkdf_sha256
+from mec5g.core.primitives import counter_from_nonce, counter_nonce, hkdf_sha256, hmac_sha256
 
 VECTOR_DIR = Path(__file__).resolve().parent / "vectors"
 PHASE3_VECTORS = VECTOR_DIR / "phase3_vectors.json"
@@ -214,6 +215,56 @@ def test_hkdf_rfc5869(ikm: bytes, salt: bytes, info: bytes, length: int, okm: st
 def test_hkdf_equals_cryptography(ikm: bytes, salt: bytes, info: bytes, length: int) -> None:
     reference = HKDF(algorithm=hashes.SHA256(), length=length, salt=salt or None, info=info)
     assert hkdf_sha256(ikm, salt=salt, info=info, length=length) == reference.derive(ikm)
+
+
+# RFC 4231 section 4: test cases 1, 2, 3, 4, 6 and 7 (5 truncates the output), HMAC-SHA-256.
+RFC4231_CASES = [
+    (
+        bytes([0x0B]) * 20,
+        b"Hi There",
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+    ),
+    (
+        b"Jefe",
+        b"what do ya want for nothing?",
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+    ),
+    (
+        bytes([0xAA]) * 20,
+        bytes([0xDD]) * 50,
+        "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+    ),
+    (
+        bytes(range(0x01, 0x1A)),
+        bytes([0xCD]) * 50,
+        "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b",
+    ),
+    (
+        bytes([0xAA]) * 131,
+        b"Test Using Larger Than Block-Size Key - Hash Key First",
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+    ),
+    (
+        bytes([0xAA]) * 131,
+        b"This is a test using a larger than block-size key and a larger than block-size data. "
+        b"The key needs to be hashed before being used by the HMAC algorithm.",
+        "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+    ),
+]
+
+
+@pytest.mark.parametrize(("key", "message", "mac"), RFC4231_CASES)
+def test_hmac_rfc4231(key: bytes, message: bytes, mac: str) -> None:
+    assert hmac_sha256(key, message).hex() == mac
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 16, 32, 63, 64, 65, 112, 200])
+@pytest.mark.parametrize("message_length", [0, 1, 55, 64, 65, 300])
+def test_hmac_equals_the_standard_library(key_length: int, message_length: int) -> None:
+    """Every key length around SHA-256's block (padded, exact, hashed first)."""
+    key = bytes((7 * index + key_length) % 256 for index in range(key_length))
+    message = bytes((3 * index + 1) % 256 for index in range(message_length))
+    assert hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
 
 
 def test_hkdf_refuses_too_long_output() -> None:

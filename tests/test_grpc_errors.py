@@ -42,6 +42,7 @@ from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.status import AUTHENTICATION_FAILED, wire_version
 from mec5g.ttp.keystore import KeyStore
 from mec5g.ue.fleet import DeviceFleet, Outcome, RetryPolicy
+from mec5g.ue.serving import MecLinks
 from mec5g.v1 import (
     mec_key_agreement_pb2,
     mec_key_agreement_pb2_grpc,
@@ -496,7 +497,10 @@ async def test_tampered_m4_is_a_bad_answer_and_the_device_heals(tmp_path: Path) 
         assert sum(state.epoch for state in mec.store.load().values()) == 2, "the MEC completed"
 
         # The same device, now talking to the real MEC, heals with its kept credential.
-        healed = DeviceFleet(ue.store, upstream, Metrics("ue"), RetryPolicy(max_attempts=1))
+        links = MecLinks()
+        stack.push_async_callback(links.close)
+        links.default = links.link(mec.target)
+        healed = DeviceFleet(ue.store, links, Metrics("ue"), RetryPolicy(max_attempts=1))
         report = await healed.attach("dev-0001")
         assert report.outcome is Outcome.SUCCESS
         assert report.credential_epoch == 1

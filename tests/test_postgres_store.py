@@ -245,15 +245,16 @@ async def test_a_server_crash_is_unavailable_and_loses_nothing_acknowledged(
 
 def test_a_version_1_store_gains_the_registry_and_a_sealed_ca_key(postgres_url: str) -> None:
     """A store migrated before the registry moved to PostgreSQL, with sealed records: migrating
-    adds the registry's tables and keeps the records; the first registry makes a CA key,
-    sealed under the store's master key."""
+    adds the registry's tables (and [36]'s device identities) and keeps the records; the first
+    registry makes a CA key, sealed under the store's master key."""
     master = MasterKey(b"\x05" * 32)
     store = PostgresKeyStore(postgres_url, master_key=master)
     store.enrol(RecordKind.DEVICE, ["dev-0001"], "analysis", RecordRule.COUNTER)
     before = store.records()
     store.close()
     with psycopg.connect(postgres_url, autocommit=True) as connection:
-        for table in ("watch_grants", "mec_nodes", "request_nonces", "analysis_devices"):
+        tables = ("device_identities", "watch_grants", "mec_nodes", "request_nonces")
+        for table in (*tables, "analysis_devices"):
             connection.execute(f"DROP TABLE {table}")
         for table in ("analyses", "enrolment_codes", "users"):
             connection.execute(f"DROP TABLE {table}")

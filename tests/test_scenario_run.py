@@ -57,7 +57,7 @@ def test_a_scenario_plays_its_events_and_every_record_agrees(tmp_path: Path) -> 
     state = tmp_path / "state"
     up = mec5g(
         "up", str(path), "--links", "emulator", "--state-dir", str(state),
-        "--port-offset", str(free_offset((*GRPC_BASE.values(), *METRICS_BASE.values()))),
+        "--port-offset", str(free_offset(ports=(*GRPC_BASE.values(), *METRICS_BASE.values()))),
         timeout=150,
     )  # fmt: skip
     logs = {log.name: log.read_text()[-2000:] for log in state.glob("*.log")}

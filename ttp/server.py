@@ -31,6 +31,7 @@ from mec5g.ttp.registration_service import MonitoringService, RegistrationServic
 from mec5g.ttp.registry import Registry
 from mec5g.ttp.service import TtpKeyAgreementService
 from mec5g.ttp.stores import RecordStore, StoreLocation, open_key_store
+from mec5g.ttp.transfer_tickets import TransferTickets
 from mec5g.v1 import (
     anonymous_key_agreement_pb2,
     anonymous_key_agreement_pb2_grpc,
@@ -125,7 +126,7 @@ async def start(config: TtpConfig) -> RunningTtp:
         registrations.append(
             partial(
                 ttp_key_agreement_pb2_grpc.add_TtpKeyAgreementServiceServicer_to_server,
-                TtpKeyAgreementService(store, metrics),
+                TtpKeyAgreementService(store, metrics, TransferTickets(registry, metrics)),
             )
         )
         service_names.append(SERVICE_NAME)

@@ -4,6 +4,10 @@ Statuses (DESIGN.md decision 4): INVALID_ARGUMENT naming the field and its size 
 input; UNAUTHENTICATED with one fixed message for every refusal, whose reason goes to this
 process's log and the ``mec5g_ttp_refusals_total`` metric only; UNAVAILABLE when the key store
 cannot commit (then no record changed and no M3 left).
+
+A request with a handover indication (a device arriving from another MEC node) is answered the
+same way, and gets a transfer ticket beside M3 when ``tickets`` can issue one
+(``ttp.transfer_tickets``).
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import time
 
 import grpc
 
-from mec5g.core import ttp_role
+from mec5g.core import handover, ttp_role
 from mec5g.core.errors import MalformedField, RefusalReason
 from mec5g.core.messages import M2
 from mec5g.core.primitives import local_fingerprint
@@ -26,6 +30,7 @@ from mec5g.runtime.status import (
     wire_version,
 )
 from mec5g.ttp.stores import RecordStore
+from mec5g.ttp.transfer_tickets import TransferTickets
 from mec5g.v1 import ttp_key_agreement_pb2, ttp_key_agreement_pb2_grpc
 
 LOG = logging.getLogger("mec5g.ttp")
@@ -34,9 +39,12 @@ LOG = logging.getLogger("mec5g.ttp")
 class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceServicer):
     """Thin adapter between gRPC and the key store's ``answer`` (either backend)."""
 
-    def __init__(self, store: RecordStore, metrics: Metrics) -> None:
+    def __init__(
+        self, store: RecordStore, metrics: Metrics, tickets: TransferTickets | None = None
+    ) -> None:
         self._store = store
         self._metrics = metrics
+        self._tickets = tickets
 
     async def Verify(  # noqa: N802 - gRPC method name
         self,
@@ -50,6 +58,13 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
         except MalformedField as error:
             self._metrics.observe(KEY_AGREEMENT, "malformed", time.perf_counter() - started)
             await abort_malformed(context, error)
+        if len(request.handover_indication) > handover.MAX_INDICATION_BYTES:
+            self._metrics.observe(KEY_AGREEMENT, "malformed", time.perf_counter() - started)
+            await context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"handover_indication must be at most {handover.MAX_INDICATION_BYTES} bytes, "
+                f"got {len(request.handover_indication)}",
+            )
         try:
             store_started = time.perf_counter()
             result = await self._store.answer(m2, version)
@@ -80,5 +95,9 @@ class TtpKeyAgreementService(ttp_key_agreement_pb2_grpc.TtpKeyAgreementServiceSe
             analysis_handle=result.analysis_handle,
             analysis_settings=result.analysis_settings,
         )
+        if request.handover_indication and self._tickets is not None:
+            response.transfer_ticket = await self._tickets.ticket_for(
+                request.handover_indication, m2, version, result
+            )
         self._metrics.sent("M3", len(response.m3), response.ByteSize())
         return response

@@ -19,6 +19,7 @@ import grpc
 from mec5g.core.news2 import Consciousness
 from mec5g.core.primitives import local_fingerprint
 from mec5g.ue.fleet import DeviceFleet, DeviceView, NoDevices, Outcome
+from mec5g.ue.handover import terminal_id
 from mec5g.ue.sensors import EVENTS
 from mec5g.ue.streaming import Streamer
 from mec5g.v1 import ue_control_pb2, ue_control_pb2_grpc, vitals_pb2
@@ -32,10 +33,11 @@ def wire_outcome(outcome: Outcome) -> ue_control_pb2.AttachOutcome:
 class UeControlService(ue_control_pb2_grpc.UeControlServiceServicer):
     """Thin adapter between gRPC and the device fleet."""
 
-    def __init__(self, fleet: DeviceFleet, streamer: Streamer, mec_target: str) -> None:
+    def __init__(self, fleet: DeviceFleet, streamer: Streamer, ue_name: str = "") -> None:
+        """``ue_name`` names the patients' terminals (empty: the UE has no MEC platform)."""
         self._fleet = fleet
         self._streamer = streamer
-        self._mec_target = mec_target
+        self._ue_name = ue_name
 
     async def Attach(  # noqa: N802 - gRPC method name
         self, request: ue_control_pb2.AttachRequest, context: grpc.aio.ServicerContext
@@ -62,8 +64,9 @@ class UeControlService(ue_control_pb2_grpc.UeControlServiceServicer):
     ) -> ue_control_pb2.StatusResponse:
         views = self._fleet.views()
         schedule = self._streamer.schedule
+        default = self._fleet.links.default
         return ue_control_pb2.StatusResponse(
-            mec_target=self._mec_target,
+            mec_target=default.target if default is not None else "",
             devices=[] if request.summary_only else [self._device_status(v) for v in views],
             attaches_succeeded=self._fleet.succeeded,
             attaches_failed=self._fleet.failed,
@@ -89,6 +92,8 @@ class UeControlService(ue_control_pb2_grpc.UeControlServiceServicer):
             last_sk_fingerprint=view.last_sk_fingerprint,
             sensor=cast(vitals_pb2.SensorKind, int(placement.kind)),
             patient=placement.patient,
+            serving_mec_host=self._fleet.links.serving(view.name).mec_host,
+            terminal=terminal_id(self._ue_name, placement.patient) if self._ue_name else "",
         )
         session = view.session
         if session is not None:

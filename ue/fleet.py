@@ -7,7 +7,9 @@ jitter. An answer is adopted only if the stored (credential, counter) is still t
 the same atomic write that stores the successor. One attempt at a time per device.
 
 A successful attach also starts the device's phase-4 data session: the traffic keys and session
-id derived from SK, M1 and M4 (``core.data_channel``), replacing any earlier session.
+id derived from SK, M1 and M4 (``core.data_channel``), replacing any earlier session. Each device
+attaches through its serving MEC (``ue.serving``); a device arriving from another MEC node adds
+the handover indication for the TTP (``core.handover``), so that its analysis moves with it.
 
 Under the public-key baseline [36] (``--scheme baseline36``, ``Baseline36``) an attach runs the
 anonymous key agreement instead (``core.anonymous_agreement``) with the device's ECQV identity:
@@ -28,7 +30,7 @@ from dataclasses import dataclass
 
 import grpc
 
-from mec5g.core import anonymous_agreement, data_channel, device_role
+from mec5g.core import anonymous_agreement, data_channel, device_role, handover
 from mec5g.core.anonymous_agreement import Identity, Purpose
 from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
@@ -37,14 +39,14 @@ from mec5g.core.primitives import fingerprint
 from mec5g.runtime.compute_emulation import settle
 from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
 from mec5g.runtime.holder_store import HolderConflict, HolderStore
-from mec5g.runtime.metrics import DATA, KEY_AGREEMENT, Metrics
+from mec5g.runtime.metrics import DATA, HANDOVER, KEY_AGREEMENT, Metrics
 from mec5g.runtime.scheme import BASELINE36_DATA_VERSION
 from mec5g.runtime.status import wire_version
+from mec5g.ue.serving import MecLink, MecLinks
 from mec5g.v1 import (
     anonymous_key_agreement_pb2,
     anonymous_key_agreement_pb2_grpc,
     mec_key_agreement_pb2,
-    mec_key_agreement_pb2_grpc,
 )
 
 LOG = logging.getLogger("mec5g.ue")
@@ -101,6 +103,7 @@ class DataSession:
 
     end: data_channel.DeviceEnd
     started: float
+    mec: MecLink  # the MEC that agreed it, and alone holds its keys
     confirmed: bool = False
 
 
@@ -156,12 +159,12 @@ class Baseline36:
 
 
 class DeviceFleet:
-    """N emulated devices sharing one MEC."""
+    """N emulated devices, each attaching through its serving MEC."""
 
     def __init__(
         self,
         store: HolderStore,
-        mec: mec_key_agreement_pb2_grpc.MecKeyAgreementServiceStub,
+        links: MecLinks,
         metrics: Metrics,
         policy: RetryPolicy,
         rng: random.Random | None = None,
@@ -170,7 +173,7 @@ class DeviceFleet:
     ) -> None:
         self._store = store
         self.clock = clock  # times data sessions; tests move it instead of waiting
-        self._mec = mec
+        self.links = links
         self._baseline36 = baseline36
         self._metrics = metrics
         self._policy = policy
@@ -227,8 +230,10 @@ class DeviceFleet:
                     self._devices[name] = DeviceView(name, state)
         return len(states) - len(replaced), len(replaced)
 
-    async def attach(self, name: str | None = None) -> AttachReport:
-        """Run key agreement for ``name`` (the next in turn if None) until success or the limit.
+    async def attach(self, name: str | None = None, *, handover_from: str = "") -> AttachReport:
+        """Run key agreement for ``name`` (the next in turn if None) until success or the limit;
+        ``handover_from`` names the MEC host the device arrives from, if any (the paper's
+        scheme only: [36]'s messages carry no indication).
 
         Raises NoDevices when asked for the next device of a UE that holds none yet."""
         if name is None and not self._devices:
@@ -245,7 +250,7 @@ class DeviceFleet:
                 attempts += 1
                 try:
                     if self._baseline36 is None:
-                        outcome, session_key = await self._attempt(name)
+                        outcome, session_key = await self._attempt(name, handover_from)
                     else:
                         outcome, session_key = await self._attempt_baseline36(
                             name, self._baseline36
@@ -272,22 +277,36 @@ class DeviceFleet:
         self._metrics.observe(KEY_AGREEMENT, outcome.name.lower(), elapsed)
         return AttachReport(name, outcome, int(elapsed * 1e6), sk_fp, view.state.epoch, attempts)
 
-    async def _attempt(self, name: str) -> tuple[Outcome, bytes]:
+    async def _attempt(self, name: str, handover_from: str) -> tuple[Outcome, bytes]:
         view = self._devices[name]
+        mec = self.links.serving(name)
         before = view.state
         with counting() as ledger:
             after, attempt = before.begin_attempt()
             session = device_role.start(attempt)
         self._metrics.count_operations(KEY_AGREEMENT, ledger)
+        indication = b""
+        if handover_from:
+            with counting() as ledger:
+                indication = handover.seal_indication(
+                    handover_from,
+                    c3_i=session.c3,
+                    c4_i=session.c4,
+                    version=before.rule,
+                    m1=session.m1,
+                )
+            self._metrics.count_operations(HANDOVER, ledger)
         await finish_durably(
             self._store.record_attempt(name, before, after), lambda _: _set_state(view, after)
         )
         request = mec_key_agreement_pb2.AgreeRequest(
-            version=wire_version(before.rule), m1=session.m1.to_bytes()
+            version=wire_version(before.rule),
+            m1=session.m1.to_bytes(),
+            handover_indication=indication,
         )
         self._metrics.sent("M1", len(request.m1), request.ByteSize())
         try:
-            response = await self._mec.Agree(request, timeout=self._policy.rpc_timeout)
+            response = await mec.key_agreement.Agree(request, timeout=self._policy.rpc_timeout)
         except grpc.aio.AioRpcError as error:
             return _OUTCOME_OF_STATUS.get(error.code(), Outcome.UNAVAILABLE), b""
         if response.version != before.rule:
@@ -309,7 +328,7 @@ class DeviceFleet:
         if not stored:
             return Outcome.BAD_ANSWER, b""
         self._open_session(
-            view, result.session_key, session.m1.to_bytes(), response.m4, before.rule
+            view, result.session_key, session.m1.to_bytes(), response.m4, before.rule, mec
         )
         return Outcome.SUCCESS, result.session_key
 
@@ -337,11 +356,19 @@ class DeviceFleet:
         finally:
             self._metrics.count_operations(KEY_AGREEMENT, ledger)
         view = self._devices[name]
-        self._open_session(view, session.key, m1, response.m4, BASELINE36_DATA_VERSION)
+        self._open_session(
+            view, session.key, m1, response.m4, BASELINE36_DATA_VERSION, self.links.serving(name)
+        )
         return Outcome.SUCCESS, session.key
 
     def _open_session(
-        self, view: DeviceView, session_key: bytes, m1: bytes, m4: bytes, version: int
+        self,
+        view: DeviceView,
+        session_key: bytes,
+        m1: bytes,
+        m4: bytes,
+        version: int,
+        mec: MecLink,
     ) -> None:
         """The device's data session under the agreed key, replacing any earlier one."""
         with counting() as ledger:
@@ -349,8 +376,18 @@ class DeviceFleet:
         self._metrics.count_operations(DATA, ledger)
         if view.session is None:
             self.active_sessions += 1
-        view.session = DataSession(data_channel.DeviceEnd(keys), self.clock())
+        view.session = DataSession(data_channel.DeviceEnd(keys), self.clock(), mec)
         self._metrics.sessions("active", self.active_sessions)
+
+    async def move(self, names: list[str], link: MecLink) -> None:
+        """Serve ``names`` through ``link`` from now on: each device's attach in flight ends
+        first (one lock at a time), then its session with the MEC it leaves is forgotten."""
+        for name in names:
+            async with self._locks.hold(name):
+                self.links.move([name], link)
+                session = self._devices[name].session
+                if session is not None and session.mec is not link:
+                    self.end_session(name, session)
 
     def end_session(self, name: str, session: DataSession) -> None:
         """Forget ``session`` of device ``name`` (refused, expired), unless already replaced."""

@@ -14,6 +14,10 @@ seconds; at most ``max_in_flight`` sends are under way toward the MEC at once (o
 channel carries them all), and due devices wait for a free slot. With ramp-up and no interval,
 the devices attach at the ramp-up's pace and stream nothing.
 
+Each device sends one record at a time (its lock covers the session and the call), to the MEC that
+agreed its session. While its patient moves to another MEC (``ue.handover``) a device's records
+are *held*: kept in order, then sent to the new MEC once its devices are switched.
+
 Check-ins (the NEWS2 level of consciousness and supplemental oxygen, which no sensor measures)
 come from the patient's app. The app has no channel to the MEC of its own here: it hands the
 check-in to the patient's first device, which sends it through its own sealed channel as a record
@@ -41,7 +45,7 @@ from mec5g.runtime.metrics import DATA, Metrics
 from mec5g.ue.fleet import DataSession, DeviceFleet, DeviceLocks, Outcome
 from mec5g.ue.schedule import RampUp, StreamSchedule
 from mec5g.ue.sensors import Deterioration, PatientModel, Placement, SensorModel, assign
-from mec5g.v1 import mec_data_pb2, mec_data_pb2_grpc
+from mec5g.v1 import mec_data_pb2
 
 LOG = logging.getLogger("mec5g.ue")
 
@@ -73,15 +77,9 @@ class Streamer:
     """The devices' data streams, their sensor models and their patients' apps."""
 
     def __init__(
-        self,
-        fleet: DeviceFleet,
-        mec: mec_data_pb2_grpc.MecDataServiceStub,
-        metrics: Metrics,
-        policy: StreamPolicy,
-        seed: int,
+        self, fleet: DeviceFleet, metrics: Metrics, policy: StreamPolicy, seed: int
     ) -> None:
         self._fleet = fleet
-        self._mec = mec
         self._metrics = metrics
         self._policy = policy
         self._origin = fleet.clock()
@@ -96,10 +94,18 @@ class Streamer:
         self._since_check_in: dict[int, int] = {}
         self._locks = DeviceLocks()
         self.schedule: StreamSchedule | None = None  # while ``run`` drives the streams
+        # Records of devices whose patient is moving to another MEC, in order.
+        self._held: dict[str, list[tuple[Purpose, bytes]]] = {}
         self.place()
         self.acknowledged = 0
         self.failed = 0
         self.renewed = 0
+        self.taken = 0  # sensor readings taken, sent or not
+        # perf_counter() of each patient's latest acknowledged record, and of the first one
+        # acknowledged since a handover began watching for it (``ue.handover`` times its
+        # interruption with them); per patient, not per device, to keep a swarm small.
+        self.last_ack: dict[int, float] = {}
+        self._arrivals: dict[int, float | None] = {}
 
     def place(self) -> list[str]:
         """Group the fleet's devices into patients and give each new device its sensor model;
@@ -125,6 +131,49 @@ class Streamer:
             )
         return new
 
+    def devices_of(self, patient: int) -> list[str]:
+        """The patient's devices, in name order (KeyError for an unknown patient)."""
+        if patient not in self._patients:
+            raise KeyError(patient)
+        return sorted(name for name, p in self.placements.items() if p.patient == patient)
+
+    def carrier_of(self, patient: int) -> str:
+        """The device that carries the patient's check-ins."""
+        return self._carriers[patient]
+
+    def hold(self, names: list[str]) -> None:
+        """From now on, keep the records of ``names`` instead of sending them."""
+        for name in names:
+            self._held.setdefault(name, [])
+
+    async def quiesce(self, names: list[str]) -> None:
+        """Wait until no record of ``names`` is in flight (after ``hold``, none will start)."""
+        for name in names:
+            async with self._locks.hold(name):
+                pass
+
+    async def release(self, names: list[str]) -> int:
+        """Send the held records of ``names``, each device's in order, and send again as
+        usual; the number of records that were held."""
+
+        async def flush(name: str) -> int:
+            async with self._locks.hold(name):
+                records = self._held.pop(name, [])
+                for purpose, payload in records:
+                    await self._send(name, purpose, payload)
+                return len(records)
+
+        return sum(await asyncio.gather(*(flush(name) for name in names)))
+
+    def watch_arrival(self, patient: int) -> None:
+        """Note the next record of ``patient`` acknowledged from now on (``arrival``)."""
+        self._arrivals[patient] = None
+
+    def arrival(self, patient: int) -> float | None:
+        """When the first record of ``patient`` since ``watch_arrival`` was acknowledged;
+        stops watching."""
+        return self._arrivals.pop(patient, None)
+
     def model_time(self) -> float:
         return self._fleet.clock() - self._origin
 
@@ -147,6 +196,7 @@ class Streamer:
         """One reading of ``name``'s sensor, sent; the carrier repeats its patient's check-in
         every ``check_in_every`` readings."""
         reading = self._sensors[name].read(self.model_time(), time.time())
+        self.taken += 1
         acknowledged = await self.send(name, Purpose.READING, reading.to_bytes())
         patient = self.placements[name].patient
         if acknowledged and self._carriers[patient] == name:
@@ -169,7 +219,16 @@ class Streamer:
 
     async def send(self, name: str, purpose: Purpose, payload: bytes) -> bool:
         """Send one record from ``name``, renewing its session first when due; True once the
-        MEC acknowledged it."""
+        MEC acknowledged it. While the device is held, the record is kept for later: False."""
+        async with self._locks.hold(name):
+            held = self._held.get(name)
+            if held is not None:
+                held.append((purpose, payload))
+                return False
+            return await self._send(name, purpose, payload)
+
+    async def _send(self, name: str, purpose: Purpose, payload: bytes) -> bool:
+        """``send`` with the device's lock held."""
         session = await self._session(name)
         if session is None:
             self._count(purpose, "no_session", None)
@@ -181,7 +240,7 @@ class Streamer:
         request = mec_data_pb2.SubmitRequest(record=record)
         self._metrics.sent("record", 0, request.ByteSize())
         try:
-            response = await self._mec.Submit(request, timeout=self._policy.rpc_timeout)
+            response = await session.mec.data.Submit(request, timeout=self._policy.rpc_timeout)
         except grpc.aio.AioRpcError as error:
             refused = error.code() in (
                 grpc.StatusCode.UNAUTHENTICATED,
@@ -200,30 +259,34 @@ class Streamer:
         finally:
             self._metrics.count_operations(DATA, ledger)
         session.confirmed = True
+        acknowledged_at = time.perf_counter()
+        patient = self.placements[name].patient
+        self.last_ack[patient] = acknowledged_at
+        if patient in self._arrivals and self._arrivals[patient] is None:
+            self._arrivals[patient] = acknowledged_at
         self._count(purpose, "acknowledged", started)
         return True
 
     async def _session(self, name: str) -> DataSession | None:
-        """The device's session, agreed first if it has none or its lifetime is over. One
-        caller at a time per device, so that a reading and a check-in never both re-key."""
-        async with self._locks.hold(name):
-            view = self._fleet.view(name)
+        """The device's session, agreed first if it has none or its lifetime is over. The
+        caller holds the device's lock, so that a reading and a check-in never both re-key."""
+        view = self._fleet.view(name)
+        session = view.session
+        renewing = session is not None and (
+            session.end.sent >= self._policy.session_records
+            or self._fleet.clock() - session.started >= self._policy.session_seconds
+        )
+        if session is not None and renewing:
+            self._fleet.end_session(name, session)
+            session = None
+        if session is None:
+            report = await self._fleet.attach(name)
+            if report.outcome is not Outcome.SUCCESS:
+                return None
+            if renewing:
+                self.renewed += 1
             session = view.session
-            renewing = session is not None and (
-                session.end.sent >= self._policy.session_records
-                or self._fleet.clock() - session.started >= self._policy.session_seconds
-            )
-            if session is not None and renewing:
-                self._fleet.end_session(name, session)
-                session = None
-            if session is None:
-                report = await self._fleet.attach(name)
-                if report.outcome is not Outcome.SUCCESS:
-                    return None
-                if renewing:
-                    self.renewed += 1
-                session = view.session
-            return session
+        return session
 
     def _count(self, purpose: Purpose, outcome: str, started: float | None) -> None:
         if outcome == "acknowledged":
@@ -274,7 +337,8 @@ class Streamer:
             if self._policy.interval:
                 await self.read_and_send(name)
             else:
-                await self._session(name)
+                async with self._locks.hold(name):
+                    await self._session(name)
         except Exception:
             # One failed record must not silently end a device's stream.
             LOG.exception("device %s: streaming failed", name)

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mec5g.v1 import scheme_pb2 as mec5g_dot_v1_dot_scheme__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n mec5g/v1/mec_key_agreement.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/scheme.proto\"D\n\x0c\x41greeRequest\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m1\x18\x02 \x01(\x0c\"E\n\rAgreeResponse\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m4\x18\x02 \x01(\x0c\x32R\n\x16MecKeyAgreementService\x12\x38\n\x05\x41gree\x12\x16.mec5g.v1.AgreeRequest\x1a\x17.mec5g.v1.AgreeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n mec5g/v1/mec_key_agreement.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/scheme.proto\"a\n\x0c\x41greeRequest\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m1\x18\x02 \x01(\x0c\x12\x1b\n\x13handover_indication\x18\x03 \x01(\x0c\"E\n\rAgreeResponse\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m4\x18\x02 \x01(\x0c\x32R\n\x16MecKeyAgreementService\x12\x38\n\x05\x41gree\x12\x16.mec5g.v1.AgreeRequest\x1a\x17.mec5g.v1.AgreeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.mec_key_agreement_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AGREEREQUEST']._serialized_start=69
-  _globals['_AGREEREQUEST']._serialized_end=137
-  _globals['_AGREERESPONSE']._serialized_start=139
-  _globals['_AGREERESPONSE']._serialized_end=208
-  _globals['_MECKEYAGREEMENTSERVICE']._serialized_start=210
-  _globals['_MECKEYAGREEMENTSERVICE']._serialized_end=292
+  _globals['_AGREEREQUEST']._serialized_end=166
+  _globals['_AGREERESPONSE']._serialized_start=168
+  _globals['_AGREERESPONSE']._serialized_end=237
+  _globals['_MECKEYAGREEMENTSERVICE']._serialized_start=239
+  _globals['_MECKEYAGREEMENTSERVICE']._serialized_end=321
 # @@protoc_insertion_point(module_scope)

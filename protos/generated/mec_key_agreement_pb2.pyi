@@ -6,12 +6,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class AgreeRequest(_message.Message):
-    __slots__ = ("version", "m1")
+    __slots__ = ("version", "m1", "handover_indication")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     M1_FIELD_NUMBER: _ClassVar[int]
+    HANDOVER_INDICATION_FIELD_NUMBER: _ClassVar[int]
     version: _scheme_pb2.SchemeVersion
     m1: bytes
-    def __init__(self, version: _Optional[_Union[_scheme_pb2.SchemeVersion, str]] = ..., m1: _Optional[bytes] = ...) -> None: ...
+    handover_indication: bytes
+    def __init__(self, version: _Optional[_Union[_scheme_pb2.SchemeVersion, str]] = ..., m1: _Optional[bytes] = ..., handover_indication: _Optional[bytes] = ...) -> None: ...
 
 class AgreeResponse(_message.Message):
     __slots__ = ("version", "m4")

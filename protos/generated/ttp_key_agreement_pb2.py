@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mec5g.v1 import scheme_pb2 as mec5g_dot_v1_dot_scheme__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n mec5g/v1/ttp_key_agreement.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/scheme.proto\"E\n\rVerifyRequest\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m2\x18\x02 \x01(\x0c\"z\n\x0eVerifyResponse\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m3\x18\x02 \x01(\x0c\x12\x17\n\x0f\x61nalysis_handle\x18\x03 \x01(\x0c\x12\x19\n\x11\x61nalysis_settings\x18\x04 \x01(\x0c\x32U\n\x16TtpKeyAgreementService\x12;\n\x06Verify\x12\x17.mec5g.v1.VerifyRequest\x1a\x18.mec5g.v1.VerifyResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n mec5g/v1/ttp_key_agreement.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/scheme.proto\"b\n\rVerifyRequest\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m2\x18\x02 \x01(\x0c\x12\x1b\n\x13handover_indication\x18\x03 \x01(\x0c\"\x93\x01\n\x0eVerifyResponse\x12(\n\x07version\x18\x01 \x01(\x0e\x32\x17.mec5g.v1.SchemeVersion\x12\n\n\x02m3\x18\x02 \x01(\x0c\x12\x17\n\x0f\x61nalysis_handle\x18\x03 \x01(\x0c\x12\x19\n\x11\x61nalysis_settings\x18\x04 \x01(\x0c\x12\x17\n\x0ftransfer_ticket\x18\x05 \x01(\x0c\x32U\n\x16TtpKeyAgreementService\x12;\n\x06Verify\x12\x17.mec5g.v1.VerifyRequest\x1a\x18.mec5g.v1.VerifyResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.ttp_key_agreement_
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_VERIFYREQUEST']._serialized_start=69
-  _globals['_VERIFYREQUEST']._serialized_end=138
-  _globals['_VERIFYRESPONSE']._serialized_start=140
-  _globals['_VERIFYRESPONSE']._serialized_end=262
-  _globals['_TTPKEYAGREEMENTSERVICE']._serialized_start=264
-  _globals['_TTPKEYAGREEMENTSERVICE']._serialized_end=349
+  _globals['_VERIFYREQUEST']._serialized_end=167
+  _globals['_VERIFYRESPONSE']._serialized_start=170
+  _globals['_VERIFYRESPONSE']._serialized_end=317
+  _globals['_TTPKEYAGREEMENTSERVICE']._serialized_start=319
+  _globals['_TTPKEYAGREEMENTSERVICE']._serialized_end=404
 # @@protoc_insertion_point(module_scope)

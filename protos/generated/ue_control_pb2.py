@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from mec5g.v1 import vitals_pb2 as mec5g_dot_v1_dot_vitals__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mec5g/v1/ue_control.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/vitals.proto\"\x1f\n\rAttachRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\"\xa2\x01\n\x0e\x41ttachResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12(\n\x07outcome\x18\x02 \x01(\x0e\x32\x17.mec5g.v1.AttachOutcome\x12\x12\n\nlatency_us\x18\x03 \x01(\x04\x12\x16\n\x0esk_fingerprint\x18\x04 \x01(\t\x12\x18\n\x10\x63redential_epoch\x18\x05 \x01(\x04\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\"%\n\rStatusRequest\x12\x14\n\x0csummary_only\x18\x01 \x01(\x08\"\xb7\x02\n\x0eStatusResponse\x12\x12\n\nmec_target\x18\x01 \x01(\t\x12\'\n\x07\x64\x65vices\x18\x02 \x03(\x0b\x32\x16.mec5g.v1.DeviceStatus\x12\x1a\n\x12\x61ttaches_succeeded\x18\x03 \x01(\x04\x12\x17\n\x0f\x61ttaches_failed\x18\x04 \x01(\x04\x12\x1c\n\x14records_acknowledged\x18\x05 \x01(\x04\x12\x16\n\x0erecords_failed\x18\x06 \x01(\x04\x12\x18\n\x10sessions_renewed\x18\x07 \x01(\x04\x12\x15\n\rdevices_total\x18\x08 \x01(\r\x12\x17\n\x0f\x64\x65vices_waiting\x18\t \x01(\r\x12\x18\n\x10\x64\x65vices_attached\x18\n \x01(\r\x12\x19\n\x11\x64\x65vices_streaming\x18\x0b \x01(\r\"\xd6\x02\n\x0c\x44\x65viceStatus\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x18\n\x10\x63redential_epoch\x18\x02 \x01(\x04\x12\x17\n\x0f\x64id_fingerprint\x18\x03 \x01(\t\x12\x17\n\x0f\x61ttempt_counter\x18\x04 \x01(\x04\x12-\n\x0clast_outcome\x18\x05 \x01(\x0e\x32\x17.mec5g.v1.AttachOutcome\x12\x1b\n\x13last_sk_fingerprint\x18\x06 \x01(\t\x12$\n\x06sensor\x18\x07 \x01(\x0e\x32\x14.mec5g.v1.SensorKind\x12\x0f\n\x07patient\x18\x08 \x01(\r\x12\x16\n\x0esession_active\x18\t \x01(\x08\x12\x17\n\x0fsession_records\x18\n \x01(\x04\x12\x1b\n\x13session_age_seconds\x18\x0b \x01(\x01\x12\x19\n\x11session_confirmed\x18\x0c \x01(\x08\"n\n\x0e\x43heckInRequest\x12\x0f\n\x07patient\x18\x01 \x01(\r\x12.\n\rconsciousness\x18\x02 \x01(\x0e\x32\x17.mec5g.v1.Consciousness\x12\x1b\n\x13supplemental_oxygen\x18\x03 \x01(\x08\"7\n\x0f\x43heckInResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x63knowledged\x18\x02 \x01(\x08\"e\n\x12InjectEventRequest\x12\x0f\n\x07patient\x18\x01 \x01(\r\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x15\n\ronset_seconds\x18\x03 \x01(\x01\x12\x18\n\x10\x64uration_seconds\x18\x04 \x01(\x01\"\x15\n\x13InjectEventResponse*\xbf\x01\n\rAttachOutcome\x12\x1e\n\x1a\x41TTACH_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41TTACH_OUTCOME_SUCCESS\x10\x01\x12\x1a\n\x16\x41TTACH_OUTCOME_REFUSED\x10\x02\x12\x1d\n\x19\x41TTACH_OUTCOME_BAD_ANSWER\x10\x03\x12\x1e\n\x1a\x41TTACH_OUTCOME_UNAVAILABLE\x10\x04\x12\x17\n\x13\x41TTACH_OUTCOME_BUSY\x10\x05\x32\x98\x02\n\x10UeControlService\x12;\n\x06\x41ttach\x12\x17.mec5g.v1.AttachRequest\x1a\x18.mec5g.v1.AttachResponse\x12;\n\x06Status\x12\x17.mec5g.v1.StatusRequest\x1a\x18.mec5g.v1.StatusResponse\x12>\n\x07\x43heckIn\x12\x18.mec5g.v1.CheckInRequest\x1a\x19.mec5g.v1.CheckInResponse\x12J\n\x0bInjectEvent\x12\x1c.mec5g.v1.InjectEventRequest\x1a\x1d.mec5g.v1.InjectEventResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19mec5g/v1/ue_control.proto\x12\x08mec5g.v1\x1a\x15mec5g/v1/vitals.proto\"\x1f\n\rAttachRequest\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\"\xa2\x01\n\x0e\x41ttachResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12(\n\x07outcome\x18\x02 \x01(\x0e\x32\x17.mec5g.v1.AttachOutcome\x12\x12\n\nlatency_us\x18\x03 \x01(\x04\x12\x16\n\x0esk_fingerprint\x18\x04 \x01(\t\x12\x18\n\x10\x63redential_epoch\x18\x05 \x01(\x04\x12\x10\n\x08\x61ttempts\x18\x06 \x01(\r\"%\n\rStatusRequest\x12\x14\n\x0csummary_only\x18\x01 \x01(\x08\"\xb7\x02\n\x0eStatusResponse\x12\x12\n\nmec_target\x18\x01 \x01(\t\x12\'\n\x07\x64\x65vices\x18\x02 \x03(\x0b\x32\x16.mec5g.v1.DeviceStatus\x12\x1a\n\x12\x61ttaches_succeeded\x18\x03 \x01(\x04\x12\x17\n\x0f\x61ttaches_failed\x18\x04 \x01(\x04\x12\x1c\n\x14records_acknowledged\x18\x05 \x01(\x04\x12\x16\n\x0erecords_failed\x18\x06 \x01(\x04\x12\x18\n\x10sessions_renewed\x18\x07 \x01(\x04\x12\x15\n\rdevices_total\x18\x08 \x01(\r\x12\x17\n\x0f\x64\x65vices_waiting\x18\t \x01(\r\x12\x18\n\x10\x64\x65vices_attached\x18\n \x01(\r\x12\x19\n\x11\x64\x65vices_streaming\x18\x0b \x01(\r\"\x82\x03\n\x0c\x44\x65viceStatus\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x18\n\x10\x63redential_epoch\x18\x02 \x01(\x04\x12\x17\n\x0f\x64id_fingerprint\x18\x03 \x01(\t\x12\x17\n\x0f\x61ttempt_counter\x18\x04 \x01(\x04\x12-\n\x0clast_outcome\x18\x05 \x01(\x0e\x32\x17.mec5g.v1.AttachOutcome\x12\x1b\n\x13last_sk_fingerprint\x18\x06 \x01(\t\x12$\n\x06sensor\x18\x07 \x01(\x0e\x32\x14.mec5g.v1.SensorKind\x12\x0f\n\x07patient\x18\x08 \x01(\r\x12\x16\n\x0esession_active\x18\t \x01(\x08\x12\x17\n\x0fsession_records\x18\n \x01(\x04\x12\x1b\n\x13session_age_seconds\x18\x0b \x01(\x01\x12\x19\n\x11session_confirmed\x18\x0c \x01(\x08\x12\x18\n\x10serving_mec_host\x18\r \x01(\t\x12\x10\n\x08terminal\x18\x0e \x01(\t\"n\n\x0e\x43heckInRequest\x12\x0f\n\x07patient\x18\x01 \x01(\r\x12.\n\rconsciousness\x18\x02 \x01(\x0e\x32\x17.mec5g.v1.Consciousness\x12\x1b\n\x13supplemental_oxygen\x18\x03 \x01(\x08\"7\n\x0f\x43heckInResponse\x12\x0e\n\x06\x64\x65vice\x18\x01 \x01(\t\x12\x14\n\x0c\x61\x63knowledged\x18\x02 \x01(\x08\"e\n\x12InjectEventRequest\x12\x0f\n\x07patient\x18\x01 \x01(\r\x12\r\n\x05\x65vent\x18\x02 \x01(\t\x12\x15\n\ronset_seconds\x18\x03 \x01(\x01\x12\x18\n\x10\x64uration_seconds\x18\x04 \x01(\x01\"\x15\n\x13InjectEventResponse*\xbf\x01\n\rAttachOutcome\x12\x1e\n\x1a\x41TTACH_OUTCOME_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x41TTACH_OUTCOME_SUCCESS\x10\x01\x12\x1a\n\x16\x41TTACH_OUTCOME_REFUSED\x10\x02\x12\x1d\n\x19\x41TTACH_OUTCOME_BAD_ANSWER\x10\x03\x12\x1e\n\x1a\x41TTACH_OUTCOME_UNAVAILABLE\x10\x04\x12\x17\n\x13\x41TTACH_OUTCOME_BUSY\x10\x05\x32\x98\x02\n\x10UeControlService\x12;\n\x06\x41ttach\x12\x17.mec5g.v1.AttachRequest\x1a\x18.mec5g.v1.AttachResponse\x12;\n\x06Status\x12\x17.mec5g.v1.StatusRequest\x1a\x18.mec5g.v1.StatusResponse\x12>\n\x07\x43heckIn\x12\x18.mec5g.v1.CheckInRequest\x1a\x19.mec5g.v1.CheckInResponse\x12J\n\x0bInjectEvent\x12\x1c.mec5g.v1.InjectEventRequest\x1a\x1d.mec5g.v1.InjectEventResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mec5g.v1.ue_control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ATTACHOUTCOME']._serialized_start=1254
-  _globals['_ATTACHOUTCOME']._serialized_end=1445
+  _globals['_ATTACHOUTCOME']._serialized_start=1298
+  _globals['_ATTACHOUTCOME']._serialized_end=1489
   _globals['_ATTACHREQUEST']._serialized_start=62
   _globals['_ATTACHREQUEST']._serialized_end=93
   _globals['_ATTACHRESPONSE']._serialized_start=96
@@ -43,15 +43,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STATUSRESPONSE']._serialized_start=300
   _globals['_STATUSRESPONSE']._serialized_end=611
   _globals['_DEVICESTATUS']._serialized_start=614
-  _globals['_DEVICESTATUS']._serialized_end=956
-  _globals['_CHECKINREQUEST']._serialized_start=958
-  _globals['_CHECKINREQUEST']._serialized_end=1068
-  _globals['_CHECKINRESPONSE']._serialized_start=1070
-  _globals['_CHECKINRESPONSE']._serialized_end=1125
-  _globals['_INJECTEVENTREQUEST']._serialized_start=1127
-  _globals['_INJECTEVENTREQUEST']._serialized_end=1228
-  _globals['_INJECTEVENTRESPONSE']._serialized_start=1230
-  _globals['_INJECTEVENTRESPONSE']._serialized_end=1251
-  _globals['_UECONTROLSERVICE']._serialized_start=1448
-  _globals['_UECONTROLSERVICE']._serialized_end=1728
+  _globals['_DEVICESTATUS']._serialized_end=1000
+  _globals['_CHECKINREQUEST']._serialized_start=1002
+  _globals['_CHECKINREQUEST']._serialized_end=1112
+  _globals['_CHECKINRESPONSE']._serialized_start=1114
+  _globals['_CHECKINRESPONSE']._serialized_end=1169
+  _globals['_INJECTEVENTREQUEST']._serialized_start=1171
+  _globals['_INJECTEVENTREQUEST']._serialized_end=1272
+  _globals['_INJECTEVENTRESPONSE']._serialized_start=1274
+  _globals['_INJECTEVENTRESPONSE']._serialized_end=1295
+  _globals['_UECONTROLSERVICE']._serialized_start=1492
+  _globals['_UECONTROLSERVICE']._serialized_end=1772
 # @@protoc_insertion_point(module_scope)

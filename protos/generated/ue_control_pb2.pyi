@@ -78,7 +78,7 @@ class StatusResponse(_message.Message):
     def __init__(self, mec_target: _Optional[str] = ..., devices: _Optional[_Iterable[_Union[DeviceStatus, _Mapping]]] = ..., attaches_succeeded: _Optional[int] = ..., attaches_failed: _Optional[int] = ..., records_acknowledged: _Optional[int] = ..., records_failed: _Optional[int] = ..., sessions_renewed: _Optional[int] = ..., devices_total: _Optional[int] = ..., devices_waiting: _Optional[int] = ..., devices_attached: _Optional[int] = ..., devices_streaming: _Optional[int] = ...) -> None: ...
 
 class DeviceStatus(_message.Message):
-    __slots__ = ("device", "credential_epoch", "did_fingerprint", "attempt_counter", "last_outcome", "last_sk_fingerprint", "sensor", "patient", "session_active", "session_records", "session_age_seconds", "session_confirmed")
+    __slots__ = ("device", "credential_epoch", "did_fingerprint", "attempt_counter", "last_outcome", "last_sk_fingerprint", "sensor", "patient", "session_active", "session_records", "session_age_seconds", "session_confirmed", "serving_mec_host", "terminal")
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_EPOCH_FIELD_NUMBER: _ClassVar[int]
     DID_FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,8 @@ class DeviceStatus(_message.Message):
     SESSION_RECORDS_FIELD_NUMBER: _ClassVar[int]
     SESSION_AGE_SECONDS_FIELD_NUMBER: _ClassVar[int]
     SESSION_CONFIRMED_FIELD_NUMBER: _ClassVar[int]
+    SERVING_MEC_HOST_FIELD_NUMBER: _ClassVar[int]
+    TERMINAL_FIELD_NUMBER: _ClassVar[int]
     device: str
     credential_epoch: int
     did_fingerprint: str
@@ -103,7 +105,9 @@ class DeviceStatus(_message.Message):
     session_records: int
     session_age_seconds: float
     session_confirmed: bool
-    def __init__(self, device: _Optional[str] = ..., credential_epoch: _Optional[int] = ..., did_fingerprint: _Optional[str] = ..., attempt_counter: _Optional[int] = ..., last_outcome: _Optional[_Union[AttachOutcome, str]] = ..., last_sk_fingerprint: _Optional[str] = ..., sensor: _Optional[_Union[_vitals_pb2.SensorKind, str]] = ..., patient: _Optional[int] = ..., session_active: _Optional[bool] = ..., session_records: _Optional[int] = ..., session_age_seconds: _Optional[float] = ..., session_confirmed: _Optional[bool] = ...) -> None: ...
+    serving_mec_host: str
+    terminal: str
+    def __init__(self, device: _Optional[str] = ..., credential_epoch: _Optional[int] = ..., did_fingerprint: _Optional[str] = ..., attempt_counter: _Optional[int] = ..., last_outcome: _Optional[_Union[AttachOutcome, str]] = ..., last_sk_fingerprint: _Optional[str] = ..., sensor: _Optional[_Union[_vitals_pb2.SensorKind, str]] = ..., patient: _Optional[int] = ..., session_active: _Optional[bool] = ..., session_records: _Optional[int] = ..., session_age_seconds: _Optional[float] = ..., session_confirmed: _Optional[bool] = ..., serving_mec_host: _Optional[str] = ..., terminal: _Optional[str] = ...) -> None: ...
 
 class CheckInRequest(_message.Message):
     __slots__ = ("patient", "consciousness", "supplemental_oxygen")

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class UeControlServiceStub:
     """UeControlService lets an operator drive a UE emulator, which hosts several
-    emulated devices that all attach through one MEC.
+    emulated devices; each attaches through the MEC that serves it (one MEC,
+    until a patient moves to another MEC host).
     """
 
     def __init__(self, channel):
@@ -60,7 +61,8 @@ class UeControlServiceStub:
 
 class UeControlServiceServicer:
     """UeControlService lets an operator drive a UE emulator, which hosts several
-    emulated devices that all attach through one MEC.
+    emulated devices; each attaches through the MEC that serves it (one MEC,
+    until a patient moves to another MEC host).
     """
 
     def Attach(self, request, context):
@@ -128,7 +130,8 @@ def add_UeControlServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class UeControlService:
     """UeControlService lets an operator drive a UE emulator, which hosts several
-    emulated devices that all attach through one MEC.
+    emulated devices; each attaches through the MEC that serves it (one MEC,
+    until a patient moves to another MEC host).
     """
 
     @staticmethod
