@@ -126,6 +126,7 @@ class ComputeServerInterceptor(UnaryServerInterceptor):
     whether the call answers or aborts."""
 
     def __init__(self, emulation: ComputeEmulation) -> None:
+        super().__init__()
         self._emulation = emulation
 
     def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> Behaviour:
