@@ -1,11 +1,12 @@
 """An attacked link: a man in the middle on an open gRPC hop (the paper's Dolev-Yao model).
 
 The testbed puts an ``AttackedLink`` where a link runs in the open (UE to MEC, MEC to TTP): a
-gRPC server that every call of the downstream party goes through, forwarded to the upstream
-party over a real socket. Every request and response passes the link's ``on_request`` and
-``on_response`` hooks, which may forward it unchanged or modified, drop it, withhold it for
-later, or delay it; the attacker can also inject any message of its own, and deliver what it
-withheld. Everything that crosses, and what the attacker did with it, goes to the transcript.
+gRPC relay (``runtime/grpc_relay.py``) that every call of the downstream party goes through,
+forwarded to the upstream party over a real socket. Every request and response passes the
+link's ``on_request`` and ``on_response`` hooks, which may forward it unchanged or modified,
+drop it, withhold it for later, or delay it; the attacker can also inject any message of its
+own, and deliver what it withheld. Everything that crosses, and what the attacker did with
+it, goes to the transcript.
 
 A dropped or withheld message closes the caller's call with UNAVAILABLE at once, as a broken
 link would after its deadline: the holder's attempt ends and it retries with a fresh counter
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 import grpc
 
 from mec5g.attacker.transcript import Transcript
+from mec5g.runtime.grpc_relay import GrpcRelay
 
 LINK_LOST = "link lost"  # the status details of a dropped or withheld message
 
@@ -98,28 +100,22 @@ class AttackedLink:
         self.withheld: list[tuple[str, bytes]] = []
         self.captured: list[Message] = []
         self._calls = 0
-        self._server: grpc.aio.Server | None = None
-        self._channel = grpc.aio.insecure_channel(
-            self.upstream, options=[("grpc.enable_retries", 0)]
-        )
-        self.port = 0
+        self._relay = GrpcRelay(self.upstream, self.relay)
+
+    @property
+    def port(self) -> int:
+        return self._relay.port
 
     @property
     def target(self) -> str:
         """Where the downstream party connects instead of the upstream one."""
-        return f"127.0.0.1:{self.port}"
+        return self._relay.target
 
     async def start(self) -> None:
-        server = grpc.aio.server()
-        server.add_generic_rpc_handlers((_Forwarder(self),))
-        self.port = server.add_insecure_port("127.0.0.1:0")
-        await server.start()
-        self._server = server
+        await self._relay.start()
 
     async def close(self) -> None:
-        if self._server is not None:
-            await self._server.stop(None)
-        await self._channel.close()
+        await self._relay.close()
 
     def passive(self) -> None:
         """Stop interfering: forward everything from now on (the transcript goes on)."""
@@ -140,9 +136,7 @@ class AttackedLink:
         call = self._calls
         self._note(Message(self.name, method, "request", payload, call), "inject")
         try:
-            response: bytes = await self._channel.unary_unary(method)(
-                payload, timeout=self.call_timeout
-            )
+            response = await self._relay.call(method, payload, self.call_timeout)
         except grpc.aio.AioRpcError as error:
             self.transcript.status(self.name, method, call, error.code(), error.details() or "")
             return InjectionResult(error.code(), error.details() or "", None)
@@ -172,9 +166,10 @@ class AttackedLink:
         if action.delay:
             await asyncio.sleep(action.delay)
         try:
-            response: bytes = await self._channel.unary_unary(method)(
+            response = await self._relay.call(
+                method,
                 action.payload if action.payload is not None else request,
-                timeout=self.call_timeout,
+                self.call_timeout,
             )
         except grpc.aio.AioRpcError as error:
             self.transcript.status(self.name, method, call, error.code(), error.details() or "")
@@ -192,20 +187,3 @@ class AttackedLink:
         if action.delay:
             await asyncio.sleep(action.delay)
         return action.payload if action.payload is not None else response
-
-
-class _Forwarder(grpc.GenericRpcHandler):  # type: ignore[misc]
-    """Hands every unary call the link receives to ``AttackedLink._relay``, as raw bytes."""
-
-    def __init__(self, link: AttackedLink) -> None:
-        self._link = link
-
-    def service(
-        self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler | None:
-        method: str = handler_call_details.method
-
-        async def relay(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
-            return await self._link.relay(method, request, context)
-
-        return grpc.unary_unary_rpc_method_handler(relay)

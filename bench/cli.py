@@ -123,6 +123,12 @@ def add_bench_parser(roles: Any) -> None:
     registration.add_argument("--devices", type=int, default=2, help="devices per analysis")
     registration.add_argument("--json", action="store_true")
     registration.set_defaults(handler=_registration)
+    link = kinds.add_parser(
+        "link", help="the link emulator's delay, jitter, loss and rate against its profiles"
+    )
+    link.add_argument("--calls", type=int, default=100, help="calls per delay configuration")
+    link.add_argument("--json", action="store_true")
+    link.set_defaults(handler=_link)
     for part, (summary, options, _) in PARTS.items():
         parser = kinds.add_parser(part, help=summary)
         _common_options(parser)
@@ -144,6 +150,9 @@ def add_bench_parser(roles: Any) -> None:
     echo_mec.add_argument("--listen", required=True)
     echo_mec.add_argument("--ttp", required=True)
     echo_mec.set_defaults(handler=_echo_mec)
+    link_echo = kinds.add_parser("link-echo", help=argparse.SUPPRESS)
+    link_echo.add_argument("--listen", required=True)
+    link_echo.set_defaults(handler=_link_echo)
 
 
 def _soak(args: argparse.Namespace) -> int:
@@ -163,6 +172,25 @@ def _soak(args: argparse.Namespace) -> int:
         )
     print(json.dumps(report.as_dict(), indent=1) if args.json else report.render())
     return 0 if report.error_count == 0 else 1
+
+
+def _link(args: argparse.Namespace) -> int:
+    from mec5g.bench import link_bench
+
+    if args.calls < 10:
+        print("mec5g bench link: --calls must be 10 or more", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="mec5g-link-") as scratch:
+        report = asyncio.run(link_bench.run(Path(scratch), args.calls))
+    print(json.dumps(report.as_dict(), indent=1) if args.json else report.render())
+    return 0
+
+
+def _link_echo(args: argparse.Namespace) -> int:
+    from mec5g.bench.link_bench import serve_echo
+
+    asyncio.run(serve_echo(args.listen))
+    return 0
 
 
 def _handover(args: argparse.Namespace) -> int:

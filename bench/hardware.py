@@ -4,7 +4,8 @@ TTP), from operation counts and per-operation costs.
 
 Emulated time = sum over operations of (times counted) x (cost per operation on that hardware).
 The costs are parameters in profile files (``bench/profiles/*.json``, or ``--profiles DIR``), one
-per entity. Every figure carries either a ``source`` (where it was published) or an
+per entity, read by ``runtime/compute_profile.py`` (the testbed's compute emulation reads the
+same files). Every figure carries either a ``source`` (where it was published) or an
 ``assumption`` (why that value, when no published figure is at hand): ``load_profile`` refuses a
 figure with neither or both. The paper took its figures from its reference [35], which is not in
 our copy of the paper, so the shipped profiles are assumptions throughout; a user with [35]'s
@@ -18,9 +19,7 @@ measured on this machine beside.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,69 +28,10 @@ from mec5g.bench.computation import measure
 from mec5g.bench.progress import Progress
 from mec5g.bench.results import PartResult, Table, microseconds
 from mec5g.bench.schemes import ENTITIES, Baseline36, Braeken2021
+from mec5g.runtime.compute_profile import Figure, Profile, ProfileError, load_profile
 
 PROFILES = Path(__file__).parent / "profiles"
-
-
-class ProfileError(ValueError):
-    """A profile file that cannot be used: the message names the file and the figure."""
-
-
-@dataclass(frozen=True)
-class Figure:
-    """One per-operation cost and where it comes from (exactly one of the two is set)."""
-
-    microseconds: float
-    source: str | None
-    assumption: str | None
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One entity's hardware and the cost of each of Table 1's operations on it."""
-
-    name: str
-    entity: str
-    hardware: str
-    hardware_source: str
-    operations: dict[str, Figure]
-
-    def emulated_us(self, counts: Mapping[str, float]) -> float:
-        """Microseconds the counted operations take on this hardware."""
-        return sum(times * self.operations[unit].microseconds for unit, times in counts.items())
-
-
-def load_profile(path: Path) -> Profile:
-    """Read and check one profile file."""
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ProfileError(f"{path}: {error}") from error
-    try:
-        entity = raw["entity"]
-        if entity not in ENTITIES:
-            raise ProfileError(f"{path}: entity {entity!r} is none of {', '.join(ENTITIES)}")
-        figures = {}
-        for unit in paper.UNITS:
-            figure = raw["operations"][unit]
-            source, assumption = figure.get("source"), figure.get("assumption")
-            if (source is None) == (assumption is None) or not (source or assumption):
-                raise ProfileError(
-                    f"{path}: {unit} needs exactly one of 'source' (where it was published) "
-                    "or 'assumption' (why this value)"
-                )
-            cost = float(figure["microseconds"])
-            if cost <= 0:
-                raise ProfileError(f"{path}: {unit} costs {cost} µs")
-            figures[unit] = Figure(cost, source, assumption)
-        unknown = set(raw["operations"]) - set(paper.UNITS)
-        if unknown:
-            raise ProfileError(f"{path}: unknown operations {', '.join(sorted(unknown))}")
-        return Profile(raw["name"], entity, raw["hardware"], raw["hardware_source"], figures)
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, ProfileError):
-            raise
-        raise ProfileError(f"{path}: missing or malformed {error}") from error
+__all__ = ["PROFILES", "Figure", "Profile", "ProfileError", "load_profile", "load_profiles", "run"]
 
 
 def load_profiles(directory: Path = PROFILES) -> dict[str, Profile]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from mec5g.runtime.compute_profile import UNITS as UNITS  # Table 1's order
+
 BASELINE = "[36]"
 THIS = "braeken2021"
 BASELINE_SCHEME = (
     "baseline36"  # the registered scheme that reconstructs [36] (core.anonymous_agreement)
 )
-
-UNITS = ("Tm", "Ta", "Ts", "Th")  # Table 1's order
 
 # Table 1: operations per entity and handshake (Tm point multiplication, Ta point addition,
 # Ts symmetric encryption, Th hash).

@@ -32,10 +32,10 @@ from mec5g.core.messages import M1_BYTES, M2_BYTES, M3_BYTES, M4_BYTES
 from mec5g.core.operations import Ledger, counting
 from mec5g.core.records import RecordKind
 from mec5g.core.ttp_role import Accepted
+from mec5g.runtime.compute_profile import ENTITIES as ENTITIES
 from mec5g.runtime.status import wire_version
 from mec5g.v1 import mec_key_agreement_pb2, ttp_key_agreement_pb2
 
-ENTITIES = ("device", "mec", "ttp")
 _T = TypeVar("_T")
 
 

@@ -72,6 +72,46 @@ def _add_health_listen(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_compute(parser: argparse.ArgumentParser, cores: int | None) -> None:
+    _add(
+        parser,
+        "--compute-profile",
+        default=None,
+        type=Path,
+        help="emulate the hardware of this compute profile file (bench/profiles/*.json): "
+        "computation takes at least the profile's cost of its operations",
+    )
+    _add(
+        parser,
+        "--compute-cores",
+        default=cores,
+        type=int,
+        help="computations the emulated hardware runs at once (0: each task its own)",
+    )
+
+
+def _install_compute(args: argparse.Namespace) -> None:
+    """A ``serve`` command's compute emulation, for the process's metrics to pick up."""
+    path = getattr(args, "compute_profile", None)
+    if path is None:
+        return
+    from mec5g.runtime import compute_emulation
+    from mec5g.runtime.compute_profile import ProfileError, load_profile
+
+    try:
+        profile = load_profile(path)
+        emulation = compute_emulation.ComputeEmulation(profile, args.compute_cores or None)
+    except (ProfileError, ValueError) as error:
+        raise SystemExit(f"mec5g {args.command} serve: --compute-profile: {error}") from None
+    compute_emulation.install(emulation)
+    logging.getLogger("mec5g").info(
+        "emulating the compute profile %s (%s), %s cores",
+        profile.name,
+        profile.hardware,
+        emulation.cores or "unlimited",
+    )
+
+
 def _add_store(parser: argparse.ArgumentParser) -> None:
     _add(parser, "--store", default=Path("ttp.db"), type=Path, help="SQLite key store")
     _add(
@@ -174,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scheme(serve)
     _add_tls(serve, "", "server")
     _add_health_listen(serve)
+    _add_compute(serve, 1)
     migrate = ttp_cmd.add_parser("migrate", help="create or upgrade the key store schema")
     _add_store(migrate)
     enrol_devices = ttp_cmd.add_parser("enrol-devices", help="enrol N devices of one analysis")
@@ -389,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tls(serve, "platform-", "client")
     _add_tls(serve, "peer-", "client")
     _add_health_listen(serve)
+    _add_compute(serve, 1)
     _add_holder_reprovision(mec_cmd, "mec.db", "MEC credentials")
     identity_request = mec_cmd.add_parser(
         "identity-request", help="make the node's ECQV secret k and write R for the operator"
@@ -509,6 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tls(serve, "mec-", "client")
     _add_tls(serve, "platform-", "client")
     _add_health_listen(serve)
+    _add_compute(serve, 0)
     _add_holder_reprovision(ue_cmd, "ue.db", "devices")
 
     platform = roles.add_parser(
@@ -532,6 +575,9 @@ def build_parser() -> argparse.ArgumentParser:
     from mec5g.testbed import add_up_parser
 
     add_up_parser(roles)
+    from mec5g.scenario.cli import add_scenario_parser
+
+    add_scenario_parser(roles)
     from mec5g.bench.cli import add_bench_parser
 
     add_bench_parser(roles)
@@ -906,6 +952,8 @@ def _platform(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format=LOG_FORMAT, stream=sys.stderr)
+    if getattr(args, "action", None) == "serve":
+        _install_compute(args)
     if args.command == "vectors":
         return _vectors(args)
     if args.command == "ttp":

@@ -1,6 +1,7 @@
 """The three roles as OS processes on loopback, each the ``mec5g ... serve`` a container runs,
-started, stopped and killed one by one on their state files: what ``mec5g crash`` and
-``mec5g bench soak`` drive. (``mec5g up`` runs the same commands on fixed ports.)
+started, stopped and killed one by one on their state files: what ``mec5g crash``,
+``mec5g bench soak`` and scenarios (``mec5g up SCENARIO``) drive. (``mec5g up`` alone runs the
+same commands on fixed ports.)
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ class RoleProcess:
     service: str
     state_dir: Path
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    prefix: list[str] = field(default_factory=list)  # e.g. ``ip netns exec NS``
 
     async def start(self, extra: list[str] | None = None) -> None:
         with (self.state_dir / f"{self.name}.log").open("ab") as log:
             self.process = subprocess.Popen(
                 [
+                    *self.prefix,
                     sys.executable,
                     "-m",
                     "mec5g",
@@ -66,6 +69,10 @@ class RoleProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signum)
             self.process.wait(timeout=60)
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
 
 @contextlib.asynccontextmanager

@@ -15,7 +15,9 @@ analysis, and after ``--sepsis-after`` seconds the patient develops a sepsis who
 reaches the doctor (phase 6). With ``--mecs N`` (N >= 2) a MEC platform (MEC 011/021) and N MEC
 nodes run, the UE discovers its MEC through the platform, and after ``--handover-after`` seconds
 the patient moves from mec-1 to mec-2: the handover and its interruption are printed, and the
-doctor reads the results at mec-2. It prints the endpoints and a live
+doctor reads the results at mec-2. With a scenario file (``mec5g up SCENARIO``,
+``scenario/runner.py``) it runs that topology instead, from the parts here. It prints the
+endpoints and a live
 summary line (handshakes, readings per second, the analyses' NEWS2 alert levels), and on Ctrl-C
 (or after ``--duration``) stops every process, then checks that every device and MEC credential
 still authenticates against its TTP record. A reused state directory keeps its users and
@@ -43,7 +45,6 @@ import grpc
 
 from mec5g.core.credentials import RecordRule
 from mec5g.core.profiles import AccessPolicy, DoctorAttributes, PatientAttributes, Role
-from mec5g.core.readings import SensorKind
 from mec5g.edge_platform import server as platform_server
 from mec5g.mec import identity
 from mec5g.mec import server as mec_server
@@ -60,7 +61,7 @@ from mec5g.ttp.keystore import KeyStore
 from mec5g.ttp.registry import Registry
 from mec5g.ue import server as ue_server
 from mec5g.ue import user_app
-from mec5g.ue.sensors import KIND_ORDER
+from mec5g.ue.sensors import KIND_ORDER, kind_name
 from mec5g.v1 import (
     analysis_pb2,
     analysis_pb2_grpc,
@@ -88,6 +89,18 @@ DOCTOR = "bob"
 SESSION_GRACE_SECONDS = 30.0
 # The identities of the story's devices under [36], for the UE to import.
 IDENTITIES_FILE = "ue-identities.json"
+# The default story's own settings: a scenario file sets them for itself (per node or patient),
+# and runs the paper's scheme.
+STORY_ONLY = {
+    "devices": 20,
+    "mec_credentials": 16,
+    "record_rule": RecordRule.COUNTER,
+    "scheme": Scheme.BRAEKEN2021,
+    "stream_interval": 1.0,
+    "sepsis_after": 30.0,
+    "mecs": 1,
+    "handover_after": 45.0,
+}
 
 
 def role_services(scheme: Scheme) -> dict[str, str]:
@@ -111,14 +124,37 @@ def mec_role(number: int) -> str:
 
 
 def add_up_parser(roles: Any) -> None:
-    up = roles.add_parser("up", help="run the whole testbed locally (TTP, MEC, UE)")
-    up.add_argument("--devices", type=int, default=20, help="emulated devices in the UE")
-    up.add_argument("--mec-credentials", type=int, default=16, help="K credentials of the MEC")
-    up.add_argument("--record-rule", type=RecordRule.from_label, default=RecordRule.COUNTER)
+    up = roles.add_parser(
+        "up",
+        help="run the whole testbed locally (TTP, MEC, UE), or a scenario (docs/scenarios.md)",
+    )
+    up.add_argument(
+        "scenario",
+        nargs="?",
+        help="a scenario file, or the name of a shipped one (mec5g scenario list); "
+        "without it, the default story",
+    )
+    up.add_argument(
+        "--links",
+        choices=("auto", "emulator", "netem"),
+        default="auto",
+        help="a scenario's links: the kernel's netem in network namespaces (root), the "
+        "in-process emulator, or netem where the kernel has it (default)",
+    )
+    up.add_argument(
+        "--devices", type=int, default=STORY_ONLY["devices"], help="emulated devices in the UE"
+    )
+    up.add_argument(
+        "--mec-credentials",
+        type=int,
+        default=STORY_ONLY["mec_credentials"],
+        help="K credentials of the MEC",
+    )
+    up.add_argument("--record-rule", type=RecordRule.from_label, default=STORY_ONLY["record_rule"])
     up.add_argument(
         "--scheme",
         type=Scheme.from_label,
-        default=Scheme.BRAEKEN2021,
+        default=STORY_ONLY["scheme"],
         help="the devices' key agreement: braeken2021 (the paper's, default) or baseline36 (the "
         "public-key baseline [36])",
     )
@@ -137,7 +173,7 @@ def add_up_parser(roles: Any) -> None:
     up.add_argument(
         "--stream-interval",
         type=float,
-        default=1.0,
+        default=STORY_ONLY["stream_interval"],
         help="seconds between each device's readings, 0 for no streaming",
     )
     up.add_argument(
@@ -167,19 +203,19 @@ def add_up_parser(roles: Any) -> None:
     up.add_argument(
         "--sepsis-after",
         type=float,
-        default=30.0,
+        default=STORY_ONLY["sepsis_after"],
         help="seconds after which the story's patient develops a sepsis (0: never)",
     )
     up.add_argument(
         "--mecs",
         type=int,
-        default=1,
+        default=STORY_ONLY["mecs"],
         help="MEC nodes; 2 or more also run a MEC platform and move the patient between nodes",
     )
     up.add_argument(
         "--handover-after",
         type=float,
-        default=45.0,
+        default=STORY_ONLY["handover_after"],
         help="with --mecs >= 2: seconds after which the patient moves from mec-1 to mec-2 "
         "(0: never)",
     )
@@ -222,15 +258,28 @@ def mec_files(state_dir: Path, node: str = MEC_NODE) -> tuple[Path, Path]:
 
 
 def enrol_mec_node(
-    state_dir: Path, mec_credentials: int, rule: RecordRule, node: str = MEC_NODE
+    state_dir: Path,
+    mec_credentials: int,
+    rule: RecordRule,
+    node: str = MEC_NODE,
+    directory: Path | None = None,
 ) -> None:
     """Enrol the node's MEC credentials and ECQV identity (its wallet answers user requests
-    and transfers contexts) unless this state directory has them already."""
-    enrolment, _ = mec_files(state_dir, node)
-    if (state_dir / "ttp.db").exists() if node == MEC_NODE else enrolment.exists():
-        return
-    key = state_dir / f"{node}.key.json"
-    request = identity.write_request(node, key, state_dir / f"{node}.request.json")
+    and transfers contexts) at the key store in ``state_dir``, unless it has them already. The
+    node's files go beside the key store (``mec_files``), or into ``directory`` when given (a
+    scenario's folder for the node: ``mec-enrolment.json``, its key request and its wallet)."""
+    if directory is None:
+        enrolment, _ = mec_files(state_dir, node)
+        wallet = mec_wallet(state_dir, node)
+        if (state_dir / "ttp.db").exists() if node == MEC_NODE else enrolment.exists():
+            return
+    else:
+        enrolment, wallet = directory / "mec-enrolment.json", directory / f"{node}.wallet.json"
+        if wallet.exists():
+            return
+    files = directory or state_dir
+    key = files / f"{node}.key.json"
+    request = identity.write_request(node, key, files / f"{node}.request.json")
     enrol_mec(
         state_dir / "ttp.db",
         enrolment,
@@ -239,7 +288,7 @@ def enrol_mec_node(
         rule=rule,
         identity_request=request,
     )
-    identity.install(key, json.loads(enrolment.read_text()), mec_wallet(state_dir, node))
+    identity.install(key, json.loads(enrolment.read_text()), wallet)
 
 
 def mec_wallet(state_dir: Path, node: str = MEC_NODE) -> Path:
@@ -302,55 +351,80 @@ def device_names(count: int) -> list[str]:
     """The story's devices, numbered, named after the sensor the UE emulates for each (the UE
     gives one patient's devices the kinds of ``KIND_ORDER`` in name order)."""
     return [
-        f"dev-{index + 1:02d}-{_kind_name(KIND_ORDER[index % len(KIND_ORDER)])}"
+        f"dev-{index + 1:02d}-{kind_name(KIND_ORDER[index % len(KIND_ORDER)])}"
         for index in range(count)
     ]
 
 
-def _kind_name(kind: SensorKind) -> str:
-    return kind.name.lower().replace("_", "-")
+async def register_user(
+    registration: registration_pb2_grpc.RegistrationServiceStub,
+    registry: Registry,
+    wallet: Path,
+    name: str,
+    attributes: PatientAttributes | DoctorAttributes,
+    ca_public: bytes | None = None,
+) -> Wallet:
+    """Phase 1 for one user: the operator's enrolment code (straight into the TTP's database,
+    as ``mec5g ttp enrolment-code`` does), then registration over gRPC as the app would; the
+    wallet is written to ``wallet``."""
+    role = Role.PATIENT if isinstance(attributes, PatientAttributes) else Role.DOCTOR
+    registered = await user_app.register(
+        registration, name, role, registry.issue_enrolment_code(name, role, 600), attributes,
+        ca_public,
+    )  # fmt: skip
+    registered.write(wallet)
+    print(f"  registered {role.label} {name} (ECQV key {registered.pair.public.hex()[:16]}...)")
+    return registered
+
+
+async def provision_analysis(
+    ttp: grpc.aio.Channel,
+    ue: grpc.aio.Channel,
+    patient: Wallet,
+    devices: list[str],
+    readers: list[str],
+    ue_name: str = "the UE",
+) -> str:
+    """Phase 2 for one patient: a new analysis of ``devices`` readable by ``readers``,
+    provisioned into the patient's UE; returns its identity."""
+    analysis_id, credentials = await user_app.create_analysis(
+        monitoring_pb2_grpc.MonitoringServiceStub(ttp),
+        patient,
+        devices,
+        AccessPolicy.checked(readers, [], []),
+    )
+    print(
+        f"  analysis {analysis_id} of {patient.identity} with {len(devices)} devices, readable "
+        f"by {', '.join(readers) or 'its patient only'}"
+    )
+    provisioned = await user_app.provision(
+        ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue), credentials
+    )
+    print(f"  provisioned {provisioned.installed} devices into {ue_name}", flush=True)
+    return analysis_id
 
 
 async def run_story(state_dir: Path, endpoints: Endpoints, devices: int) -> str:
-    """Phases 1 and 2 as a patient and a doctor would run them; returns the analysis identity.
-
-    The operator issues the enrolment codes straight into the TTP's database (as ``mec5g ttp
-    enrolment-code`` does); everything else goes over gRPC, as the apps would.
-    """
+    """Phases 1 and 2 as a patient and a doctor would run them; returns the analysis identity."""
     registry = Registry(state_dir / "ttp.db")
     async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["ue"]) as ue:
         registration = registration_pb2_grpc.RegistrationServiceStub(ttp)
-        patient = await user_app.register(
+        patient = await register_user(
             registration,
+            registry,
+            state_dir / f"{PATIENT}.wallet.json",
             PATIENT,
-            Role.PATIENT,
-            registry.issue_enrolment_code(PATIENT, Role.PATIENT, 600),
             PatientAttributes.checked(["penicillin"], "O+"),
         )
-        patient.write(state_dir / f"{PATIENT}.wallet.json")
-        print(f"  registered patient {PATIENT} (ECQV key {patient.pair.public.hex()[:16]}...)")
-        doctor = await user_app.register(
+        await register_user(
             registration,
+            registry,
+            state_dir / f"{DOCTOR}.wallet.json",
             DOCTOR,
-            Role.DOCTOR,
-            registry.issue_enrolment_code(DOCTOR, Role.DOCTOR, 600),
             DoctorAttributes.checked("endocrinology", "General Hospital"),
             patient.ca_public,
         )
-        doctor.write(state_dir / f"{DOCTOR}.wallet.json")
-        print(f"  registered doctor {DOCTOR} (ECQV key {doctor.pair.public.hex()[:16]}...)")
-        analysis_id, credentials = await user_app.create_analysis(
-            monitoring_pb2_grpc.MonitoringServiceStub(ttp),
-            patient,
-            device_names(devices),
-            AccessPolicy.checked([DOCTOR], [], []),
-        )
-        print(f"  analysis {analysis_id} of {PATIENT} with {devices} devices, readable by {DOCTOR}")
-        provisioned = await user_app.provision(
-            ue_provisioning_pb2_grpc.UeProvisioningServiceStub(ue), credentials
-        )
-        print(f"  provisioned {provisioned.installed} devices into the UE", flush=True)
-    return analysis_id
+        return await provision_analysis(ttp, ue, patient, device_names(devices), [DOCTOR])
 
 
 def role_commands(
@@ -450,19 +524,23 @@ def role_commands(
     return commands
 
 
-def check_agreement(state_dir: Path, mecs: int = 1) -> list[str]:
-    """Every holder whose credential its TTP record no longer holds (a lockout); empty is good."""
+def check_agreement(
+    state_dir: Path, mecs: int = 1, holder_files: tuple[Path | str, ...] = ()
+) -> list[str]:
+    """Every holder whose credential its TTP record no longer holds (a lockout); empty is good.
+    The holders are the story's UE and ``mecs`` MEC nodes, or those of ``holder_files``
+    (relative to ``state_dir``) when given."""
     store = KeyStore(state_dir / "ttp.db")
     try:
         records = {stored.label: stored.record for stored in store.records()}
     finally:
         store.close()
     problems = []
-    holder_files = [
+    files = [state_dir / file for file in holder_files] or [
         state_dir / "ue.db",
         *(mec_files(state_dir, mec_node(number))[1] for number in range(1, mecs + 1)),
     ]
-    for holder_file in holder_files:
+    for holder_file in files:
         holders = HolderStore(holder_file)
         try:
             for name, state in holders.load().items():
@@ -531,9 +609,9 @@ async def ue_status(target: str) -> ue_control_pb2.StatusResponse:
         return status
 
 
-async def attach_latency(metrics_port: int) -> tuple[float, float]:
+async def attach_latency(metrics_port: int, host: str = "127.0.0.1") -> tuple[float, float]:
     """(sum of seconds, count) of the UE's successful attaches, scraped from its /metrics."""
-    samples = await asyncio.to_thread(lambda: list(scrape(f"127.0.0.1:{metrics_port}")))
+    samples = await asyncio.to_thread(lambda: list(scrape(f"{host}:{metrics_port}")))
     totals = {"sum": 0.0, "count": 0.0}
     for sample in samples:
         family, _, kind = sample.name.rpartition("_")
@@ -568,17 +646,15 @@ async def alert_levels(target: str) -> str:
     )
 
 
-async def _doctor_analysis(ttp: grpc.aio.Channel, doctor: Wallet) -> tuple[str, str] | None:
-    """The first analysis the doctor may read (IDa, patient), as its app lists them."""
+async def doctor_analyses(ttp: grpc.aio.Channel, doctor: Wallet) -> list[tuple[str, str]]:
+    """The analyses the doctor may read (IDa, patient), as its app lists them."""
     listed = await user_app.call(
         monitoring_pb2_grpc.MonitoringServiceStub(ttp),
         doctor,
         "ListAnalyses",
         monitoring_pb2.ListAnalysesBody(),
     )
-    if not listed.analyses:
-        return None
-    return listed.analyses[0].analysis_id, listed.analyses[0].patient_id
+    return [(analysis.analysis_id, analysis.patient_id) for analysis in listed.analyses]
 
 
 def _level(level: vitals_pb2.AlertLevel) -> str:
@@ -587,56 +663,48 @@ def _level(level: vitals_pb2.AlertLevel) -> str:
     return name.removeprefix("ALERT_LEVEL_").lower()
 
 
-async def doctor_reads(state_dir: Path, endpoints: Endpoints, number: int = 1) -> str | None:
-    """Phase 5 in the story: the doctor reads the first analysis it may read at MEC node
-    ``number``, the TTP vouching for the request; the NEWS2 headline, or None while the node
-    holds no data for it yet."""
-    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
-    node = mec_node(number)
-    async with (
-        channel(endpoints.grpc["ttp"]) as ttp,
-        channel(endpoints.grpc[mec_role(number)]) as mec,
-    ):
-        found = await _doctor_analysis(ttp, doctor)
-        if found is None:
-            return None
+async def read_results(
+    doctor: Wallet, mec_target: str, node: str, analysis: tuple[str, str]
+) -> str | None:
+    """Phase 5: the doctor reads ``analysis`` (IDa, patient) at MEC ``node``, the TTP vouching
+    for the request; the NEWS2 headline, or None while the node holds no data for it yet."""
+    async with channel(mec_target) as mec:
         try:
             report = await user_app.read_results(
                 mec_results_pb2_grpc.MecResultsServiceStub(mec),
                 doctor,
-                found[0],
+                analysis[0],
                 node,
             )
         except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.NOT_FOUND:
                 return None
-            return f"{DOCTOR} could not read {found[1]}'s results: {error.code().name}"
+            return f"{doctor.identity} could not read {analysis[1]}'s results: {error.code().name}"
     return (
-        f"{DOCTOR} read {found[1]}'s results at {node} (phase 5): NEWS2 "
+        f"{doctor.identity} read {analysis[1]}'s results at {node} (phase 5): NEWS2 "
         f"{report.news2.aggregate}, {_level(report.news2.level)}, "
         f"{len(report.vital_signs)} vital signs, {report.records} records"
     )
 
 
-async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
-    """Phase 6 in the story: the doctor watches its analysis and prints each verified alert
-    with the TTP's context, until cancelled."""
-    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
-    async with channel(endpoints.grpc["ttp"]) as ttp, channel(endpoints.grpc["mec"]) as mec:
-        found = await _doctor_analysis(ttp, doctor)
-        if found is None:
-            return
+async def watch(doctor: Wallet, mec_target: str, node: str, analysis: tuple[str, str]) -> None:
+    """Phase 6: the doctor watches ``analysis`` (IDa, patient) at MEC ``node`` and prints each
+    verified alert with the TTP's context, until cancelled or the node ends the watch."""
+    async with channel(mec_target) as mec:
         alerts = user_app.watch_emergencies(
             mec_alerts_pb2_grpc.MecAlertsServiceStub(mec),
             doctor,
-            found[0],
-            MEC_NODE,
+            analysis[0],
+            node,
         )
-        print(f"  {DOCTOR} watches {found[1]}'s analysis for emergencies (phase 6)", flush=True)
+        print(
+            f"  {doctor.identity} watches {analysis[1]}'s analysis for emergencies (phase 6)",
+            flush=True,
+        )
         try:
             async for alert in alerts:
                 print(
-                    f"  EMERGENCY for {DOCTOR}: {alert.context.patient_id} NEWS2 "
+                    f"  EMERGENCY for {doctor.identity}: {alert.context.patient_id} NEWS2 "
                     f"{alert.emergency.aggregate} ({_level(alert.emergency.level)}); "
                     f"allergies: {', '.join(alert.context.allergies) or 'none'}, "
                     f"blood group {alert.context.blood_group or 'unknown'}",
@@ -646,8 +714,95 @@ async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
             await alerts.aclose()
 
 
+async def _story_analysis(
+    state_dir: Path, endpoints: Endpoints
+) -> tuple[Wallet, tuple[str, str]] | None:
+    """The story's doctor and the first analysis it may read, if any yet."""
+    doctor = Wallet.read(state_dir / f"{DOCTOR}.wallet.json")
+    async with channel(endpoints.grpc["ttp"]) as ttp:
+        analyses = await doctor_analyses(ttp, doctor)
+    return (doctor, analyses[0]) if analyses else None
+
+
+async def doctor_reads(state_dir: Path, endpoints: Endpoints, number: int = 1) -> str | None:
+    """Phase 5 in the story: the doctor reads the first analysis it may read at MEC node
+    ``number``."""
+    found = await _story_analysis(state_dir, endpoints)
+    if found is None:
+        return None
+    return await read_results(
+        found[0], endpoints.grpc[mec_role(number)], mec_node(number), found[1]
+    )
+
+
+async def doctor_watches(state_dir: Path, endpoints: Endpoints) -> None:
+    """Phase 6 in the story: the doctor watches its analysis, until cancelled."""
+    found = await _story_analysis(state_dir, endpoints)
+    if found is not None:
+        await watch(found[0], endpoints.grpc["mec"], MEC_NODE, found[1])
+
+
 def _mean_ms(seconds: float, count: float) -> str:
     return f"{1e3 * seconds / count:.1f} ms" if count else "-"
+
+
+@dataclass(frozen=True)
+class Totals:
+    """What UEs report (their Status and their attach latency), summed over UEs."""
+
+    succeeded: int = 0
+    failed: int = 0
+    records: int = 0
+    records_failed: int = 0
+    renewed: int = 0
+    devices: int = 0
+    latency: tuple[float, float] = (0.0, 0.0)  # seconds, attaches
+
+    @classmethod
+    async def of(cls, ue_target: str, metrics_port: int, host: str = "127.0.0.1") -> Totals:
+        status = await ue_status(ue_target)
+        return cls(
+            status.attaches_succeeded,
+            status.attaches_failed,
+            status.records_acknowledged,
+            status.records_failed,
+            status.sessions_renewed,
+            len(status.devices),
+            await attach_latency(metrics_port, host),
+        )
+
+    def __add__(self, other: Totals) -> Totals:
+        return Totals(
+            self.succeeded + other.succeeded,
+            self.failed + other.failed,
+            self.records + other.records,
+            self.records_failed + other.records_failed,
+            self.renewed + other.renewed,
+            self.devices + other.devices,
+            (self.latency[0] + other.latency[0], self.latency[1] + other.latency[1]),
+        )
+
+
+def progress_line(elapsed: float, now: Totals, last: Totals, seconds: float, alerts: str) -> str:
+    """One line of the live summary: ``now`` against ``last``, ``seconds`` before."""
+    rate = (now.succeeded - last.succeeded) / seconds
+    readings = (now.records - last.records) / seconds
+    interval = _mean_ms(now.latency[0] - last.latency[0], now.latency[1] - last.latency[1])
+    return (
+        f"[{elapsed:7.1f} s] handshakes ok {now.succeeded} "
+        f"failed {now.failed} rate {rate:.0f}/s mean latency {interval}; "
+        f"data records {readings:.0f}/s failed {now.records_failed}; alerts: {alerts}"
+    )
+
+
+def summary_line(totals: Totals, elapsed: float, alerts: str, problems: list[str]) -> str:
+    return (
+        f"summary: {totals.succeeded} handshakes ok, {totals.failed} failed "
+        f"in {elapsed:.1f} s (mean latency {_mean_ms(*totals.latency)}); {totals.devices} "
+        f"devices; {totals.records} data records acknowledged, {totals.records_failed} failed, "
+        f"{totals.renewed} sessions renewed; alerts: {alerts}; "
+        f"records agree: {'yes' if not problems else 'NO'}"
+    )
 
 
 async def _hand_over(endpoints: Endpoints) -> bool:
@@ -716,30 +871,18 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
         sepsis_at = args.sepsis_after if story else 0.0
         handover_at = args.handover_after if args.mecs > 1 else 0.0
         serving = 1  # the MEC node serving the story's patient
-        last_ok = last_records = 0
-        last_time = time.monotonic()
-        last_latency = (0.0, 0.0)
+        last, last_time = Totals(), time.monotonic()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 2.0)
             if testbed.crashed():
                 print(f"process ended unexpectedly: {', '.join(testbed.crashed())}")
                 return 1
-            status = await ue_status(endpoints.grpc["ue"])
+            totals = await Totals.of(endpoints.grpc["ue"], endpoints.metrics["ue"])
             now = time.monotonic()
-            rate = (status.attaches_succeeded - last_ok) / (now - last_time)
-            readings = (status.records_acknowledged - last_records) / (now - last_time)
-            latency = await attach_latency(endpoints.metrics["ue"])
-            interval = _mean_ms(latency[0] - last_latency[0], latency[1] - last_latency[1])
-            last_ok, last_time, last_latency = status.attaches_succeeded, now, latency
-            last_records = status.records_acknowledged
-            print(
-                f"[{now - started:7.1f} s] handshakes ok {status.attaches_succeeded} "
-                f"failed {status.attaches_failed} rate {rate:.0f}/s mean latency {interval}; "
-                f"data records {readings:.0f}/s failed {status.records_failed}; "
-                f"alerts: {await alert_levels(endpoints.grpc[mec_role(serving)])}",
-                flush=True,
-            )
+            alerts = await alert_levels(endpoints.grpc[mec_role(serving)])
+            print(progress_line(now - started, totals, last, now - last_time, alerts), flush=True)
+            last, last_time = totals, now
             if handover_at and now - started >= handover_at:
                 handover_at = 0.0
                 if await _hand_over(endpoints):
@@ -755,8 +898,7 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
                     doctor_has_read = True
             if args.duration and now - started >= args.duration:
                 stop.set()
-        status = await ue_status(endpoints.grpc["ue"])
-        overall = _mean_ms(*await attach_latency(endpoints.metrics["ue"]))
+        totals = await Totals.of(endpoints.grpc["ue"], endpoints.metrics["ue"])
         alerts = await alert_levels(endpoints.grpc[mec_role(serving)])
         watching.cancel()
         with contextlib.suppress(asyncio.CancelledError, grpc.aio.AioRpcError):
@@ -765,19 +907,34 @@ async def _run(args: argparse.Namespace, state_dir: Path) -> int:
         testbed.stop()
     elapsed = time.monotonic() - started
     problems = check_agreement(state_dir, args.mecs)
-    print(
-        f"summary: {status.attaches_succeeded} handshakes ok, {status.attaches_failed} failed "
-        f"in {elapsed:.1f} s (mean latency {overall}); {len(status.devices)} devices; "
-        f"{status.records_acknowledged} data records acknowledged, {status.records_failed} failed, "
-        f"{status.sessions_renewed} sessions renewed; alerts: {alerts}; "
-        f"records agree: {'yes' if not problems else 'NO'}"
-    )
+    print(summary_line(totals, elapsed, alerts, problems))
     for problem in problems:
         print(f"  {problem}")
     return 0 if not problems else 1
 
 
 def run_up(args: argparse.Namespace) -> int:
+    scenario = None
+    if args.scenario is not None:
+        from mec5g.scenario import loader
+
+        story_only = [flag for flag, value in STORY_ONLY.items() if getattr(args, flag) != value]
+        if story_only:
+            flags = ", ".join("--" + flag.replace("_", "-") for flag in story_only)
+            print(f"mec5g up: {flags}: a scenario file sets these itself", file=sys.stderr)
+            return 2
+        from mec5g.scenario import runner
+
+        try:
+            scenario = loader.load(args.scenario)
+        except loader.ScenarioError as error:
+            print(error, file=sys.stderr)
+            return 2
+        if (refused := runner.refusal(scenario)) is not None:
+            print(f"mec5g up: {refused}", file=sys.stderr)
+            return 2
     state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="mec5g-up-"))
     state_dir.mkdir(parents=True, exist_ok=True)
+    if scenario is not None:
+        return asyncio.run(runner.run(scenario, args, state_dir))
     return asyncio.run(_run(args, state_dir))

@@ -24,6 +24,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from mec5g.runtime.compute_emulation import ComputeClientInterceptor, ComputeServerInterceptor
 from mec5g.runtime.grpc_metrics import ClientMetricsInterceptor, ServerMetricsInterceptor
 from mec5g.runtime.metrics import Metrics
 from mec5g.runtime.rate_limit import Limit, RateLimitInterceptor
@@ -85,7 +86,8 @@ def channel(
 ) -> grpc.aio.Channel:
     """A client channel with transparent retries off (a key-agreement request is never resent),
     its calls counted and timed in ``metrics`` when given, and passed through ``interceptors``
-    (e.g. a benchmark's byte counts).
+    (e.g. a benchmark's byte counts); under a compute profile (the metrics'), a request leaves
+    only once the computation that made it has been waited for.
 
     ``balanced`` spreads calls round-robin over every address the target resolves to: several
     TTP replicas on one shared store, named ``ipv4:host1:port,host2:port`` or by a DNS name with
@@ -94,7 +96,12 @@ def channel(
     options: list[tuple[str, Any]] = [("grpc.enable_retries", 0)]
     if balanced:
         options.append(("grpc.lb_policy_name", "round_robin"))
-    chain = [*([ClientMetricsInterceptor(metrics)] if metrics is not None else []), *interceptors]
+    chain: list[grpc.aio.ClientInterceptor] = [*interceptors]
+    if metrics is not None:
+        chain.insert(0, ClientMetricsInterceptor(metrics))
+        if metrics.compute is not None:
+            # The compute wait first, so that the call's own latency is timed without it.
+            chain.insert(0, ComputeClientInterceptor(metrics.compute))
     if tls is not None and tls.enabled:
         if tls.server_name:
             options.append(("grpc.ssl_target_name_override", tls.server_name))
@@ -117,7 +124,8 @@ async def start_server(
 ) -> tuple[grpc.aio.Server, int]:
     """Start a server with the given services plus reflection and health; return it and its port.
 
-    With ``metrics``, every call it handles is counted and timed there; ``limits`` are checked
+    With ``metrics``, every call it handles is counted and timed there (and, under their compute
+    profile, answered no earlier than the emulated hardware would); ``limits`` are checked
     on every decoded request before its handler runs.
     """
     # Metrics first, so that they also count what the guard and the limits refuse.
@@ -126,6 +134,8 @@ async def start_server(
         RateLimitInterceptor(limits, metrics),
     ]
     if metrics is not None:
+        if metrics.compute is not None:  # an answer leaves once its computation is waited for
+            interceptors.insert(0, ComputeServerInterceptor(metrics.compute))
         interceptors.insert(0, ServerMetricsInterceptor(metrics))
     server = grpc.aio.server(
         interceptors=interceptors,

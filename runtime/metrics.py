@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.metrics import MetricWrapperBase
 
 from mec5g.core.operations import Ledger, Operation, Origin
+from mec5g.runtime.compute_emulation import ComputeEmulation, installed
 
 KEY_AGREEMENT = "key_agreement"  # phase 3; the phase label of every key-agreement metric
 DATA = "data"  # phase 4: sealing, sending, receiving and opening data records
@@ -36,6 +37,8 @@ class Metrics:
 
     role: str
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    # The process's compute emulation, if any (runtime/compute_emulation.py).
+    compute: ComputeEmulation | None = field(default_factory=installed)
 
     def __post_init__(self) -> None:
         self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
@@ -67,6 +70,25 @@ class Metrics:
             ["role", "phase"],
             registry=self.registry,
         )
+        self.emulated_computation = Counter(
+            "mec5g_emulated_computation_seconds",
+            "Computation time on the hardware of the process's compute profile: per counted "
+            "computation the larger of its real time and its operations' cost there (the "
+            "process waits the difference before its next message leaves). Only with a compute "
+            "profile.",
+            ["role", "phase"],
+            registry=self.registry,
+        )
+        self.compute_profile = Gauge(
+            "mec5g_compute_profile_info",
+            "1 for the compute profile this process emulates (profile name, and the cores "
+            "computing at once, 'unlimited' for a UE whose devices each have their own).",
+            ["role", "profile", "cores"],
+            registry=self.registry,
+        )
+        if self.compute is not None:
+            cores = "unlimited" if self.compute.cores is None else str(self.compute.cores)
+            self.compute_profile.labels(self.role, self.compute.profile.name, cores).set(1)
         self.message_bytes = Counter(
             "mec5g_message_bytes",
             "Bytes of protocol messages this role sent: origin paper for the paper's bytes "
@@ -187,12 +209,15 @@ class Metrics:
         self._child(self.phase_results, phase, outcome).inc()
 
     def count_operations(self, phase: str, ledger: Ledger) -> None:
-        """Add a counted block's operations and computation time.
+        """Add a counted block's operations and computation time (and its emulated time, which
+        the task then owes, under a compute profile).
 
         Every handshake adds about ten of these per role: the labelled children are found by the
         ledger's own key (enum members hash by identity), not by their label strings.
         """
         self._child(self.computation, phase).inc(ledger.seconds)
+        if self.compute is not None:
+            self._child(self.emulated_computation, phase).inc(self.compute.charge(ledger))
         children = self._operation_children
         for key, times in ledger.items():
             child = children.get((phase, key))

@@ -176,13 +176,15 @@ def _free(port: int) -> bool:
     return True
 
 
-def _free_offset(extra: int = 0) -> int:
+def free_offset(extra: int = 0, ports: tuple[int, ...] = ()) -> int:
     """A port offset under which every port of ``mec5g up`` is free, with ``extra`` MEC nodes
-    beyond the first (on the ports after the platform's)."""
+    beyond the first (on the ports after the platform's); or, given ``ports``, every one of
+    those (a scenario's)."""
     candidates = random.Random().sample(range(1000, 9000, 10), 50)
-    ports = [*GRPC_PORTS, *METRICS_PORTS]
-    if extra:  # the platform's ports, then the extra nodes'
-        ports += [base + number for base in (50054, 9154) for number in range(extra + 1)]
+    if not ports:
+        ports = (*GRPC_PORTS, *METRICS_PORTS)
+        if extra:  # the platform's ports, then the extra nodes'
+            ports += tuple(base + number for base in (50054, 9154) for number in range(extra + 1))
     for offset in candidates:
         if all(_free(port + offset) for port in ports):
             return offset
@@ -191,7 +193,7 @@ def _free_offset(extra: int = 0) -> int:
 
 def test_mec5g_up_runs_and_records_agree(tmp_path: Path) -> None:
     state = tmp_path / "up"
-    offset = _free_offset()
+    offset = free_offset()
     up = mec5g(
         "up",
         "--duration",
@@ -222,7 +224,7 @@ def test_mec5g_up_with_two_mec_nodes_moves_the_patient(tmp_path: Path) -> None:
     """``--mecs 2``: the platform and two nodes; the story's patient moves to mec-2, the
     handover is printed, the doctor reads at mec-2, and every credential still agrees."""
     state = tmp_path / "up"
-    offset = _free_offset(extra=1)
+    offset = free_offset(extra=1)
     up = mec5g(
         "up",
         "--mecs",
@@ -374,7 +376,7 @@ def test_ecqv_verify_exit_codes(tmp_path: Path) -> None:
 
 
 def test_report_reads_the_running_testbed(tmp_path: Path) -> None:
-    offset = _free_offset()
+    offset = free_offset()
     command = [sys.executable, "-m", "mec5g", "--log-level", "WARNING", "up", "--duration", "60"]
     command += ["--devices", "3", "--port-offset", str(offset), "--state-dir", str(tmp_path)]
     up = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -413,7 +415,7 @@ def test_mec5g_up_tells_the_paper_rule_to_every_record(tmp_path: Path) -> None:
     """The story's devices take the testbed's record rule, as the MEC credentials do: under the
     paper's rule too, the handshakes succeed."""
     state = tmp_path / "up"
-    offset = _free_offset()
+    offset = free_offset()
     up = mec5g(
         "up", "--duration", "3", "--devices", "2", "--record-rule", "paper",
         "--port-offset", str(offset), "--state-dir", str(state),
@@ -435,7 +437,7 @@ def test_mec5g_up_runs_the_baseline36_story(tmp_path: Path) -> None:
     """``--scheme baseline36``: the story's devices get ECQV identities and attach through the
     anonymous key agreement, stream to the MEC, and the doctor reads the results (phase 5)."""
     state = tmp_path / "up"
-    offset = _free_offset()
+    offset = free_offset()
     up = mec5g(
         "up", "--duration", "6", "--devices", "3", "--scheme", "baseline36",
         "--port-offset", str(offset), "--state-dir", str(state),

@@ -13,6 +13,8 @@ from mec5g.ue.sensors import (
     PatientModel,
     SensorModel,
     assign,
+    kind_name,
+    kind_named,
     standard_normals,
 )
 
@@ -94,6 +96,20 @@ def test_devices_are_grouped_into_patients_in_name_order() -> None:
     assert [placed[f"dev-{n:04d}"].patient for n in range(1, 10)] == [1] * 7 + [2] * 2
     assert [placed[f"dev-{n:04d}"].kind for n in range(1, 8)] == list(KIND_ORDER)
     assert placed["dev-0008"].kind is KIND_ORDER[0]
+
+
+def test_a_device_named_for_a_kind_emulates_that_kind() -> None:
+    """A scenario's patient lists its devices' kinds; the device names carry them."""
+    names = ["carol/carol-01-glucose", "carol/carol-02-spo2", "carol/carol-03-heart-rate"]
+    placed = assign(names, 3)
+    assert [placed[name].kind for name in names] == [
+        SensorKind.GLUCOSE,
+        SensorKind.SPO2,
+        SensorKind.HEART_RATE,
+    ]
+    assert {placement.patient for placement in placed.values()} == {1}
+    assert kind_named("dev-0003") is None
+    assert all(kind_named(f"x-{kind_name(kind)}") is kind for kind in KIND_ORDER)
 
 
 def test_counter_based_noise_is_standard_normal_and_reproducible() -> None:

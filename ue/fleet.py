@@ -36,6 +36,7 @@ from mec5g.core.credentials import HolderState
 from mec5g.core.errors import AuthenticationFailed, MalformedField
 from mec5g.core.operations import counting
 from mec5g.core.primitives import fingerprint
+from mec5g.runtime.compute_emulation import settle
 from mec5g.runtime.group_commit import StoreUnavailable, finish_durably
 from mec5g.runtime.holder_store import HolderConflict, HolderStore
 from mec5g.runtime.metrics import DATA, HANDOVER, KEY_AGREEMENT, Metrics
@@ -263,6 +264,7 @@ class DeviceFleet:
                     outcome, session_key = Outcome.UNAVAILABLE, b""
                 if outcome is Outcome.SUCCESS:
                     break
+            await settle(self._metrics.compute)  # the device's last check, on its hardware
         elapsed = time.perf_counter() - started
         view = self._devices[name]
         view.last_outcome = outcome

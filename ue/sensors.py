@@ -198,6 +198,19 @@ class SensorModel:
         return Reading(self.kind, taken_at, values)
 
 
+def kind_name(kind: SensorKind) -> str:
+    """``blood-pressure`` for BLOOD_PRESSURE: how device names and scenario files name a kind."""
+    return kind.name.lower().replace("_", "-")
+
+
+KINDS_BY_NAME = {kind_name(kind): kind for kind in KIND_ORDER}
+
+
+def kind_named(device: str) -> SensorKind | None:
+    """The kind a device's name ends with (``alice/dev-03-respiration-rate``), if any."""
+    return next((kind for name, kind in KINDS_BY_NAME.items() if device.endswith(f"-{name}")), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Placement:
     """Which patient (numbered from 1) a device belongs to, and its sensor kind."""
@@ -207,15 +220,16 @@ class Placement:
 
 
 def assign(names: Sequence[str], devices_per_patient: int) -> dict[str, Placement]:
-    """Group devices, in name order, into patients of ``devices_per_patient``; give each
-    patient's devices the kinds of ``KIND_ORDER`` in turn. ``mec5g up`` enrols each group as
-    one analysis at the TTP, so that the MEC combines one patient's devices."""
+    """Group devices, in name order, into patients of ``devices_per_patient``; a device whose
+    name ends with a kind (``kind_name``) emulates that kind, the others get the kinds of
+    ``KIND_ORDER`` in turn. ``mec5g up`` enrols each group as one analysis at the TTP, so that
+    the MEC combines one patient's devices."""
     if devices_per_patient < 1:
         raise ValueError("a patient has at least one device")
     return {
         name: Placement(
             index // devices_per_patient + 1,
-            KIND_ORDER[index % devices_per_patient % len(KIND_ORDER)],
+            kind_named(name) or KIND_ORDER[index % devices_per_patient % len(KIND_ORDER)],
         )
         for index, name in enumerate(sorted(names))
     }
